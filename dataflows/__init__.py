@@ -1,0 +1,1 @@
+"""Bytewax dataflows of the order service."""

@@ -1,0 +1,208 @@
+"""The order dataflow: payments and requests in, orders to Mongo, events to Kafka.
+
+    python -m bytewax.run dataflows.order_flow:flow            # config from env / .env
+    python -m bytewax.run dataflows.order_flow:flow -w 2       # two workers
+    python -m bytewax.run dataflows.order_flow:flow -r DIR -s 5 -b 0   # with recovery
+
+Mongo is the order's state store. The keyed step keeps each order in memory while
+it is busy and loads it from Mongo (a few queries a batch) when a key has no state:
+after any restart, with or without recovery, or after an idle order was evicted.
+Every command already seen yields the events it yielded the first time, with the
+same ids, and changes nothing, so a replay after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import bytewax.operators as op
+from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.operators import StatefulLogic
+from bytewax.outputs import Sink
+
+from shared.domain import Command, handle
+from shared.domain.model import Order
+from shared.schemas.inputs import PaymentReference, parse_message
+from shared.schemas.outputs import OutMessage, dead_letter, render
+from shared.storage import order_to_doc
+from shared.topics import Topics
+
+log = logging.getLogger(__name__)
+
+Raw = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
+
+
+class OrderLoader(Protocol):
+    def load(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
+
+
+class PaymentCompleter(Protocol):
+    def complete(self, refs: list[PaymentReference]) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What one command does outside the flow: an order to store, messages to send."""
+
+    doc: dict[str, Any] | None
+    messages: list[OutMessage]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A command waiting for the payment service, with its source message for the DLQ."""
+
+    ref: PaymentReference
+    source: KafkaSourceMessage
+
+
+# --- steps as plain functions ---------------------------------------------------
+
+
+def triage(topics: Topics, item: Raw) -> list[Command | Pending | OutMessage]:
+    """A raw message becomes a command, a payment to complete, a dead letter, or both."""
+    if isinstance(item, KafkaError):
+        msg = item.msg
+        return [_dead(topics, msg, f"kafka error: {item.err}")]
+    timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
+    parsed = parse_message(topics.input_kind(item.topic), item.value, timestamp)
+    out: list[Command | Pending | OutMessage] = []
+    if parsed.error is not None:
+        out.append(_dead(topics, item, parsed.error))
+    if isinstance(parsed.command, PaymentReference):
+        out.append(Pending(parsed.command, item))
+    elif parsed.command is not None:
+        out.append(parsed.command)
+    return out
+
+
+def _dead(topics: Topics, msg: KafkaSourceMessage, error: str) -> OutMessage:
+    return dead_letter(topics, msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
+
+
+def complete_payments(
+    topics: Topics, completer: PaymentCompleter | None, batch: list[Pending]
+) -> list[Command | OutMessage]:
+    if completer is None:
+        return [
+            _dead(topics, p.source, "payment has only a paymentId and PAYMENT_SERVICE_URL is not set") for p in batch
+        ]
+    results = completer.complete([p.ref for p in batch])
+    return [r if not isinstance(r, str) else _dead(topics, p.source, r) for p, r in zip(batch, results, strict=False)]
+
+
+def attach_stored(loader: OrderLoader, batch: list[Command]) -> list[tuple[str, tuple[Command, Order | None]]]:
+    stored = loader.load(c.order_id for c in batch)
+    return [(c.order_id, (c, stored.get(c.order_id))) for c in batch]
+
+
+class OrderLogic(StatefulLogic[tuple[Command, Order | None], Effects, None]):
+    """One order's state in the keyed step; evicted after ``idle`` without commands."""
+
+    def __init__(self, topics: Topics, idle: timedelta, clock: Callable[[], datetime]):
+        self._topics = topics
+        self._idle = idle
+        self._clock = clock
+        self._order: Order | None = None
+        self._loaded = False
+        self._last_seen: datetime | None = None
+
+    def on_item(self, value: tuple[Command, Order | None]) -> tuple[list[Effects], bool]:
+        command, stored = value
+        if not self._loaded:
+            self._order, self._loaded = stored, True
+        before = self._order
+        after, events = handle(before, command)
+        self._order = after
+        self._last_seen = self._clock()
+        changed = after is not before
+        messages = render(events, after, self._topics, first_time=changed)
+        doc = order_to_doc(after) if changed and after is not None else None
+        return [Effects(doc, messages)], StatefulLogic.RETAIN
+
+    def notify_at(self) -> datetime | None:
+        return None if self._last_seen is None else self._last_seen + self._idle
+
+    def on_notify(self) -> tuple[list[Effects], bool]:
+        return [], StatefulLogic.DISCARD
+
+    def snapshot(self) -> None:
+        # Mongo holds the state; after a resume each key is loaded from it again.
+        return None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- the flow -----------------------------------------------------------------
+
+
+def build_flow(
+    source: Source[Raw],
+    order_sink: Sink[dict],
+    message_sink: Sink[OutMessage],
+    loader: OrderLoader,
+    topics: Topics,
+    *,
+    completer: PaymentCompleter | None = None,
+    idle: timedelta = timedelta(seconds=60),
+    clock: Callable[[], datetime] = _utcnow,
+) -> Dataflow:
+    flow = Dataflow("orders")
+    raw = op.input("in", flow, source)
+    triaged = op.flat_map("triage", raw, lambda item: triage(topics, item))
+    split = op.branch("dead?", triaged, lambda x: isinstance(x, OutMessage))
+    dead = split.trues
+    pending = op.branch("pending?", split.falses, lambda x: isinstance(x, Pending))
+    completed = op.flat_map_batch("complete", pending.trues, lambda batch: complete_payments(topics, completer, batch))
+    done = op.branch("completed-dead?", completed, lambda x: isinstance(x, OutMessage))
+    commands = op.merge("commands", pending.falses, done.falses)
+    keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, batch))
+    effects = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock))
+    effects = op.key_rm("unkey", effects)
+    docs = op.filter_map("docs", effects, lambda e: e.doc)
+    op.output("mongo", docs, order_sink)
+    emitted = op.flat_map("messages", effects, lambda e: e.messages)
+    op.output("kafka", op.merge("all-messages", emitted, dead, done.trues), message_sink)
+    return flow
+
+
+def get_flow() -> Dataflow:
+    """The flow wired to the servers in the environment (KAFKA_URI, MONGO_URI)."""
+    from dataflows.kafka_io import KafkaMessageSink, kafka_source
+    from dataflows.mongo_io import MongoOrderLoader, MongoOrderSink
+    from dataflows.payment_lookup import PaymentLookup
+    from shared.config import load_settings
+
+    settings = load_settings()
+    if not settings.brokers or not settings.mongo_uri:
+        raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
+    topics = Topics.from_settings(settings)
+    lookup = (
+        PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
+        if settings.payment_service_url
+        else None
+    )
+    return build_flow(
+        kafka_source(settings.brokers, topics.inputs, settings.batch_size),
+        MongoOrderSink(settings.mongo_uri),
+        KafkaMessageSink(settings.brokers),
+        MongoOrderLoader(settings.mongo_uri),
+        topics,
+        completer=lookup,
+        idle=timedelta(seconds=settings.state_idle_seconds),
+    )
+
+
+def __getattr__(name: str) -> Dataflow:
+    # ``dataflows.order_flow:flow`` builds the flow on first use, not at import.
+    if name == "flow":
+        return get_flow()
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""Operating the service: embedded servers, topic set-up, the local launcher, sample data."""

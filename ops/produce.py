@@ -1,0 +1,95 @@
+"""Produce sample payments to ``payment-accepted`` (with a progress bar for many).
+
+python -m ops.produce --count 10
+python -m ops.produce --count 100000 --users 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import uuid
+
+from confluent_kafka import Producer
+
+from shared.config import load_settings
+
+
+def sample_payment(rng: random.Random, users: int) -> dict:
+    products = [
+        {
+            "productId": f"product-{rng.randrange(1, 200)}",
+            "quantity": rng.randint(1, 3),
+            "price": rng.randint(100, 5000) / 100,
+        }
+        for _ in range(rng.randint(1, 4))
+    ]
+    total = sum(round(p["price"] * 100) * p["quantity"] for p in products) / 100
+    payment_id = uuid.UUID(int=rng.getrandbits(128)).hex
+    return {
+        "paymentId": payment_id,
+        "userId": f"user-{rng.randrange(users)}",
+        "checkoutId": f"checkout-{payment_id[:8]}",
+        "basketId": f"basket-{payment_id[:8]}",
+        "products": products,
+        "address": f"{rng.randint(1, 999)} Sample Street",
+        "isGift": rng.random() < 0.1,
+        "totalPrice": total,
+        "cardNumber": "4242424242424242",
+    }
+
+
+def progress(done: int, total: int, started: float) -> None:
+    width = 30
+    filled = width * done // total
+    rate = done / max(time.monotonic() - started, 1e-6)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:,.0f} msg/s")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Produce sample payments to the payment-accepted topic.")
+    parser.add_argument("--count", type=int, default=10, help="how many payments (default 10)")
+    parser.add_argument("--users", type=int, default=20, help="spread over this many users (default 20)")
+    parser.add_argument("--seed", type=int, help="random seed, for repeatable data")
+    parser.add_argument("--print-ids", action="store_true", help="print each paymentId and orderId")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if not settings.brokers:
+        parser.error("KAFKA_URI is not set (make run prints it)")
+    from shared.ids import order_id_for_payment
+
+    rng = random.Random(args.seed)
+    producer = Producer(
+        {"bootstrap.servers": ",".join(settings.brokers), "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+    )
+    topic = settings.topics["payment_accepted"]
+    failed: list[str] = []
+    started = time.monotonic()
+    for i in range(args.count):
+        body = sample_payment(rng, args.users)
+        while True:
+            try:
+                producer.produce(topic, json.dumps(body).encode(), body["paymentId"].encode(),
+                                 on_delivery=lambda err, _m: err and failed.append(str(err)))  # fmt: skip
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+        if args.print_ids:
+            print(f"payment {body['paymentId']} -> order {order_id_for_payment(body['paymentId'])}")
+        if args.count >= 100 and (i % 500 == 0 or i == args.count - 1):
+            progress(i + 1, args.count, started)
+    producer.flush()
+    if args.count >= 100:
+        sys.stderr.write("\n")
+    if failed:
+        raise SystemExit(f"{len(failed)} payments not delivered: {failed[0]}")
+    print(f"produced {args.count} payments to {topic}")
+
+
+if __name__ == "__main__":
+    main()

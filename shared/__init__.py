@@ -1,0 +1,1 @@
+"""The project's shared language: config, topics, schemas and the pure order domain."""

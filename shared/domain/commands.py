@@ -1,0 +1,88 @@
+"""Commands: what upstream asks the order to do. Plain frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.domain.model import Actor, Line, Status
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptPayment:
+    order_id: str
+    payment_id: str
+    user_id: str
+    checkout_id: str
+    basket_id: str
+    lines: tuple[Line, ...]
+    address: str
+    is_gift: bool
+    total_price: int
+    card_number: str  # already masked
+    status: Status
+    at: str
+
+    @property
+    def command_id(self) -> str:
+        return self.payment_id
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOrder:
+    request_id: str
+    order_id: str
+    requested_by: Actor | None
+    at: str
+    reason: str | None = None
+
+    @property
+    def command_id(self) -> str:
+        return self.request_id
+
+
+@dataclass(frozen=True, slots=True)
+class RefundProduct:
+    request_id: str
+    order_id: str
+    product_id: str
+    quantity: int
+    requested_by: Actor | None
+    at: str
+    reason: str | None = None
+
+    @property
+    def command_id(self) -> str:
+        return self.request_id
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOrder:
+    request_id: str
+    order_id: str
+    # Only address (str), isGift (bool) and status (Status) ever get here.
+    changes: tuple[tuple[str, object], ...]
+    requested_by: Actor | None
+    at: str
+    expected_version: int | None = None
+
+    @property
+    def command_id(self) -> str:
+        return self.request_id
+
+
+@dataclass(frozen=True, slots=True)
+class RejectInvalid:
+    """A request whose ids could be read but whose content is invalid."""
+
+    request_id: str
+    order_id: str
+    error: str
+    at: str
+
+    @property
+    def command_id(self) -> str:
+        return self.request_id
+
+
+Request = RefundOrder | RefundProduct | UpdateOrder | RejectInvalid
+Command = AcceptPayment | Request

@@ -1,0 +1,323 @@
+"""The order state machine: ``decide`` what happens, ``apply`` what happened.
+
+A command already seen (same paymentId or requestId) yields the events it yielded
+the first time, with the same ids, and ``apply`` leaves the order as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import singledispatch
+
+from shared.domain.commands import (
+    AcceptPayment,
+    Command,
+    RefundOrder,
+    RefundProduct,
+    RejectInvalid,
+    Request,
+    UpdateOrder,
+)
+from shared.domain.events import (
+    Event,
+    OrderCreated,
+    OrderRefunded,
+    OrderUpdated,
+    ProductRefunded,
+    RequestRejected,
+)
+from shared.domain.model import (
+    REQUEST_MEMORY,
+    STATUS_MOVES,
+    TERMINAL,
+    Line,
+    Order,
+    Origin,
+    RequestRecord,
+    Status,
+)
+from shared.ids import event_id
+
+
+def decide(order: Order | None, command: Command) -> list[Event]:
+    if isinstance(command, AcceptPayment):
+        return _decide_payment(order, command)
+    if isinstance(command, RejectInvalid):
+        return [_reject(order, command, "invalid-request", command.error)]
+    if order is None:
+        return [_reject(order, command, "order-not-found")]
+    seen = order.outcome_of(command.request_id)
+    if seen is not None:
+        return [seen]
+    return [_DECIDERS[type(command)](order, command)]
+
+
+def apply(order: Order | None, event: Event) -> Order:
+    if isinstance(event, OrderCreated):
+        return order if order is not None else _created(event)
+    if order is None:
+        raise ValueError(f"{type(event).__name__} needs an order")
+    if order.outcome_of(event.request_id) is not None:
+        return order
+    return _remember(_apply_change(event, order), event)
+
+
+def apply_all(order: Order | None, events: Iterable[Event]) -> Order | None:
+    for event in events:
+        if isinstance(event, RequestRejected) and order is None:
+            continue
+        order = apply(order, event)
+    return order
+
+
+def handle(order: Order | None, command: Command) -> tuple[Order | None, list[Event]]:
+    events = decide(order, command)
+    return apply_all(order, events), events
+
+
+# --- decisions -------------------------------------------------------------
+
+
+def created_event(order: Order) -> OrderCreated:
+    """The OrderCreated of an existing order, identical to the one first emitted."""
+    origin = order.origin or Origin(order.address, order.is_gift, order.status)
+    return OrderCreated(
+        event_id=event_id(order.payment_id, "created"),
+        order_id=order.id,
+        version=1,
+        occurred_at=order.created_at,
+        payment_id=order.payment_id,
+        user_id=order.user_id,
+        checkout_id=order.checkout_id,
+        basket_id=order.basket_id,
+        lines=tuple(replace(line, refunded_quantity=0) for line in order.lines),
+        address=origin.address,
+        is_gift=origin.is_gift,
+        total_price=order.total_price,
+        card_number=order.card_number,
+        status=str(origin.status),
+    )
+
+
+def _decide_payment(order: Order | None, cmd: AcceptPayment) -> list[Event]:
+    if order is not None:
+        return [created_event(order)]
+    return [
+        OrderCreated(
+            event_id=event_id(cmd.payment_id, "created"),
+            order_id=cmd.order_id,
+            version=1,
+            occurred_at=cmd.at,
+            payment_id=cmd.payment_id,
+            user_id=cmd.user_id,
+            checkout_id=cmd.checkout_id,
+            basket_id=cmd.basket_id,
+            lines=cmd.lines,
+            address=cmd.address,
+            is_gift=cmd.is_gift,
+            total_price=cmd.total_price,
+            card_number=cmd.card_number,
+            status=str(cmd.status),
+        )
+    ]
+
+
+def _reject(order: Order | None, cmd: Request, reason: str, detail: str = "") -> RequestRejected:
+    return RequestRejected(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=cmd.order_id,
+        version=order.version if order else 0,
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _refund_blocker(order: Order) -> str | None:
+    if order.status is Status.CANCELLED:
+        return "invalid-transition"
+    if order.status is Status.REFUNDED or order.refunded:
+        return "already-refunded"
+    return None
+
+
+def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
+    if not order.owned_by(cmd.requested_by):
+        return _reject(order, cmd, "forbidden")
+    blocker = _refund_blocker(order)
+    if blocker is None and order.any_refunded:
+        blocker = "already-refunded"
+    if blocker:
+        return _reject(order, cmd, blocker)
+    return OrderRefunded(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=order.id,
+        version=order.version + 1,
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        amount=order.total_price - order.refunded_amount,
+        restocked=_remaining_stock(order),
+    )
+
+
+def _decide_refund_product(order: Order, cmd: RefundProduct) -> Event:
+    if not order.owned_by(cmd.requested_by):
+        return _reject(order, cmd, "forbidden")
+    blocker = _refund_blocker(order)
+    if blocker:
+        return _reject(order, cmd, blocker)
+    lines = [line for line in order.lines if line.product_id == cmd.product_id]
+    if not lines:
+        return _reject(order, cmd, "product-not-found")
+    remaining = sum(line.remaining for line in lines)
+    if cmd.quantity > remaining:
+        return _reject(order, cmd, "quantity-exceeds-remaining", f"{remaining} of {cmd.product_id} left")
+    after = _take_from_lines(order.lines, cmd.product_id, cmd.quantity)
+    line_amount = sum(
+        (a.refunded_quantity - b.refunded_quantity) * a.price for a, b in zip(after, order.lines, strict=False)
+    )
+    left = order.total_price - order.refunded_amount
+    # The refund that empties the order returns all that is left, so a fully refunded
+    # order has returned exactly its total; before that, never more than what is left.
+    amount = left if all(line.remaining == 0 for line in after) else min(line_amount, left)
+    return ProductRefunded(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=order.id,
+        version=order.version + 1,
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        product_id=cmd.product_id,
+        quantity=cmd.quantity,
+        amount=amount,
+    )
+
+
+def _decide_update(order: Order, cmd: UpdateOrder) -> Event:
+    changes = dict(cmd.changes)
+    actor = cmd.requested_by
+    if not order.owned_by(actor) or ("status" in changes and actor is not None and not actor.is_admin):
+        return _reject(order, cmd, "forbidden")
+    if cmd.expected_version is not None and cmd.expected_version != order.version:
+        return _reject(order, cmd, "version-conflict", f"order is at version {order.version}")
+    if order.status in TERMINAL:
+        return _reject(order, cmd, "invalid-transition", f"order is {order.status}")
+    effective = {k: v for k, v in changes.items() if _current(order, k) != v}
+    target = effective.get("status")
+    if target is not None and target not in STATUS_MOVES.get(order.status, frozenset()):
+        return _reject(order, cmd, "invalid-transition", f"{order.status} cannot become {target}")
+    cancelling = target == Status.CANCELLED
+    return OrderUpdated(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=order.id,
+        version=order.version + (1 if effective else 0),
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        changes=tuple(sorted(effective.items())),
+        amount=order.total_price - order.refunded_amount if cancelling else 0,
+        restocked=_remaining_stock(order) if cancelling else (),
+    )
+
+
+_DECIDERS = {
+    RefundOrder: _decide_refund_order,
+    RefundProduct: _decide_refund_product,
+    UpdateOrder: _decide_update,
+}
+
+_FIELDS = {"address": "address", "isGift": "is_gift", "status": "status"}
+
+
+def _current(order: Order, change: str) -> object:
+    return getattr(order, _FIELDS[change])
+
+
+def _remaining_stock(order: Order) -> tuple[tuple[str, int], ...]:
+    return tuple((line.product_id, line.remaining) for line in order.lines if line.remaining)
+
+
+def _take_from_lines(lines: tuple[Line, ...], product_id: str, quantity: int) -> tuple[Line, ...]:
+    """Refund ``quantity`` units of a product, line by line in order."""
+    out = []
+    for line in lines:
+        take = min(line.remaining, quantity) if line.product_id == product_id else 0
+        quantity -= take
+        out.append(replace(line, refunded_quantity=line.refunded_quantity + take) if take else line)
+    return tuple(out)
+
+
+# --- applying --------------------------------------------------------------
+
+
+def _created(e: OrderCreated) -> Order:
+    return Order(
+        id=e.order_id,
+        user_id=e.user_id,
+        checkout_id=e.checkout_id,
+        basket_id=e.basket_id,
+        payment_id=e.payment_id,
+        lines=e.lines,
+        address=e.address,
+        is_gift=e.is_gift,
+        status=Status(e.status),
+        total_price=e.total_price,
+        card_number=e.card_number,
+        created_at=e.occurred_at,
+        updated_at=e.occurred_at,
+        origin=Origin(e.address, e.is_gift, Status(e.status)),
+    )
+
+
+@singledispatch
+def _apply_change(event: Event, order: Order) -> Order:
+    raise TypeError(f"cannot apply {type(event).__name__}")
+
+
+@_apply_change.register
+def _(event: RequestRejected, order: Order) -> Order:
+    return order
+
+
+@_apply_change.register
+def _(event: OrderRefunded, order: Order) -> Order:
+    return _refund_everything(order, event.amount, Status.REFUNDED, event)
+
+
+@_apply_change.register
+def _(event: ProductRefunded, order: Order) -> Order:
+    lines = _take_from_lines(order.lines, event.product_id, event.quantity)
+    done = all(line.remaining == 0 for line in lines)
+    return replace(
+        order,
+        lines=lines,
+        refunded_amount=order.refunded_amount + event.amount,
+        status=Status.REFUNDED if done else Status.PARTIALLY_REFUNDED,
+        version=event.version,
+        updated_at=event.occurred_at,
+    )
+
+
+@_apply_change.register
+def _(event: OrderUpdated, order: Order) -> Order:
+    changes = dict(event.changes)
+    if changes.get("status") == Status.CANCELLED:
+        order = _refund_everything(order, event.amount, Status.CANCELLED, event)
+    fields = {_FIELDS[k]: Status(v) if k == "status" else v for k, v in changes.items()}
+    return replace(order, **fields, version=event.version, updated_at=event.occurred_at)
+
+
+def _refund_everything(order: Order, amount: int, status: Status, event: Event) -> Order:
+    return replace(
+        order,
+        lines=tuple(replace(line, refunded_quantity=line.quantity) for line in order.lines),
+        refunded_amount=order.refunded_amount + amount,
+        status=status,
+        version=event.version,
+        updated_at=event.occurred_at,
+    )
+
+
+def _remember(order: Order, event: Event) -> Order:
+    records = (*order.requests, RequestRecord(event.request_id, event))
+    return replace(order, requests=records[-REQUEST_MEMORY:], revision=order.revision + 1)

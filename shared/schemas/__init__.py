@@ -1,0 +1,1 @@
+"""Wire formats: input validation (pure) and the payloads the service emits."""

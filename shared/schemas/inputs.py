@@ -1,0 +1,304 @@
+"""Parse and validate input messages into commands, as CONTRACTS.md defines them.
+
+Pure: bytes in, a command or a reason out. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from shared.domain.commands import (
+    AcceptPayment,
+    Command,
+    RefundOrder,
+    RefundProduct,
+    RejectInvalid,
+    UpdateOrder,
+)
+from shared.domain.model import INITIAL, Actor, Line, Status
+from shared.ids import order_id_for_payment
+from shared.money import MoneyError, to_cents
+from shared.timefmt import iso_from_millis, parse_iso
+
+InputKind = Literal["payment", "refund", "update"]
+
+MAX_MESSAGE_BYTES = 1_048_576
+MAX_PRODUCTS = 500
+MAX_ID = 200
+MAX_ADDRESS = 2_000
+MAX_REASON = 500
+MAX_QUANTITY = 1_000_000
+UPDATABLE = frozenset({"address", "isGift", "status"})
+
+
+class Invalid(ValueError):
+    """Why a message cannot be accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReference:
+    """A payment message carrying only its paymentId (the original service's shape)."""
+
+    payment_id: str
+    at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    command: Command | PaymentReference | None = None
+    error: str | None = None  # set when the message belongs in the dead-letter topic
+
+
+def parse_message(kind: InputKind, value: bytes | None, timestamp_ms: int | None) -> Parsed:
+    fallback_at = iso_from_millis(timestamp_ms) if timestamp_ms else None
+    try:
+        body = decode_json(value)
+    except Invalid as exc:
+        return Parsed(error=str(exc))
+    try:
+        return Parsed(command=_PARSERS[kind](body, fallback_at))
+    except Invalid as exc:
+        rejection = _rejection(kind, body, str(exc), fallback_at)
+        return Parsed(command=rejection, error=str(exc))
+
+
+def decode_json(value: bytes | None) -> dict[str, Any]:
+    if value is None:
+        raise Invalid("message has no value")
+    if len(value) > MAX_MESSAGE_BYTES:
+        raise Invalid(f"message is larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"value is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    try:
+        body = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(f"value is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise Invalid("value must be a JSON object")
+    return body
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+# --- payments ---------------------------------------------------------------
+
+
+def parse_payment(body: dict[str, Any], fallback_at: str | None) -> AcceptPayment | PaymentReference:
+    payment_id = _text(body, "paymentId", MAX_ID)
+    at = _when(body, "occurredAt", fallback_at)
+    if set(body) <= {"paymentId", "eventId", "occurredAt"}:
+        return PaymentReference(payment_id, at)
+    if at is None:
+        raise Invalid("occurredAt: required when the message has no timestamp")
+    return AcceptPayment(
+        order_id=order_id_for_payment(payment_id),
+        payment_id=payment_id,
+        user_id=_text(body, "userId", MAX_ID),
+        checkout_id=_text(body, "checkoutId", MAX_ID),
+        basket_id=_text(body, "basketId", MAX_ID),
+        lines=_lines(body.get("products")),
+        address=_text(body, "address", MAX_ADDRESS),
+        is_gift=_flag(body, "isGift", default=False),
+        total_price=_money(body.get("totalPrice"), "totalPrice"),
+        card_number=mask_card(body.get("cardNumber")),
+        status=_initial_status(body.get("status")),
+        at=at,
+    )
+
+
+def mask_card(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise Invalid("cardNumber: must be a string or number of 12 to 19 digits")
+    digits = str(value).replace(" ", "").replace("-", "")
+    if not digits.isascii() or not digits.isdigit() or not 12 <= len(digits) <= 19:
+        raise Invalid("cardNumber: must have 12 to 19 digits")
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _lines(value: object) -> tuple[Line, ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid("products: must be a non-empty array")
+    if len(value) > MAX_PRODUCTS:
+        raise Invalid(f"products: at most {MAX_PRODUCTS} items")
+    return tuple(_line(item, i) for i, item in enumerate(value))
+
+
+def _line(item: object, index: int) -> Line:
+    where = f"products[{index}]"
+    if not isinstance(item, dict):
+        raise Invalid(f"{where}: must be an object")
+    seller = item.get("sellerId")
+    if seller is not None and not isinstance(seller, str):
+        raise Invalid(f"{where}.sellerId: must be a string")
+    return Line(
+        product_id=_text(item, "productId", MAX_ID, where),
+        quantity=_quantity(item.get("quantity"), f"{where}.quantity"),
+        price=_money(item.get("price"), f"{where}.price"),
+        seller_id=seller,
+    )
+
+
+def _initial_status(value: object) -> Status:
+    try:
+        status = Status(value) if isinstance(value, str) else Status.PENDING
+    except ValueError:
+        return Status.PENDING
+    return status if status in INITIAL else Status.PENDING
+
+
+# --- requests ---------------------------------------------------------------
+
+
+def parse_refund(body: dict[str, Any], fallback_at: str | None) -> RefundOrder | RefundProduct:
+    request_id, order_id = _request_ids(body)
+    at = _request_time(body, fallback_at)
+    actor = _actor(body.get("requestedBy"))
+    reason = _optional_text(body, "reason", MAX_REASON)
+    kind = body.get("kind")
+    if kind == "order":
+        return RefundOrder(request_id, order_id, actor, at, reason)
+    if kind == "product":
+        return RefundProduct(
+            request_id=request_id,
+            order_id=order_id,
+            product_id=_text(body, "productId", MAX_ID),
+            quantity=_quantity(body.get("quantity"), "quantity"),
+            requested_by=actor,
+            at=at,
+            reason=reason,
+        )
+    raise Invalid('kind: must be "order" or "product"')
+
+
+def parse_update(body: dict[str, Any], fallback_at: str | None) -> UpdateOrder:
+    request_id, order_id = _request_ids(body)
+    at = _request_time(body, fallback_at)
+    changes = body.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise Invalid("changes: must be a non-empty object")
+    unknown = sorted(set(changes) - UPDATABLE)
+    if unknown:
+        raise Invalid(f"changes: cannot change {', '.join(unknown)}")
+    parsed: dict[str, object] = {}
+    if "address" in changes:
+        parsed["address"] = _text(changes, "address", MAX_ADDRESS, "changes")
+    if "isGift" in changes:
+        parsed["isGift"] = _flag(changes, "isGift", default=None, where="changes")
+    if "status" in changes:
+        try:
+            parsed["status"] = Status(changes["status"])
+        except ValueError as exc:
+            raise Invalid(f"changes.status: unknown status {changes['status']!r}") from exc
+    expected = body.get("expectedVersion")
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
+        raise Invalid("expectedVersion: must be an integer >= 1")
+    return UpdateOrder(
+        request_id=request_id,
+        order_id=order_id,
+        changes=tuple(sorted(parsed.items())),
+        requested_by=_actor(body.get("requestedBy")),
+        at=at,
+        expected_version=expected,
+    )
+
+
+def _request_ids(body: dict[str, Any]) -> tuple[str, str]:
+    return _text(body, "requestId", MAX_ID), _text(body, "orderId", MAX_ID)
+
+
+def _request_time(body: dict[str, Any], fallback_at: str | None) -> str:
+    at = _when(body, "requestedAt", fallback_at)
+    if at is None:
+        raise Invalid("requestedAt: required when the message has no timestamp")
+    return at
+
+
+def _actor(value: object) -> Actor | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid("requestedBy: must be an object")
+    roles = value.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Invalid("requestedBy.roles: must be an array of strings")
+    return Actor(_text(value, "userId", MAX_ID, "requestedBy"), tuple(roles))
+
+
+def _rejection(kind: InputKind, body: dict[str, Any], error: str, fallback_at: str | None) -> RejectInvalid | None:
+    """An invalid request still gets its outcome event when its ids can be read."""
+    if kind == "payment":
+        return None
+    request_id, order_id = body.get("requestId"), body.get("orderId")
+    if not (_is_id(request_id) and _is_id(order_id)):
+        return None
+    try:
+        at = _request_time(body, fallback_at)
+    except Invalid:
+        return None
+    return RejectInvalid(request_id, order_id, error, at)
+
+
+# --- fields -----------------------------------------------------------------
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and len(value.strip()) > 0 and len(value) <= MAX_ID
+
+
+def _text(body: dict[str, Any], name: str, limit: int, where: str = "") -> str:
+    label = f"{where}.{name}" if where else name
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{label}: required, a non-empty string")
+    if len(value) > limit:
+        raise Invalid(f"{label}: at most {limit} characters")
+    return value
+
+
+def _optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:
+    return None if body.get(name) is None else _text(body, name, limit)
+
+
+def _flag(body: dict[str, Any], name: str, default: bool | None, where: str = "") -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise Invalid(f"{where + '.' if where else ''}{name}: must be true or false")
+    return value
+
+
+def _quantity(value: object, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUANTITY:
+        raise Invalid(f"{label}: must be an integer from 1 to {MAX_QUANTITY}")
+    return value
+
+
+def _money(value: object, label: str) -> int:
+    try:
+        cents = to_cents(value)
+    except MoneyError as exc:
+        raise Invalid(f"{label}: {exc}") from exc
+    if cents < 0:
+        raise Invalid(f"{label}: must be >= 0")
+    return cents
+
+
+def _when(body: dict[str, Any], name: str, fallback: str | None) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return fallback
+    if not isinstance(value, str):
+        raise Invalid(f"{name}: must be an ISO-8601 string")
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise Invalid(f"{name}: not an ISO-8601 time") from exc
+
+
+_PARSERS = {"payment": parse_payment, "refund": parse_refund, "update": parse_update}

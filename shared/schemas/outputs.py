@@ -1,0 +1,229 @@
+"""What the service emits: contract payloads for every event, keyed and topic-tagged."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.events import (
+    Event,
+    OrderCreated,
+    OrderRefunded,
+    OrderUpdated,
+    ProductRefunded,
+    RequestRejected,
+)
+from shared.domain.model import Line, Order, Status
+from shared.ids import event_id
+from shared.money import json_number
+from shared.topics import Topics
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    topic: str
+    key: str
+    value: dict[str, Any]
+
+    def encode(self) -> tuple[bytes, bytes]:
+        return self.key.encode(), dumps(self.value)
+
+
+def dumps(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def render(events: Iterable[Event], order: Order | None, topics: Topics, first_time: bool) -> list[OutMessage]:
+    """Messages for ``events``; the original service's topics only on first processing,
+    since their payloads carry no id a consumer could drop a duplicate by."""
+    out: list[OutMessage] = []
+    for event in events:
+        out.append(OutMessage(topics.order_events, event.order_id, event_payload(event, order)))
+        out.extend(_stock_messages(event, topics))
+        if topics.compat and first_time and order is not None:
+            out.extend(_compat_messages(event, order, topics))
+    return out
+
+
+def event_payload(event: Event, order: Order | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "eventId": event.event_id,
+        "type": type(event).__name__,
+        "orderId": event.order_id,
+        "version": event.version,
+        "paymentId": order.payment_id if order else None,
+        "userId": order.user_id if order else None,
+        "occurredAt": event.occurred_at,
+    }
+    if event.request_id is not None:
+        payload["requestId"] = event.request_id
+    payload.update(_details(event))
+    return payload
+
+
+def _details(event: Event) -> dict[str, Any]:
+    if isinstance(event, OrderCreated):
+        return {
+            "basketId": event.basket_id,
+            "checkoutId": event.checkout_id,
+            "totalPrice": json_number(event.total_price),
+            "products": [_product(line) for line in event.lines],
+        }
+    if isinstance(event, OrderRefunded):
+        return {"amount": json_number(event.amount), "products": _stock(event.restocked)}
+    if isinstance(event, ProductRefunded):
+        return {
+            "productId": event.product_id,
+            "quantity": event.quantity,
+            "amount": json_number(event.amount),
+        }
+    if isinstance(event, OrderUpdated):
+        details: dict[str, Any] = {"changes": {k: _plain(v) for k, v in event.changes}}
+        if event.restocked or event.amount:
+            details.update(amount=json_number(event.amount), products=_stock(event.restocked))
+        return details
+    if isinstance(event, RequestRejected):
+        return {"reason": event.reason, "detail": event.detail}
+    raise TypeError(type(event).__name__)
+
+
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, Status) else value
+
+
+def _product(line: Line) -> dict[str, Any]:
+    product: dict[str, Any] = {
+        "productId": line.product_id,
+        "quantity": line.quantity,
+        "price": json_number(line.price),
+    }
+    if line.seller_id is not None:
+        product["sellerId"] = line.seller_id
+    return product
+
+
+def _stock(restocked: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+    return [{"productId": p, "quantity": q} for p, q in restocked]
+
+
+# --- quantity-update ---------------------------------------------------------
+
+
+def stock_changes(event: Event) -> list[tuple[str, int, str]]:
+    """(productId, signed delta, reason) for every stock movement of an event."""
+    if isinstance(event, OrderCreated):
+        return [(line.product_id, -line.quantity, "order-created") for line in event.lines]
+    if isinstance(event, OrderRefunded) or (isinstance(event, OrderUpdated) and event.restocked):
+        return [(p, q, "order-refunded") for p, q in event.restocked]
+    if isinstance(event, ProductRefunded):
+        return [(event.product_id, event.quantity, "product-refunded")]
+    return []
+
+
+def _stock_messages(event: Event, topics: Topics) -> list[OutMessage]:
+    return [
+        OutMessage(
+            topics.quantity_update,
+            product_id,
+            {
+                "eventId": event_id(event.event_id, "stock", index),
+                "productId": product_id,
+                "delta": delta,
+                "orderId": event.order_id,
+                "reason": reason,
+                "occurredAt": event.occurred_at,
+            },
+        )
+        for index, (product_id, delta, reason) in enumerate(stock_changes(event))
+    ]
+
+
+# --- the original service's topics ------------------------------------------
+
+
+def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMessage]:
+    key = order.id
+    if isinstance(event, OrderCreated):
+        return [
+            OutMessage(topics.compat_order_created, key, {"products": [_product(line) for line in event.lines]}),
+            OutMessage(
+                topics.compat_basket_clear,
+                key,
+                {"basketId": order.basket_id, "userId": order.user_id, "setUsage": True},
+            ),
+            OutMessage(
+                topics.compat_checkout_inactive,
+                key,
+                {"checkout": {"_id": order.checkout_id, "isActive": False}},
+            ),
+        ]
+    if isinstance(event, (OrderRefunded, OrderUpdated)) and event.restocked:
+        return [
+            OutMessage(
+                topics.compat_order_refunded,
+                key,
+                {"refunded": True, "totalPrice": json_number(event.amount), "paymentId": order.payment_id},
+            ),
+            OutMessage(topics.compat_products_restocked, key, {"products": _stock(event.restocked)}),
+        ]
+    if isinstance(event, ProductRefunded):
+        return [
+            OutMessage(
+                topics.compat_product_refunded,
+                key,
+                {
+                    "productId": event.product_id,
+                    "price": json_number(event.amount),
+                    "cardNumber": order.card_number,
+                    "paymentId": order.payment_id,
+                },
+            ),
+            OutMessage(
+                topics.compat_product_restocked,
+                key,
+                {"productId": event.product_id, "refundedQuantity": event.quantity},
+            ),
+        ]
+    return []
+
+
+def dead_letter(
+    topics: Topics,
+    source_topic: str | None,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+    value: bytes | None,
+    error: str,
+) -> OutMessage:
+    text_key = _text_or_base64(key)
+    return OutMessage(
+        topics.order_dlq,
+        text_key or "",
+        {
+            "topic": source_topic,
+            "partition": partition,
+            "offset": offset,
+            "key": text_key,
+            "value": _text_or_base64(value),
+            "valueEncoding": "utf-8" if _is_utf8(value) else "base64",
+            "error": error,
+        },
+    )
+
+
+def _is_utf8(raw: bytes | None) -> bool:
+    try:
+        (raw or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text_or_base64(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("utf-8") if _is_utf8(raw) else base64.b64encode(raw).decode()

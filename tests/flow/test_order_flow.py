@@ -1,0 +1,204 @@
+"""The dataflow end to end in-process: TestingSource in, TestingSink out."""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from dataflows.payment_lookup import PaymentLookup
+from shared.ids import order_id_for_payment
+from tests.flowkit import TOPICS, StoreLoader, message, payment, refund, run_flow, update
+
+PAY = TOPICS.payment_accepted[0]
+REFUND = TOPICS.refund_request
+UPDATE = TOPICS.order_update_request
+ORDER = order_id_for_payment("pay-1")
+ADMIN = {"userId": "boss", "roles": ["admin"]}
+
+
+def test_a_payment_becomes_an_order_with_stock_and_original_topic_events():
+    run = run_flow([message(PAY, payment())])
+    (doc,) = run.docs
+    assert doc["_id"] == ORDER and doc["version"] == 1 and doc["status"] == "Pending"
+    assert doc["cardNumber"] == "************4242"
+    (created,) = run.events
+    assert created["type"] == "OrderCreated" and created["totalPrice"] == 23.75
+    assert sorted((q["productId"], q["delta"]) for q in run.on(TOPICS.quantity_update)) == [("apple", -3), ("pear", -2)]
+    assert run.on("orderService-basketClear") == [{"basketId": "basket-pay-1", "userId": "user-1", "setUsage": True}]
+    assert run.on("orderService-orderCreated-checkoutActive") == [
+        {"checkout": {"_id": "checkout-pay-1", "isActive": False}}
+    ]
+    assert "4242424242424242" not in repr(run.messages) + repr(run.docs)
+
+
+def test_a_duplicate_payment_makes_no_second_order_and_repeats_only_deduplicable_events():
+    run = run_flow([message(PAY, payment(), 0), message(PAY, payment(), 1)])
+    assert [d["revision"] for d in run.docs] == [1]
+    first, second = run.events
+    assert first == second
+    assert len(run.on("orderService-orderCreated")) == 1
+    assert len({q["eventId"] for q in run.on(TOPICS.quantity_update)}) == 2
+
+
+def test_bad_messages_go_to_the_dead_letter_topic_and_good_ones_around_them_are_processed():
+    run = run_flow(
+        [
+            message(PAY, payment("p1"), 0),
+            message(PAY, b"\xff not utf8", 1, key=b"k1"),
+            message(PAY, payment("p2", products=[]), 2),
+            message(PAY, payment("p3", products=[{"productId": "x", "quantity": 0, "price": 1}]), 3),
+            message(PAY, payment("p4"), 4),
+        ]
+    )
+    assert sorted(d["paymentId"] for d in run.docs) == ["p1", "p4"]
+    dead = run.dlq
+    assert [d["offset"] for d in dead] == [1, 2, 3]
+    assert dead[0]["valueEncoding"] == "base64" and dead[0]["key"] == "k1" and "UTF-8" in dead[0]["error"]
+    assert all(d["topic"] == PAY and d["partition"] == 0 for d in dead)
+    assert "products" in dead[1]["error"] and "quantity" in dead[2]["error"]
+
+
+def test_refunds_give_the_contract_outcomes():
+    run = run_flow(
+        [
+            message(PAY, payment(), 0),
+            message(REFUND, refund("partial", ORDER, "apple", 2), 1),
+            message(REFUND, refund("over-cap", ORDER, "apple", 2), 2),
+            message(REFUND, refund("unknown-product", ORDER, "kiwi", 1), 3),
+            message(REFUND, refund("unknown-order", "0" * 24), 4),
+            message(REFUND, refund("full-after-partial", ORDER), 5),
+            message(REFUND, refund("rest", ORDER, "apple", 1), 6),
+            message(REFUND, refund("rest-2", ORDER, "pear", 2), 7),
+            message(REFUND, refund("again", ORDER, "pear", 1), 8),
+        ]
+    )
+    assert run.outcome("partial")["type"] == "ProductRefunded" and run.outcome("partial")["amount"] == 2.5
+    assert run.outcome("over-cap")["reason"] == "quantity-exceeds-remaining"
+    assert run.outcome("unknown-product")["reason"] == "product-not-found"
+    assert run.outcome("unknown-order")["reason"] == "order-not-found"
+    assert run.outcome("full-after-partial")["reason"] == "already-refunded"
+    assert run.outcome("rest-2")["version"] == 4
+    assert run.outcome("again")["reason"] == "already-refunded"
+    final = max(run.docs, key=lambda d: d["revision"])
+    assert final["refunded"] is True and final["status"] == "Refunded" and str(final["refundedAmount"]) == "23.75"
+    restocked = [q for q in run.on(TOPICS.quantity_update) if q["delta"] > 0]
+    assert sum(q["delta"] for q in restocked) == 5
+
+
+def test_a_full_refund_emits_money_and_stock_events_once():
+    run = run_flow([message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER), 1)])
+    outcome = run.outcome("r1")
+    assert outcome["type"] == "OrderRefunded" and outcome["amount"] == 23.75
+    assert run.on("orderService-orderRefunded") == [{"refunded": True, "totalPrice": 23.75, "paymentId": "pay-1"}]
+    assert run.on("orderService-productsRefundedIncreaseQuantity") == [
+        {"products": [{"productId": "apple", "quantity": 3}, {"productId": "pear", "quantity": 2}]}
+    ]
+
+
+def test_a_product_refund_emits_the_original_topics_with_a_masked_card():
+    run = run_flow([message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER, "pear", 1), 1)])
+    assert run.on("orderService-productFromOrderRefunded") == [
+        {"productId": "pear", "price": 10, "cardNumber": "************4242", "paymentId": "pay-1"}
+    ]
+    assert run.on("orderService-productRefundedIncreaseQuantity") == [{"productId": "pear", "refundedQuantity": 1}]
+
+
+def test_a_replayed_request_yields_the_same_outcome_and_changes_nothing():
+    run = run_flow(
+        [message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER, "apple", 1), 1)]
+        + [message(REFUND, refund("r1", ORDER, "apple", 1), 2)]
+    )
+    assert [d["revision"] for d in run.docs] == [1, 2]
+    outcomes = [e for e in run.events if e.get("requestId") == "r1"]
+    assert len(outcomes) == 2 and outcomes[0] == outcomes[1]
+    assert len(run.on("orderService-productFromOrderRefunded")) == 1
+
+
+def test_updates_take_owner_fields_and_admin_status_and_refuse_the_rest():
+    owner = {"userId": "user-1", "roles": []}
+    run = run_flow(
+        [
+            message(PAY, payment(), 0),
+            message(UPDATE, update("addr", ORDER, {"address": "2 High St"}, requestedBy=owner), 1),
+            message(UPDATE, update("status-by-owner", ORDER, {"status": "Shipped"}, requestedBy=owner), 2),
+            message(UPDATE, update("stranger", ORDER, {"isGift": True}, requestedBy={"userId": "eve"}), 3),
+            message(UPDATE, update("mass", ORDER, {"totalPrice": 0}, requestedBy=owner), 4),
+            message(UPDATE, update("stale", ORDER, {"isGift": True}, expectedVersion=1, requestedBy=owner), 5),
+            message(UPDATE, update("ship", ORDER, {"status": "Processing"}, requestedBy=ADMIN), 6),
+        ]
+    )
+    assert run.outcome("addr")["type"] == "OrderUpdated" and run.outcome("addr")["changes"] == {"address": "2 High St"}
+    assert run.outcome("status-by-owner")["reason"] == "forbidden"
+    assert run.outcome("stranger")["reason"] == "forbidden"
+    assert run.outcome("mass")["reason"] == "invalid-request"
+    assert "totalPrice" in run.dlq[0]["error"]
+    assert run.outcome("stale")["reason"] == "version-conflict"
+    final = max(run.docs, key=lambda d: d["revision"])
+    assert final["status"] == "Processing" and final["address"] == "2 High St" and final["version"] == 3
+    assert str(final["totalPrice"]) == "23.75"
+
+
+def test_after_a_restart_the_order_is_loaded_from_the_store_and_replays_change_nothing():
+    store = StoreLoader()
+    inputs = [message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER, "apple", 1), 1)]
+    first = run_flow(inputs, store)
+    second = run_flow([*inputs, message(REFUND, refund("r2", ORDER, "apple", 1), 2)], store)
+    assert second.docs and [d["revision"] for d in second.docs] == [3]
+    assert second.outcome("r1") == first.outcome("r1")
+    assert second.events[0] == first.events[0]  # OrderCreated repeated, same id and content
+    assert not second.on("orderService-orderCreated")  # the original topics are not repeated
+    assert store.docs[ORDER]["products"][0]["refundedQuantity"] == 2
+
+
+def test_a_payment_reference_goes_to_the_dead_letter_topic_without_a_payment_service():
+    run = run_flow([message(PAY, {"paymentId": "p-ref"}, 0)])
+    assert not run.docs
+    assert "PAYMENT_SERVICE_URL" in run.dlq[0]["error"]
+
+
+@contextmanager
+def payment_service(payments: dict[str, dict]):
+    """A real HTTP server on loopback answering GET /api/payment/find/:paymentId."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payment_id = self.path.rsplit("/", 1)[-1]
+            asked.append(payment_id)
+            body = payments.get(payment_id)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(json.dumps(body or {"message": "not found"}).encode())
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_payment_references_are_completed_from_the_payment_service():
+    stored = {k: v for k, v in payment("p-ref").items() if k != "paymentId"}
+    with payment_service({"p-ref": stored}) as (url, asked):
+        lookup = PaymentLookup(url, timeout=2, retries=2)
+        run = run_flow(
+            [message(PAY, {"paymentId": "p-ref"}, 0), message(PAY, {"paymentId": "p-gone"}, 1)], completer=lookup
+        )
+    assert [d["paymentId"] for d in run.docs] == ["p-ref"]
+    assert sorted(asked) == ["p-gone", "p-ref"]
+    assert run.dlq[0]["offset"] == 1 and "404" in run.dlq[0]["error"]
+
+
+def test_the_original_topics_can_be_switched_off():
+    topics = replace(TOPICS, compat=False)
+    run = run_flow([message(PAY, payment())], topics=topics)
+    assert {m.topic for m in run.messages} == {TOPICS.order_events, TOPICS.quantity_update}
