@@ -18,8 +18,8 @@ install: $(VENV_STAMP)  ## make .venv and install everything
 run: install  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set)
 	$(PY) -m ops.run
 
-produce: install  ## produce sample payments: make produce N=1000
-	$(PY) -m ops.produce --count $(or $(N),10)
+produce: install  ## produce sample payments while make run runs: make produce N=1000
+	$(PY) -m ops.produce --count $(or $(N),10) --wait
 
 test: install  ## unit tests, then the integration tests on Apache Kafka and on Tansu
 	$(PY) -m pytest -m "not integration" -q

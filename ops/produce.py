@@ -56,10 +56,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=20, help="spread over this many users (default 20)")
     parser.add_argument("--seed", type=int, help="random seed, for repeatable data")
     parser.add_argument("--print-ids", action="store_true", help="print each paymentId and orderId")
+    parser.add_argument(
+        "--wait", action="store_true", help="wait until every order is in Mongo (MONGO_URI) and say when"
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
+    running = settings.data_dir / "run.env"
+    if not settings.brokers and running.exists():
+        settings = load_settings(dotenv=running)  # the servers `make run` started
     if not settings.brokers:
-        parser.error("KAFKA_URI is not set (make run prints it)")
+        parser.error("KAFKA_URI is not set and `make run` is not running")
     from shared.ids import order_id_for_payment
 
     rng = random.Random(args.seed)
@@ -69,8 +75,10 @@ def main(argv: list[str] | None = None) -> None:
     topic = settings.topics["payment_accepted"]
     failed: list[str] = []
     started = time.monotonic()
+    produced: list[str] = []
     for i in range(args.count):
         body = sample_payment(rng, args.users)
+        produced.append(body["paymentId"])
         while True:
             try:
                 producer.produce(topic, json.dumps(body).encode(), body["paymentId"].encode(),
@@ -89,6 +97,29 @@ def main(argv: list[str] | None = None) -> None:
     if failed:
         raise SystemExit(f"{len(failed)} payments not delivered: {failed[0]}")
     print(f"produced {args.count} payments to {topic}")
+    if args.wait:
+        wait_for_orders(settings.mongo_uri, [order_id_for_payment(p) for p in produced], time.monotonic())
+
+
+def wait_for_orders(mongo_uri: str | None, order_ids: list[str], since: float, timeout: float = 120) -> None:
+    """Poll Mongo until every order is there; print how long after producing that was."""
+    if not mongo_uri:
+        raise SystemExit("--wait needs MONGO_URI (make run prints it)")
+    from dataflows.mongo_io import LOAD_CHUNK, orders_collection
+
+    orders = orders_collection(mongo_uri)
+    missing = list(order_ids)
+    while missing and time.monotonic() - since < timeout:
+        present: set[str] = set()
+        for start in range(0, len(missing), LOAD_CHUNK):
+            chunk = missing[start : start + LOAD_CHUNK]
+            present.update(d["_id"] for d in orders.find({"_id": {"$in": chunk}}, {"_id": 1}))
+        missing = [o for o in missing if o not in present]
+        if missing:
+            time.sleep(0.02)
+    if missing:
+        raise SystemExit(f"{len(missing)} orders still missing after {timeout:.0f}s")
+    print(f"all {len(order_ids)} orders are in Mongo {time.monotonic() - since:.2f}s after the last was produced")
 
 
 if __name__ == "__main__":

@@ -73,11 +73,12 @@ def prepare_recovery(recovery: Path, fresh: bool, partitions: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-w", "--workers", type=int, default=1, help="dataflow workers (default 1)")
-    parser.add_argument("--snapshot-interval", type=float, default=5, help="recovery snapshot seconds (default 5)")
+    parser.add_argument("--snapshot-interval", type=int, default=5, help="recovery snapshot seconds (default 5)")
     parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl-C
     settings = load_settings()
     data = settings.data_dir.resolve()
     print("Order service, local run")
@@ -89,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         recovery = settings.recovery_dir or data / "recovery"
         prepare_recovery(recovery, fresh=embedded_kafka, partitions=max(1, args.workers))
         print(f"  recovery store              {recovery}")
-        print(f"\nTry it:  KAFKA_URI={kafka_uri} .venv/bin/python -m ops.produce --count 10")
+        endpoints = data / "run.env"
+        endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
+        stack.callback(endpoints.unlink, missing_ok=True)
+        print(f"  endpoints written to        {endpoints}")
+        print("\nTry it, in another terminal:  make produce N=10")
         if args.no_dataflow:
             return _wait_forever()
         return run_dataflow(env, recovery, args)
@@ -117,12 +122,16 @@ def run_dataflow(env: dict[str, str], recovery: Path, args: argparse.Namespace) 
         return proc.wait()
     except KeyboardInterrupt:
         print("\nStopping ...")
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGTERM)  # safe: recovery resumes from the last snapshot
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_forever() -> int:

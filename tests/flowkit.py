@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bytewax.connectors.kafka import KafkaSourceMessage
@@ -108,7 +108,11 @@ class Run:
 
 
 def run_flow(
-    items: list[KafkaSourceMessage], loader: StoreLoader | None = None, completer=None, topics: Topics = TOPICS
+    items: list,
+    loader: StoreLoader | None = None,
+    completer=None,
+    topics: Topics = TOPICS,
+    idle: timedelta = timedelta(hours=1),
 ) -> Run:
     loader = loader if loader is not None else StoreLoader()
     docs: list[dict[str, Any]] = []
@@ -120,8 +124,7 @@ def run_flow(
         loader,
         topics,
         completer=completer,
-        idle=timedelta(hours=1),
-        clock=lambda: datetime(2030, 1, 1, tzinfo=UTC),
+        idle=idle,
     )
     run_main(flow)
     loader.keep(docs)

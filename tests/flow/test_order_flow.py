@@ -6,7 +6,10 @@ import json
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bytewax.testing import TestingSource
 
 from dataflows.payment_lookup import PaymentLookup
 from shared.ids import order_id_for_payment
@@ -108,8 +111,11 @@ def test_a_product_refund_emits_the_original_topics_with_a_masked_card():
 
 def test_a_replayed_request_yields_the_same_outcome_and_changes_nothing():
     run = run_flow(
-        [message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER, "apple", 1), 1)]
-        + [message(REFUND, refund("r1", ORDER, "apple", 1), 2)]
+        [
+            message(PAY, payment(), 0),
+            message(REFUND, refund("r1", ORDER, "apple", 1), 1),
+            message(REFUND, refund("r1", ORDER, "apple", 1), 2),
+        ]
     )
     assert [d["revision"] for d in run.docs] == [1, 2]
     outcomes = [e for e in run.events if e.get("requestId") == "r1"]
@@ -202,3 +208,16 @@ def test_the_original_topics_can_be_switched_off():
     topics = replace(TOPICS, compat=False)
     run = run_flow([message(PAY, payment())], topics=topics)
     assert {m.topic for m in run.messages} == {TOPICS.order_events, TOPICS.quantity_update}
+
+
+def test_an_idle_order_is_evicted_and_loaded_again_from_the_store():
+    # The store here never receives the order, so a reload shows up as order-not-found.
+    items = [
+        message(PAY, payment(), 0),
+        TestingSource.PAUSE(timedelta(seconds=0.5)),
+        message(REFUND, refund("r1", ORDER), 1),
+    ]
+    kept = run_flow(items, StoreLoader(), idle=timedelta(hours=1))
+    evicted = run_flow(items, StoreLoader(), idle=timedelta(milliseconds=50))
+    assert kept.outcome("r1")["type"] == "OrderRefunded"
+    assert evicted.outcome("r1")["reason"] == "order-not-found"

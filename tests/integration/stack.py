@@ -1,0 +1,148 @@
+"""One isolated order service per test on the session's real servers: its own topics
+and database, the dataflow as a real ``bytewax.run`` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from pymongo import MongoClient
+
+from dataflows.mongo_io import ensure_indexes
+from ops.servers import ROOT
+from ops.topics import ensure_topics
+from shared.config import TOPIC_DEFAULTS, load_settings
+from shared.topics import Topics
+
+
+def _with_database(uri: str, name: str) -> str:
+    head, sep, query = uri.partition("?")
+    scheme, rest = head.split("://", 1)
+    hosts = rest.split("/", 1)[0]
+    return f"{scheme}://{hosts}/{name}{sep}{query}"
+
+
+class Stack:
+    def __init__(self, kafka_uri: str, mongo_uri: str, workdir: Path, partitions: int = 4):
+        suffix = uuid.uuid4().hex[:8]
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "KAFKA_URI": kafka_uri,
+            "MONGO_URI": _with_database(mongo_uri, f"orders-{suffix}"),
+            "TOPIC_PARTITIONS": str(partitions),
+            "PYTHONPATH": str(ROOT),
+            **{f"TOPIC_{role.upper()}": f"{name}-{suffix}" for role, name in TOPIC_DEFAULTS.items()},
+        }
+        self.settings = load_settings(self.env, dotenv=None)
+        self.topics = Topics.from_settings(self.settings)
+        ensure_topics(self.settings.brokers, self.topics.all, partitions)
+        self.mongo = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
+        self.orders = self.mongo.get_default_database()["orders"]
+        ensure_indexes(self.orders)
+        self.producer = Producer(
+            {"bootstrap.servers": kafka_uri, "acks": "all", "enable.idempotence": True, "linger.ms": 2}
+        )
+        self.flows: list[subprocess.Popen] = []
+        self.stopped: set[int] = set()
+
+    # --- the dataflow process --------------------------------------------------
+
+    def start_flow(
+        self,
+        recovery: Path | None = None,
+        workers: int = 1,
+        snapshot_s: int = 1,
+        cluster: tuple[int, str] | None = None,
+    ) -> subprocess.Popen:
+        """``cluster`` is (process id, addresses) for one process of several (-i/-a)."""
+        cmd = [sys.executable, "-m", "bytewax.run", "dataflows.order_flow:flow", "-w", str(workers)]
+        if cluster is not None:
+            cmd += ["-i", str(cluster[0]), "-a", cluster[1]]
+        if recovery is not None:
+            if not recovery.exists():
+                from bytewax.recovery import init_db_dir
+
+                recovery.mkdir(parents=True)
+                init_db_dir(recovery, workers)
+            cmd += ["-r", str(recovery), "-s", str(snapshot_s), "-b", "0"]
+        log = open(self.workdir / f"flow-{len(self.flows)}.log", "wb")  # noqa: SIM115 (the child keeps it)
+        proc = subprocess.Popen(
+            cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self.flows.append(proc)
+        return proc
+
+    def kill_flow(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        if proc.poll() is None:
+            self.stopped.add(proc.pid)
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=30)
+
+    def flow_log(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.workdir.glob("flow-*.log")))
+
+    def close(self) -> None:
+        for proc in self.flows:
+            self.kill_flow(proc)
+        self.producer.flush(10)
+        self.mongo.close()
+
+    # --- Kafka -----------------------------------------------------------------
+
+    def produce(self, topic: str, items: list[tuple[str | None, Any]]) -> None:
+        failed: list[str] = []
+        for key, body in items:
+            value = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.producer.produce(
+                topic, value, key.encode() if key else None, on_delivery=lambda e, _m: e and failed.append(str(e))
+            )
+            self.producer.poll(0)
+        self.producer.flush(30)
+        assert not failed, failed
+
+    def consume(self, topic: str, until: Callable[[list[dict]], bool], timeout: float = 60) -> list[dict]:
+        """Every message of ``topic`` from the start, once ``until(messages)`` holds."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.settings.kafka_uri,
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+            }
+        )
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, -2) for p in parts])
+        messages: list[dict] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while not until(messages):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{topic}: {len(messages)} messages, condition not met\n{self.flow_log()}")
+                for msg in consumer.consume(500, 0.2):
+                    if msg.error() is None:
+                        messages.append(json.loads(msg.value()))
+        finally:
+            consumer.close()
+        return messages
+
+    # --- Mongo -----------------------------------------------------------------
+
+    def wait_for(self, check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            crashed = [p for p in self.flows if p.poll() is not None and p.pid not in self.stopped]
+            if crashed:
+                raise RuntimeError(f"the dataflow exited with {crashed[0].returncode}\n{self.flow_log()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not met in {timeout}s\n{self.flow_log()}")
+            time.sleep(0.1)
