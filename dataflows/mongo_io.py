@@ -37,7 +37,6 @@ def orders_collection(uri: str) -> Collection:
 def ensure_indexes(collection: Collection) -> None:
     collection.create_index([("paymentId", ASCENDING)], unique=True)
     collection.create_index([("userId", ASCENDING), ("createdAt", DESCENDING)])
-    collection.create_index([("requests.requestId", ASCENDING)])
 
 
 def with_retries(action, what: str):

@@ -68,8 +68,11 @@ class Pending:
 def triage(topics: Topics, item: Raw) -> list[Command | Pending | OutMessage]:
     """A raw message becomes a command, a payment to complete, a dead letter, or both."""
     if isinstance(item, KafkaError):
-        msg = item.msg
-        return [_dead(topics, msg, f"kafka error: {item.err}")]
+        if item.msg.value is None:
+            # A consumer error with no message (a broker going away, say): nothing to keep.
+            log.warning("kafka consumer error on %s: %s", item.msg.topic, item.err)
+            return []
+        return [_dead(topics, item.msg, f"kafka error: {item.err}")]
     timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
     parsed = parse_message(topics.input_kind(item.topic), item.value, timestamp)
     out: list[Command | Pending | OutMessage] = []

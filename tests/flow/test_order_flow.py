@@ -9,7 +9,9 @@ from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.testing import TestingSource
+from confluent_kafka import KafkaError as ConfluentKafkaError
 
 from dataflows.payment_lookup import PaymentLookup
 from shared.ids import order_id_for_payment
@@ -221,3 +223,18 @@ def test_an_idle_order_is_evicted_and_loaded_again_from_the_store():
     evicted = run_flow(items, StoreLoader(), idle=timedelta(milliseconds=50))
     assert kept.outcome("r1")["type"] == "OrderRefunded"
     assert evicted.outcome("r1")["reason"] == "order-not-found"
+
+
+def test_consumer_errors_with_a_message_go_to_the_dead_letter_topic_and_others_are_only_logged():
+    broken = message(PAY, b"partial", 5, key=b"k")
+    transport = KafkaSourceMessage(key=None, value=None, topic=PAY)
+    run = run_flow(
+        [
+            KafkaError(ConfluentKafkaError(ConfluentKafkaError._BAD_MSG), broken),
+            KafkaError(ConfluentKafkaError(ConfluentKafkaError._TRANSPORT), transport),
+            message(PAY, payment(), 6),
+        ]
+    )
+    (dead,) = run.dlq
+    assert dead["offset"] == 5 and dead["value"] == "partial" and "kafka error" in dead["error"]
+    assert len(run.docs) == 1

@@ -24,7 +24,7 @@ from shared.config import TOPIC_DEFAULTS, load_settings
 from shared.topics import Topics
 
 
-def _with_database(uri: str, name: str) -> str:
+def with_database(uri: str, name: str) -> str:
     head, sep, query = uri.partition("?")
     scheme, rest = head.split("://", 1)
     hosts = rest.split("/", 1)[0]
@@ -38,7 +38,7 @@ class Stack:
         self.env = {
             **os.environ,
             "KAFKA_URI": kafka_uri,
-            "MONGO_URI": _with_database(mongo_uri, f"orders-{suffix}"),
+            "MONGO_URI": with_database(mongo_uri, f"orders-{suffix}"),
             "TOPIC_PARTITIONS": str(partitions),
             "PYTHONPATH": str(ROOT),
             **{f"TOPIC_{role.upper()}": f"{name}-{suffix}" for role, name in TOPIC_DEFAULTS.items()},
