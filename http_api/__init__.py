@@ -1,0 +1,1 @@
+"""The HTTP API under /api/order: reads from Mongo, mutations as request events."""

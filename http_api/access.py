@@ -1,0 +1,33 @@
+"""Who is asking and which order they may touch: shared by every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from http_api import keys
+from http_api.auth import Principal, authenticate
+from http_api.problems import Problem
+from shared.schemas.requests import ORDER_ID
+
+
+def principal(request: web.Request) -> Principal:
+    return authenticate(request, request.app[keys.SETTINGS].jwt_secret)
+
+
+def order_id_of(request: web.Request) -> str:
+    order_id = request.match_info["orderId"]
+    if not ORDER_ID.match(order_id):
+        raise Problem(400, "orderId must be 24 lowercase hex characters", invalidParams=[{"name": "orderId"}])
+    return order_id
+
+
+async def visible_order(request: web.Request, who: Principal, order_id: str) -> dict[str, Any]:
+    """The order, when it exists and ``who`` owns it or is an admin."""
+    doc = await request.app[keys.STORE].get(order_id)
+    if doc is None:
+        raise Problem(404, f"no order {order_id}")
+    if not who.may_see(doc["userId"]):
+        raise Problem(403, "this order belongs to another user")
+    return doc

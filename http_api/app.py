@@ -1,0 +1,77 @@
+"""The aiohttp application factory: one cleanup context per resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from http_api import keys
+from http_api.metrics import Metrics, metrics_middleware
+from http_api.outcomes import OutcomeWatcher
+from http_api.ports import OrderStore, Publisher
+from http_api.problems import problems_middleware
+from http_api.routes import setup_routes
+from shared.config import Settings
+from shared.topics import Topics
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: OrderStore | None = None,
+    publisher: Publisher | None = None,
+    poll_interval: float = 0.02,
+) -> web.Application:
+    """The API; ``store`` and ``publisher`` default to Mongo and Kafka from ``settings``."""
+    metrics = Metrics()
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[metrics_middleware(metrics), problems_middleware]
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.TOPICS] = Topics.from_settings(settings)
+    app[keys.METRICS] = metrics
+    app.cleanup_ctx.append(_store_ctx(store, poll_interval))
+    app.cleanup_ctx.append(_publisher_ctx(publisher))
+    setup_routes(app)
+    return app
+
+
+def _store_ctx(given: OrderStore | None, poll_interval: float):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        store = given
+        if store is None:
+            from http_api.mongo_store import MongoOrderStore
+
+            store = MongoOrderStore(_required(app[keys.SETTINGS].mongo_uri, "MONGO_URI"))
+        app[keys.STORE] = store
+        app[keys.OUTCOMES] = OutcomeWatcher(store, poll_interval)
+        yield
+        await app[keys.OUTCOMES].close()
+        if given is None:
+            await store.close()  # type: ignore[attr-defined]
+
+    return ctx
+
+
+def _publisher_ctx(given: Publisher | None):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        publisher = given
+        if publisher is None:
+            from http_api.kafka_publisher import KafkaPublisher
+
+            publisher = KafkaPublisher(app[keys.SETTINGS].brokers or [_required(None, "KAFKA_URI")])
+        app[keys.PUBLISHER] = publisher
+        yield
+        if given is None:
+            await publisher.close()  # type: ignore[attr-defined]
+
+    return ctx
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"{name} must be set")
+    return value

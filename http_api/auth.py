@@ -1,0 +1,63 @@
+"""JWT authentication: HS256 only, ``exp`` required, claims as the user service issues them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+from aiohttp import web
+
+from http_api.problems import Problem
+
+ALGORITHMS = ["HS256"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    roles: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def may_see(self, owner_id: str) -> bool:
+        return self.is_admin or self.user_id == owner_id
+
+
+def token_of(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get("token") or None
+
+
+def authenticate(request: web.Request, secret: str | None) -> Principal:
+    token = token_of(request)
+    if token is None:
+        raise Problem(401, "a token is required (Authorization: Bearer or the token cookie)")
+    if not secret:
+        raise Problem(401, "the service has no JWT_SEC configured, so no token is valid")
+    try:
+        claims = jwt.decode(token, secret, algorithms=ALGORITHMS, options={"require": ["exp"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Problem(401, "the token has expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Problem(401, f"the token is not valid: {exc}") from exc
+    user_id, roles = claims.get("userId"), claims.get("userType", [])
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(user_id, str) or not user_id or not isinstance(roles, list):
+        raise Problem(401, "the token lacks a userId or has a malformed userType")
+    return Principal(user_id, tuple(r for r in roles if isinstance(r, str)))
+
+
+def issue_token(
+    secret: str, user_id: str, roles: list[str], ttl_seconds: int = 86_400, now: float | None = None
+) -> str:
+    """A token like the user service's, for development and tests."""
+    import time
+
+    issued = int(now if now is not None else time.time())
+    claims = {"userId": user_id, "userType": roles, "iat": issued, "exp": issued + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm="HS256")

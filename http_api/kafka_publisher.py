@@ -1,0 +1,56 @@
+"""A confluent-kafka producer whose deliveries are awaited without blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+
+
+class KafkaPublisher:
+    def __init__(self, brokers: list[str]):
+        config = {"bootstrap.servers": ",".join(brokers)}
+        self._producer = Producer({**config, "acks": "all", "enable.idempotence": True, "linger.ms": 1})
+        self._admin = AdminClient(config)
+        self._running = True
+        self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while self._running:
+            self._producer.poll(0.05)
+
+    async def publish(self, topic: str, key: str, value: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        delivered: asyncio.Future[None] = loop.create_future()
+
+        def on_delivery(err, _msg) -> None:
+            if err is None:
+                loop.call_soon_threadsafe(_settle, delivered, None)
+            else:
+                loop.call_soon_threadsafe(_settle, delivered, KafkaException(err))
+
+        payload = json.dumps(value, separators=(",", ":")).encode()
+        self._producer.produce(topic, payload, key.encode(), on_delivery=on_delivery)
+        await delivered
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._admin.list_topics, timeout=2)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._producer.flush, 10)
+        self._running = False
+        await asyncio.to_thread(self._poller.join, 1)
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -1,0 +1,18 @@
+"""Typed application keys: every resource the handlers reach through the app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from http_api.metrics import Metrics
+from http_api.outcomes import OutcomeWatcher
+from http_api.ports import OrderStore, Publisher
+from shared.config import Settings
+from shared.topics import Topics
+
+SETTINGS = web.AppKey("settings", Settings)
+TOPICS = web.AppKey("topics", Topics)
+STORE = web.AppKey("store", OrderStore)
+PUBLISHER = web.AppKey("publisher", Publisher)
+OUTCOMES = web.AppKey("outcomes", OutcomeWatcher)
+METRICS = web.AppKey("metrics", Metrics)

@@ -1,0 +1,62 @@
+"""Orders read with PyMongo's native async client."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DESCENDING, AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from shared.config import database_name
+from shared.storage import COLLECTION
+
+KEYS_COLLECTION = "idempotency-keys"
+LOAD_CHUNK = 100
+
+
+class MongoOrderStore:
+    def __init__(self, uri: str, client: AsyncMongoClient | None = None):
+        self.client = client or AsyncMongoClient(uri, serverSelectionTimeoutMS=5_000, tz_aware=True)
+        db = self.client[database_name(uri)]
+        self._orders = db[COLLECTION]
+        self._keys = db[KEYS_COLLECTION]
+
+    async def get(self, order_id: str) -> dict[str, Any] | None:
+        return await self._orders.find_one({"_id": order_id})
+
+    async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(order_ids), LOAD_CHUNK):
+            cursor = self._orders.find({"_id": {"$in": order_ids[start : start + LOAD_CHUNK]}})
+            found.update((doc["_id"], doc) async for doc in cursor)
+        return found
+
+    async def find_by_user(
+        self, user_id: str, status: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"userId": user_id}
+        if status:
+            query["status"] = status
+        if after:
+            created, order_id = after
+            query["$or"] = [{"createdAt": {"$lt": created}}, {"createdAt": created, "_id": {"$lt": order_id}}]
+        cursor = self._orders.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        return await cursor.to_list(limit)
+
+    async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:
+        try:
+            await self._keys.insert_one(
+                {"_id": key_id, "requestId": request_id, "fingerprint": fingerprint, "createdAt": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            held = await self._keys.find_one({"_id": key_id})
+            if held is not None:
+                return held["requestId"], held["fingerprint"]
+        return request_id, fingerprint
+
+    async def ping(self) -> None:
+        await self.client.admin.command("ping")
+
+    async def close(self) -> None:
+        await self.client.close()

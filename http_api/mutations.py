@@ -1,0 +1,175 @@
+"""Mutating routes: each becomes a request event, then waits for its outcome.
+
+applied -> 200 with the order; rejected -> 409 (404, 403, 412 or 400 by reason);
+no outcome in time -> 202 with the request id and a Location to poll.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from http_api import keys
+from http_api.access import order_id_of, principal, visible_order
+from http_api.auth import Principal
+from http_api.outcomes import outcome_in
+from http_api.problems import Problem
+from http_api.reads import request_outcome
+from http_api.views import order_view
+from shared.schemas.inputs import UPDATABLE, Invalid
+from shared.schemas.requests import fingerprint, idempotent_token, refund_request, request_id, update_request
+from shared.timefmt import iso
+
+DEFAULT_TIMEOUT = 5.0
+MAX_TIMEOUT = 30.0
+REJECTION_STATUS = {"order-not-found": 404, "forbidden": 403, "version-conflict": 412, "invalid-request": 400}
+INTEGER = re.compile(r"^-?\d{1,12}$")
+VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+
+
+async def refund_order(request: web.Request) -> web.Response:
+    return await submit(request, "refund", {})
+
+
+async def refund_product_from_query(request: web.Request) -> web.Response:
+    query = request.query
+    fields = {"productId": query.get("productId"), "quantity": _integer(query.get("quantity"), "quantity")}
+    return await submit(request, "refund", fields)
+
+
+async def refund_product_from_body(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    extra = sorted(set(body) - {"productId", "quantity"})
+    if extra:
+        raise Problem(400, f"unknown fields: {', '.join(extra)}", invalidParams=[{"name": n} for n in extra])
+    return await submit(request, "refund", {"productId": body.get("productId"), "quantity": body.get("quantity")})
+
+
+async def patch_order(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    refused = sorted(set(body) - UPDATABLE)
+    if refused:
+        raise Problem(
+            400,
+            f"these fields cannot be changed: {', '.join(refused)} (only {', '.join(sorted(UPDATABLE))})",
+            invalidParams=[{"name": n, "reason": "not updatable"} for n in refused],
+        )
+    return await submit(request, "update", {"changes": body}, expected_version=_if_match(request))
+
+
+# --- the common path ------------------------------------------------------------
+
+
+async def submit(
+    request: web.Request, kind: str, fields: dict[str, Any], expected_version: int | None = None
+) -> web.Response:
+    who = principal(request)
+    order_id = order_id_of(request)
+    timeout = _timeout(request)
+    doc = await visible_order(request, who, order_id)
+    token = _token(request, who)
+    rid = request_id(order_id, token or secrets.token_hex(16))
+    body = _request_body(kind, rid, order_id, who, fields, expected_version)
+    if token is not None:
+        await _claim(request, who, token, rid, fingerprint(kind, order_id, {**fields, "v": expected_version}))
+        if outcome_in(doc, rid) is not None:
+            return respond(rid, doc)
+    app = request.app
+    topic = app[keys.TOPICS].refund_request if kind == "refund" else app[keys.TOPICS].order_update_request
+    started = time.perf_counter()
+    await app[keys.PUBLISHER].publish(topic, order_id, body)
+    decided = await app[keys.OUTCOMES].wait(order_id, rid, max(0.0, timeout - (time.perf_counter() - started)))
+    app[keys.METRICS].outcome_wait.observe(time.perf_counter() - started)
+    if decided is None:
+        app[keys.METRICS].outcome_timeouts.inc()
+        location = f"/api/order/requests/{rid}"
+        return web.json_response(
+            {"requestId": rid, "orderId": order_id, "status": "pending"}, status=202, headers={"Location": location}
+        )
+    return respond(rid, decided)
+
+
+def respond(rid: str, doc: dict[str, Any]) -> web.Response:
+    outcome = request_outcome(rid, doc)
+    if outcome["status"] == "applied":
+        return web.json_response(order_view(doc), headers={"X-Request-Id": rid})
+    reason = outcome["reason"]
+    detail = outcome["detail"] or f"the request was rejected: {reason}"
+    raise Problem(REJECTION_STATUS.get(reason, 409), detail, reason=reason, requestId=rid)
+
+
+def _request_body(
+    kind: str, rid: str, order_id: str, who: Principal, fields: dict[str, Any], expected_version: int | None
+) -> dict[str, Any]:
+    now = iso(datetime.now(UTC))
+    try:
+        if kind == "refund":
+            return refund_request(
+                rid, order_id, who.user_id, list(who.roles), now, fields.get("productId"), fields.get("quantity")
+            )
+        return update_request(rid, order_id, who.user_id, list(who.roles), now, fields["changes"], expected_version)
+    except Invalid as exc:
+        raise Problem(400, str(exc)) from exc
+
+
+def _token(request: web.Request, who: Principal) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    try:
+        return idempotent_token(who.user_id, key)
+    except Invalid as exc:
+        raise Problem(400, str(exc)) from exc
+
+
+async def _claim(request: web.Request, who: Principal, token: str, rid: str, print_: str) -> None:
+    held_rid, held_print = await request.app[keys.STORE].claim_key(f"{who.user_id}:{token}", rid, print_)
+    if held_rid != rid or held_print != print_:
+        raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Problem(400, f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise Problem(400, "the body must be a JSON object")
+    return body
+
+
+def _integer(raw: str | None, name: str) -> int | None:
+    if raw is None:
+        return None
+    if not INTEGER.match(raw):
+        raise Problem(400, f"{name} must be an integer", invalidParams=[{"name": name}])
+    return int(raw)
+
+
+def _if_match(request: web.Request) -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    match = VERSION_TAG.match(raw.strip())
+    if not match:
+        raise Problem(400, 'If-Match must be the order\'s version, like "3"', invalidParams=[{"name": "If-Match"}])
+    return int(match.group(1))
+
+
+def _timeout(request: web.Request) -> float:
+    raw = request.query.get("timeout")
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_TIMEOUT:
+        raise Problem(400, f"timeout must be seconds from 0 to {MAX_TIMEOUT:.0f}", invalidParams=[{"name": "timeout"}])
+    return value

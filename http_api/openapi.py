@@ -1,0 +1,279 @@
+"""The OpenAPI 3.1 description of every route, body, response and error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from shared.domain.model import Status
+
+ORDER_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+PROBLEM = {"$ref": "#/components/responses/Problem"}
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    return {str(code): PROBLEM for code in codes}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ORDER_PARAM = {"name": "orderId", "in": "path", "required": True, "schema": ORDER_ID}
+TIMEOUT_PARAM = {
+    "name": "timeout",
+    "in": "query",
+    "description": "seconds to wait for the outcome before answering 202",
+    "schema": {"type": "number", "minimum": 0, "maximum": 30, "default": 5},
+}
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "the same key from the same user is the same request; with another body it is 422",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+MUTATION_RESPONSES = {
+    "200": _json(_ref("Order"), "applied: the updated order"),
+    "202": {
+        "description": "no outcome yet; poll the Location",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": _ref("RequestPending")}},
+    },
+    **_problems(400, 401, 403, 404, 409),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Product": {
+        "type": "object",
+        "required": ["productId", "quantity", "price", "isRefunded", "refundedQuantity"],
+        "properties": {
+            "productId": {"type": "string"},
+            "quantity": {"type": "integer", "minimum": 1},
+            "price": {"type": "number", "minimum": 0},
+            "isRefunded": {"type": "boolean"},
+            "refundedQuantity": {"type": "integer", "minimum": 0},
+            "sellerId": {"type": ["string", "null"]},
+        },
+    },
+    "Order": {
+        "type": "object",
+        "required": ["_id", "userId", "paymentId", "products", "status", "totalPrice", "refunded", "version"],
+        "properties": {
+            "_id": ORDER_ID,
+            "userId": {"type": "string"},
+            "checkoutId": {"type": "string"},
+            "basketId": {"type": "string"},
+            "paymentId": {"type": "string"},
+            "products": {"type": "array", "items": _ref("Product")},
+            "address": {"type": "string"},
+            "isGift": {"type": "boolean"},
+            "status": {"type": "string", "enum": list(Status)},
+            "totalPrice": {"type": "number", "minimum": 0},
+            "refunded": {"type": "boolean"},
+            "refundedAmount": {"type": "number", "minimum": 0},
+            "cardNumber": {"type": "string", "pattern": "^\\*+[0-9]{4}$"},
+            "version": {"type": "integer", "minimum": 1},
+            "createdAt": {"type": "string"},
+            "updatedAt": {"type": "string"},
+        },
+    },
+    "RequestPending": {
+        "type": "object",
+        "required": ["requestId", "orderId", "status"],
+        "properties": {"requestId": {"type": "string"}, "orderId": ORDER_ID, "status": {"const": "pending"}},
+    },
+    "RequestStatus": {
+        "type": "object",
+        "required": ["requestId", "orderId", "status"],
+        "properties": {
+            "requestId": {"type": "string"},
+            "orderId": ORDER_ID,
+            "status": {"enum": ["pending", "applied", "rejected"]},
+            "reason": {"type": "string"},
+            "detail": {"type": "string"},
+            "order": _ref("Order"),
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "reason": {"type": "string"},
+            "requestId": {"type": "string"},
+            "invalidParams": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "OrderChanges": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "address": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "isGift": {"type": "boolean"},
+            "status": {"type": "string", "enum": list(Status)},
+        },
+    },
+    "ProductRefund": {
+        "type": "object",
+        "required": ["productId", "quantity"],
+        "additionalProperties": False,
+        "properties": {
+            "productId": {"type": "string", "minLength": 1, "maxLength": 200},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 1000000},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string"}, "checks": {"type": "object"}},
+    },
+}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Order Service",
+        "version": "1.0.0",
+        "description": "Reads from MongoDB; refunds and updates become request events whose outcome is awaited.",
+    },
+    "security": [{"bearer": []}, {"cookie": []}],
+    "paths": {
+        "/api/order/find/{userId}": {
+            "get": {
+                "summary": "A user's orders, newest first (owner or admin)",
+                "parameters": [
+                    {"name": "userId", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(Status)}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a page of orders; X-Next-Cursor and Link rel=next when there are more",
+                        "headers": {"X-Next-Cursor": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": {"type": "array", "items": _ref("Order")}}},
+                    },
+                    **_problems(400, 401, 403),
+                },
+            }
+        },
+        "/api/order/findOrder/{orderId}": {
+            "get": {
+                "summary": "One order (owner or admin)",
+                "parameters": [ORDER_PARAM],
+                "responses": {"200": _json(_ref("Order"), "the order"), **_problems(400, 401, 403, 404)},
+            }
+        },
+        "/api/order/{orderId}": {
+            "patch": {
+                "summary": "Change address or isGift (owner or admin) or status (admin)",
+                "parameters": [
+                    ORDER_PARAM,
+                    TIMEOUT_PARAM,
+                    {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": '^"[0-9]+"$'}},
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("OrderChanges")}}},
+                "responses": {**MUTATION_RESPONSES, **_problems(412, 413)},
+            }
+        },
+        "/api/order/refundOrder/{orderId}": {
+            "get": {
+                "summary": "Refund the whole order (the original route)",
+                "parameters": [ORDER_PARAM, TIMEOUT_PARAM],
+                "responses": MUTATION_RESPONSES,
+            }
+        },
+        "/api/order/refundProductFromOrder/{orderId}": {
+            "get": {
+                "summary": "Refund part of one line (the original route)",
+                "parameters": [
+                    ORDER_PARAM,
+                    TIMEOUT_PARAM,
+                    {
+                        "name": "productId",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    },
+                    {"name": "quantity", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                ],
+                "responses": MUTATION_RESPONSES,
+            }
+        },
+        "/api/order/{orderId}/refund": {
+            "post": {
+                "summary": "Refund the whole order",
+                "parameters": [ORDER_PARAM, TIMEOUT_PARAM, IDEMPOTENCY],
+                "responses": {**MUTATION_RESPONSES, **_problems(413, 422)},
+            }
+        },
+        "/api/order/{orderId}/refund-product": {
+            "post": {
+                "summary": "Refund part of one line",
+                "parameters": [ORDER_PARAM, TIMEOUT_PARAM, IDEMPOTENCY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProductRefund")}}},
+                "responses": {**MUTATION_RESPONSES, **_problems(413, 422)},
+            }
+        },
+        "/api/order/requests/{requestId}": {
+            "get": {
+                "summary": "The outcome of a request: pending, applied (with the order) or rejected (with the reason)",
+                "parameters": [{"name": "requestId", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json(_ref("RequestStatus"), "its status"), **_problems(400, 401, 403, 404)},
+            }
+        },
+        "/api/order/openapi.json": {
+            "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}
+        },
+        "/health/live": {
+            "get": {
+                "summary": "The process serves",
+                "security": [],
+                "responses": {"200": _json(_ref("Health"), "live")},
+            }
+        },
+        "/health/ready": {
+            "get": {
+                "summary": "Kafka and Mongo are reachable",
+                "security": [],
+                "responses": {"200": _json(_ref("Health"), "ready"), "503": _json(_ref("Health"), "not ready")},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "security": [],
+                "responses": {
+                    "200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
+    },
+    "components": {
+        "schemas": SCHEMAS,
+        "responses": {
+            "Problem": {
+                "description": "an RFC 9457 problem document",
+                "content": {"application/problem+json": {"schema": _ref("Problem")}},
+            }
+        },
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (HS256, exp required)"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "token"},
+        },
+    },
+}
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(SPEC)

@@ -1,0 +1,78 @@
+"""Waiting for the outcome of a request by watching its order in Mongo.
+
+The dataflow stores each request's outcome in the order it concerns, so an
+outcome seen there is also visible to every later read: a caller that gets 200
+reads its own write. One task polls for all waiters of this process with one
+query per tick, so many waiters cost no more than one; several API processes
+each watch their own waiters. A waiter never outlives its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from http_api.ports import OrderStore
+
+log = logging.getLogger(__name__)
+
+
+def outcome_in(doc: dict[str, Any] | None, request_id: str) -> dict[str, Any] | None:
+    """The stored outcome of a request: {type, outcome} or None while pending."""
+    for record in (doc or {}).get("requests", []):
+        if record["requestId"] == request_id:
+            return record
+    return None
+
+
+class OutcomeWatcher:
+    def __init__(self, store: OrderStore, interval: float = 0.02):
+        self._store = store
+        self._interval = interval
+        self._waiters: dict[tuple[str, str], list[asyncio.Future[dict[str, Any]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(w) for w in self._waiters.values())
+
+    async def wait(self, order_id: str, request_id: str, timeout: float) -> dict[str, Any] | None:
+        """The order holding the outcome, or None when it did not come in time."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        key = (order_id, request_id)
+        self._waiters.setdefault(key, []).append(future)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._watch())
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(key, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop(key, None)
+
+    async def _watch(self) -> None:
+        while self._waiters:
+            try:
+                docs = await self._store.get_many(sorted({order for order, _ in self._waiters}))
+            except Exception as exc:  # a slow or restarting server: keep waiting, waiters time out
+                log.warning("outcome poll failed: %s", exc)
+                docs = {}
+            for (order_id, request_id), futures in list(self._waiters.items()):
+                doc = docs.get(order_id)
+                if outcome_in(doc, request_id) is not None:
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(doc)
+            await asyncio.sleep(self._interval)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

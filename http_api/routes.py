@@ -1,0 +1,29 @@
+"""Every route of the API, in one table."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from http_api import health, mutations, reads
+from http_api.openapi import openapi
+
+BASE = "/api/order"
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_routes(
+        [
+            web.get(f"{BASE}/openapi.json", openapi),
+            web.get(f"{BASE}/find/{{userId}}", reads.find_user_orders),
+            web.get(f"{BASE}/findOrder/{{orderId}}", reads.find_order),
+            web.get(f"{BASE}/requests/{{requestId}}", reads.request_status),
+            web.get(f"{BASE}/refundOrder/{{orderId}}", mutations.refund_order),
+            web.get(f"{BASE}/refundProductFromOrder/{{orderId}}", mutations.refund_product_from_query),
+            web.post(f"{BASE}/{{orderId}}/refund", mutations.refund_order),
+            web.post(f"{BASE}/{{orderId}}/refund-product", mutations.refund_product_from_body),
+            web.patch(f"{BASE}/{{orderId}}", mutations.patch_order),
+            web.get("/health/live", health.live),
+            web.get("/health/ready", health.ready),
+            web.get("/metrics", health.metrics),
+        ]
+    )

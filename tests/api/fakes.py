@@ -1,0 +1,68 @@
+"""In-memory stand-ins for Mongo and Kafka + dataflow, for the API's unit tests.
+
+``DecidingPublisher`` applies each published request with the real pure core, the
+way the dataflow would, and stores the result where the fake store reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.domain import handle
+from shared.schemas.inputs import parse_message
+from shared.storage import order_from_doc, order_to_doc
+from shared.topics import Topics
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, tuple[str, str]] = {}
+        self.up = True
+
+    async def get(self, order_id: str) -> dict[str, Any] | None:
+        return self.docs.get(order_id)
+
+    async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.docs[i] for i in order_ids if i in self.docs}
+
+    async def find_by_user(self, user_id, status, after, limit):
+        docs = [d for d in self.docs.values() if d["userId"] == user_id and (status is None or d["status"] == status)]
+        docs.sort(key=lambda d: (d["createdAt"], d["_id"]), reverse=True)
+        if after is not None:
+            docs = [d for d in docs if (d["createdAt"], d["_id"]) < after]
+        return docs[:limit]
+
+    async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:
+        return self.keys.setdefault(key_id, (request_id, fingerprint))
+
+    async def ping(self) -> None:
+        if not self.up:
+            raise ConnectionError("mongo is down")
+
+
+class DecidingPublisher:
+    def __init__(self, store: FakeStore, topics: Topics, deciding: bool = True) -> None:
+        self.store = store
+        self.topics = topics
+        self.deciding = deciding
+        self.published: list[tuple[str, str, dict[str, Any]]] = []
+        self.up = True
+
+    async def publish(self, topic: str, key: str, value: dict[str, Any]) -> None:
+        self.published.append((topic, key, value))
+        if self.deciding:
+            self.decide(topic, value)
+
+    def decide(self, topic: str, value: dict[str, Any]) -> None:
+        kind = "refund" if topic == self.topics.refund_request else "update"
+        command = parse_message(kind, json.dumps(value).encode(), 1_760_000_000_000).command
+        doc = self.store.docs.get(command.order_id)
+        after, _ = handle(order_from_doc(doc) if doc else None, command)
+        if after is not None:
+            self.store.docs[after.id] = order_to_doc(after)
+
+    async def ping(self) -> None:
+        if not self.up:
+            raise ConnectionError("kafka is down")
