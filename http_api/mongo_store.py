@@ -29,7 +29,8 @@ class MongoOrderStore:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(order_ids), LOAD_CHUNK):
             cursor = self._orders.find({"_id": {"$in": order_ids[start : start + LOAD_CHUNK]}})
-            found.update((doc["_id"], doc) async for doc in cursor)
+            async for doc in cursor:
+                found[doc["_id"]] = doc
         return found
 
     async def find_by_user(

@@ -18,7 +18,7 @@ from confluent_kafka import Producer
 from shared.config import load_settings
 
 
-def sample_payment(rng: random.Random, users: int) -> dict:
+def sample_payment(rng: random.Random, user: str) -> dict:
     products = [
         {
             "productId": f"product-{rng.randrange(1, 200)}",
@@ -31,7 +31,7 @@ def sample_payment(rng: random.Random, users: int) -> dict:
     payment_id = uuid.UUID(int=rng.getrandbits(128)).hex
     return {
         "paymentId": payment_id,
-        "userId": f"user-{rng.randrange(users)}",
+        "userId": user,
         "checkoutId": f"checkout-{payment_id[:8]}",
         "basketId": f"basket-{payment_id[:8]}",
         "products": products,
@@ -53,7 +53,7 @@ def progress(done: int, total: int, started: float) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Produce sample payments to the payment-accepted topic.")
     parser.add_argument("--count", type=int, default=10, help="how many payments (default 10)")
-    parser.add_argument("--users", type=int, default=20, help="spread over this many users (default 20)")
+    parser.add_argument("--users", type=int, default=3, help="spread over user-0 .. user-N-1 (default 3)")
     parser.add_argument("--seed", type=int, help="random seed, for repeatable data")
     parser.add_argument("--print-ids", action="store_true", help="print each paymentId and orderId")
     parser.add_argument(
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     produced: list[str] = []
     for i in range(args.count):
-        body = sample_payment(rng, args.users)
+        body = sample_payment(rng, f"user-{i % args.users}")
         produced.append(body["paymentId"])
         while True:
             try:

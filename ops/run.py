@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,16 @@ from shared.config import Settings, load_settings
 from shared.topics import Topics
 
 log = logging.getLogger("ops.run")
+
+EXAMPLES = """
+Try it, in another terminal:
+  make produce N=10                      # sample payments, spread over user-0..user-2
+  TOKEN=$(cat {data}/user-token)         # a day-long token for user-1 ({data}/admin-token: an admin)
+  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:{port}/api/order/find/user-1?limit=2"
+  ORDER=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:{port}/api/order/find/user-1?limit=1" \\
+          | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["_id"])')
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:{port}/api/order/$ORDER/refund"
+"""
 
 
 def _port_or_free(preferred: int) -> int:
@@ -74,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-w", "--workers", type=int, default=1, help="dataflow workers (default 1)")
     parser.add_argument("--snapshot-interval", type=int, default=5, help="recovery snapshot seconds (default 5)")
-    parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only")
+    parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only, no dataflow or API")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -94,10 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
         stack.callback(endpoints.unlink, missing_ok=True)
         print(f"  endpoints written to        {endpoints}")
-        print("\nTry it, in another terminal:  make produce N=10")
+        if not settings.jwt_secret:
+            env["JWT_SEC"] = secrets.token_hex(32)
+            print("  JWT_SEC                     unset: a random development secret for this run")
+        print(dev_tokens(env["JWT_SEC"], data, settings.port))
         if args.no_dataflow:
             return _wait_forever()
-        return run_dataflow(env, recovery, args)
+        return run_services(env, recovery, args, settings.port)
     return 0
 
 
@@ -111,23 +125,48 @@ def setup(settings: Settings) -> None:
     ensure_indexes(orders_collection(settings.mongo_uri or ""))
 
 
-def run_dataflow(env: dict[str, str], recovery: Path, args: argparse.Namespace) -> int:
-    cmd = [
+def run_services(env: dict[str, str], recovery: Path, args: argparse.Namespace, port: int) -> int:
+    """The dataflow and the API as child processes, until one exits or Ctrl-C."""
+    flow = [
         sys.executable, "-m", "bytewax.run", "dataflows.order_flow:flow",
         "-w", str(args.workers), "-r", str(recovery), "-s", str(args.snapshot_interval), "-b", "0",
     ]  # fmt: skip
-    print(f"  dataflow                    {' '.join(cmd[2:])}\n\nRunning; Ctrl-C stops everything.")
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    api = [sys.executable, "-m", "http_api", "--port", str(port)]
+    print(f"  dataflow                    {' '.join(flow[2:])}")
+    print(f"  api                         http://127.0.0.1:{port}/api/order  (openapi.json there too)")
+    procs = [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (flow, api)]
+    print("\nRunning; Ctrl-C stops everything.")
     try:
-        return proc.wait()
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        failed = next(p for p in procs if p.poll() is not None)
+        print(f"\n{'dataflow' if failed is procs[0] else 'api'} exited with {failed.returncode}; stopping")
+        return failed.returncode or 1
     except KeyboardInterrupt:
         print("\nStopping ...")
-        os.killpg(proc.pid, signal.SIGTERM)  # safe: recovery resumes from the last snapshot
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
         return 0
+    finally:
+        for proc in procs:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)  # safe for the dataflow: recovery resumes from the last snapshot
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def dev_tokens(secret: str, data: Path, port: int) -> str:
+    """Tokens for a sample user and an admin, written where the README's curl lines read them."""
+    from http_api.auth import issue_token
+
+    (data / "user-token").write_text(issue_token(secret, "user-1", []))
+    (data / "admin-token").write_text(issue_token(secret, "admin-1", ["admin"]))
+    return EXAMPLES.format(port=port, data=data)
 
 
 def _interrupt(signum: int, frame: object) -> None:

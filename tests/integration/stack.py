@@ -23,6 +23,8 @@ from ops.topics import ensure_topics
 from shared.config import TOPIC_DEFAULTS, load_settings
 from shared.topics import Topics
 
+JWT_SECRET = "integration-secret-0123456789abcdef0123456789"
+
 
 def with_database(uri: str, name: str) -> str:
     head, sep, query = uri.partition("?")
@@ -40,6 +42,7 @@ class Stack:
             "KAFKA_URI": kafka_uri,
             "MONGO_URI": with_database(mongo_uri, f"orders-{suffix}"),
             "TOPIC_PARTITIONS": str(partitions),
+            "JWT_SEC": JWT_SECRET,
             "PYTHONPATH": str(ROOT),
             **{f"TOPIC_{role.upper()}": f"{name}-{suffix}" for role, name in TOPIC_DEFAULTS.items()},
         }
@@ -83,6 +86,16 @@ class Stack:
         self.flows.append(proc)
         return proc
 
+    def start_api(self, port: int) -> subprocess.Popen:
+        log = open(self.workdir / f"api-{port}.log", "wb")  # noqa: SIM115 (the child keeps it)
+        cmd = [sys.executable, "-m", "http_api", "--port", str(port)]
+        proc = subprocess.Popen(
+            cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self.flows.append(proc)
+        return proc
+
     def kill_flow(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         if proc.poll() is None:
             self.stopped.add(proc.pid)
@@ -90,7 +103,8 @@ class Stack:
             proc.wait(timeout=30)
 
     def flow_log(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.workdir.glob("flow-*.log")))
+        logs = sorted(self.workdir.glob("flow-*.log")) + sorted(self.workdir.glob("api-*.log"))
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in logs)
 
     def close(self) -> None:
         for proc in self.flows:

@@ -1,0 +1,73 @@
+"""schemathesis against the live API's own openapi.json: no 5xx, every response
+as documented (status code, content type, headers and body schema)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from http_api.auth import issue_token
+from ops.servers import free_port, wait_for_port
+from shared.ids import order_id_for_payment
+from tests.flowkit import payment
+from tests.integration.stack import JWT_SECRET, Stack
+
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    ]
+)
+
+
+def test_the_live_api_conforms_to_its_openapi_document(stack: Stack, tmp_path: Path):
+    stack.start_flow()
+    stack.produce(stack.topics.payment_accepted[0], [(f"pay-{i}", payment(f"pay-{i}")) for i in range(5)])
+    stack.wait_for(lambda: stack.orders.count_documents({}) == 5, what="5 orders")
+    port = free_port()
+    api = stack.start_api(port)
+    wait_for_port(port, api, 30, "the API")
+    token = issue_token(JWT_SECRET, "user-1", [])
+    # fmt: off
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"http://127.0.0.1:{port}/api/order/openapi.json",
+            "--url",
+            f"http://127.0.0.1:{port}",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "25",
+            "--max-time",
+            "90",
+            "--request-timeout",
+            "10",
+            "--seed",
+            "1",
+            "--suppress-health-check",
+            "all",
+            "--warnings",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    # fmt: on
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:] + stack.flow_log()
+    print(result.stdout[-3000:])
+    assert "passed" in result.stdout.lower()
+    assert stack.orders.count_documents({"_id": order_id_for_payment("pay-0")}) == 1
