@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
@@ -24,10 +23,19 @@ LOAD_CHUNK = 100  # large $in lists are slow on some servers; many small ones ar
 RETRIES = 8
 
 
-@cache
+_CLIENTS: dict[str, MongoClient] = {}
+
+
 def client(uri: str) -> MongoClient:
     """One client per process and URI; pymongo clients are thread-safe."""
-    return MongoClient(uri, serverSelectionTimeoutMS=10_000, tz_aware=True)
+    if uri not in _CLIENTS:
+        _CLIENTS[uri] = MongoClient(uri, serverSelectionTimeoutMS=10_000, tz_aware=True)
+    return _CLIENTS[uri]
+
+
+def close_clients() -> None:
+    while _CLIENTS:
+        _CLIENTS.popitem()[1].close()
 
 
 def orders_collection(uri: str) -> Collection:

@@ -183,7 +183,7 @@ SPEC: dict[str, Any] = {
                     {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": '^"[0-9]+"$'}},
                 ],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("OrderChanges")}}},
-                "responses": {**MUTATION_RESPONSES, **_problems(412, 413)},
+                "responses": {**MUTATION_RESPONSES, **_problems(412)},
             }
         },
         "/api/order/refundOrder/{orderId}": {
@@ -214,7 +214,7 @@ SPEC: dict[str, Any] = {
             "post": {
                 "summary": "Refund the whole order",
                 "parameters": [ORDER_PARAM, TIMEOUT_PARAM, IDEMPOTENCY],
-                "responses": {**MUTATION_RESPONSES, **_problems(413, 422)},
+                "responses": {**MUTATION_RESPONSES, **_problems(422)},
             }
         },
         "/api/order/{orderId}/refund-product": {
@@ -222,7 +222,7 @@ SPEC: dict[str, Any] = {
                 "summary": "Refund part of one line",
                 "parameters": [ORDER_PARAM, TIMEOUT_PARAM, IDEMPOTENCY],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProductRefund")}}},
-                "responses": {**MUTATION_RESPONSES, **_problems(413, 422)},
+                "responses": {**MUTATION_RESPONSES, **_problems(422)},
             }
         },
         "/api/order/requests/{requestId}": {

@@ -18,7 +18,6 @@ TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
-    413: "Content Too Large",
     422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -55,7 +54,8 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
     except Problem as exc:
         return problem_response(request, exc.status_code, exc.detail, **exc.extra)
     except web.HTTPRequestEntityTooLarge:
-        return problem_response(request, 413, "the request body is too large")
+        # Bad input is 400 (CONTRACTS.md), however it is bad.
+        return problem_response(request, 400, f"the request body is larger than {request.client_max_size} bytes")
     except web.HTTPException as exc:
         if exc.status_code < 400:
             raise

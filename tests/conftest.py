@@ -61,6 +61,9 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     mongo = SecantusDB(root / "mongo", log_path=root / "secantus.log")
     with kafka, mongo:
         yield Servers(kafka.uri, mongo.uri, broker, kafka, mongo)
+        from dataflows.mongo_io import close_clients
+
+        close_clients()
 
 
 def _docker_servers() -> Iterator[Servers]:

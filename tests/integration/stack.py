@@ -110,6 +110,7 @@ class Stack:
         for proc in self.flows:
             self.kill_flow(proc)
         self.producer.flush(10)
+        del self.producer  # rdkafka stops (and stops logging) when the producer is freed
         self.mongo.close()
 
     # --- Kafka -----------------------------------------------------------------
