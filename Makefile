@@ -24,7 +24,7 @@ produce: install  ## produce sample payments while make run runs: make produce N
 test: install  ## unit tests, then the integration tests on Apache Kafka and on Tansu
 	$(PY) -m pytest -m "not integration" -q
 	$(PY) -m pytest -m integration -q --broker=apache
-	$(PY) -m pytest -m integration -q --broker=tansu
+	$(PY) -m pytest -m "integration and not apache_only" -q --broker=tansu
 
 test-unit: install  ## the pure core and the flow, no servers
 	$(PY) -m pytest -m "not integration" -q
@@ -33,7 +33,7 @@ test-apache: install  ## integration tests on Apache Kafka (jars from Maven Cent
 	$(PY) -m pytest -m integration -q --broker=apache
 
 test-tansu: install  ## integration tests on Tansu and SecantusDB
-	$(PY) -m pytest -m integration -q --broker=tansu
+	$(PY) -m pytest -m "integration and not apache_only" -q --broker=tansu
 
 test-docker: install  ## integration tests on Kafka and MongoDB in containers (needs a Docker engine)
 	$(PY) -m pytest -m integration -q --broker=docker

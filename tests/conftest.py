@@ -22,6 +22,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _given_servers() -> bool:
+    return bool(os.environ.get("KAFKA_URI") and os.environ.get("MONGO_URI"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out (deselect, not skip) tests that cannot run on the chosen servers."""
+    broker = config.getoption("--broker")
+    given = _given_servers() or broker == "docker"
+
+    def runnable(item: pytest.Item) -> bool:
+        if item.get_closest_marker("apache_only") and (broker != "apache" or given):
+            return False
+        return not (item.get_closest_marker("restarts_servers") and given)
+
+    kept = [item for item in items if runnable(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not runnable(item)])
+        items[:] = kept
+
+
 @dataclass
 class Servers:
     kafka_uri: str
@@ -43,7 +63,7 @@ def _docker_available() -> bool:
 
 @pytest.fixture(scope="session")
 def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    if os.environ.get("KAFKA_URI") and os.environ.get("MONGO_URI"):
+    if _given_servers():
         yield Servers(os.environ["KAFKA_URI"], os.environ["MONGO_URI"], "given")
         return
     broker = request.config.getoption("--broker")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import Stack
+from ops.sandbox import Stack
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

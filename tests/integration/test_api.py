@@ -10,9 +10,9 @@ import pytest
 
 from http_api.app import create_app
 from http_api.auth import issue_token
+from ops.sandbox import JWT_SECRET, Stack
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
-from tests.integration.stack import JWT_SECRET, Stack
 
 OWNER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
 OTHER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-2', [])}"}

@@ -6,10 +6,10 @@ import signal
 import time
 from collections import Counter
 
+from ops.sandbox import Stack
 from ops.servers import free_port
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment, refund, update
-from tests.integration.stack import Stack
 
 
 def payments(n: int, prefix: str = "pay") -> list[tuple[str, dict]]:

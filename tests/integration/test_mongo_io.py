@@ -8,9 +8,9 @@ import pytest
 from pymongo import MongoClient
 
 from dataflows.mongo_io import MongoOrderLoader, ensure_indexes, write_orders
+from ops.sandbox import with_database
 from shared.domain import handle
 from shared.storage import order_to_doc
-from tests.integration.stack import with_database
 from tests.unit.builders import pay, refund_some
 
 

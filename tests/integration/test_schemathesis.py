@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from http_api.auth import issue_token
+from ops.sandbox import JWT_SECRET, Stack
 from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
-from tests.integration.stack import JWT_SECRET, Stack
 
 CHECKS = ",".join(
     [

@@ -1,5 +1,5 @@
-"""One isolated order service per test on the session's real servers: its own topics
-and database, the dataflow as a real ``bytewax.run`` process."""
+"""An isolated order service on given servers, for tests and benchmarks: its own
+topics and database, the dataflow and the API as real processes."""
 
 from __future__ import annotations
 

@@ -1,0 +1,174 @@
+"""Fault tests: crashes, duplicates and disorder, contention, server restarts, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from http_api.app import create_app
+from http_api.auth import issue_token
+from ops.sandbox import JWT_SECRET, Stack
+from shared.ids import order_id_for_payment
+from tests.flowkit import payment
+from tests.integration.scenario import Scenario, build, core_order_view, event_view, order_view
+
+
+def settle(stack: Stack, scenario: Scenario, timeout: float = 180) -> None:
+    """Wait until every order is stored and every outcome recorded."""
+    requests = {r["requestId"] for r in scenario.refunds + scenario.updates}
+    ids = scenario.order_ids
+
+    def done() -> bool:
+        docs = list(stack.orders.find({"_id": {"$in": ids}}, {"requests.requestId": 1}))
+        seen = {r["requestId"] for d in docs for r in d.get("requests", [])}
+        return len(docs) == len(ids) and requests <= seen
+
+    stack.wait_for(done, timeout, "every order and outcome")
+
+
+def assert_matches_core(stack: Stack, scenario: Scenario) -> None:
+    expected = scenario.expect()
+    stored = {d["_id"]: order_view(d) for d in stack.orders.find({"_id": {"$in": scenario.order_ids}})}
+    assert stored == {i: core_order_view(o) for i, o in expected.orders.items()}
+    n_events = len(expected.events)
+    emitted = stack.consume(stack.topics.order_events, lambda ms: len({m["eventId"] for m in ms}) >= n_events)
+    assert {m["eventId"]: event_view(m) for m in emitted} == expected.events
+    moves = stack.consume(stack.topics.quantity_update, lambda ms: {m["eventId"] for m in ms} >= expected.stock_ids)
+    assert {m["eventId"] for m in moves} == expected.stock_ids
+    assert _stock(moves) == expected.stock
+
+
+def _recorded(stack: Stack) -> int:
+    return sum(len(d.get("requests", [])) for d in stack.orders.find({}, {"requests.requestId": 1}))
+
+
+def _stock(messages: list[dict]) -> dict[str, int]:
+    unique = {m["eventId"]: m for m in messages}.values()
+    totals: Counter[str] = Counter()
+    for m in unique:
+        totals[m["productId"]] += m["delta"]
+    return dict(totals)
+
+
+def test_f1_kill_9_at_random_moments_loses_and_doubles_nothing(stack: Stack, tmp_path):
+    rng = random.Random(7)
+    scenario = build(400, seed=1)
+    recovery = tmp_path / "recovery"
+    stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in scenario.payments])
+    flow = stack.start_flow(recovery=recovery)
+    stack.wait_for(lambda: stack.orders.count_documents({}) == len(scenario.payments), 120, "orders")
+    requests = [(stack.topics.refund_request, r) for r in scenario.refunds]
+    requests += [(stack.topics.order_update_request, u) for u in scenario.updates]
+    rng.shuffle(requests)
+    chunks = [requests[i::5] for i in range(5)]
+    for chunk in chunks:  # five rounds: stream a chunk in, kill -9 while it is being applied, resume
+        before = _recorded(stack)
+        for topic, body in chunk:
+            stack.produce(topic, [(body["orderId"], body)])
+        stack.wait_for(lambda b=before: _recorded(stack) > b, 60, "progress")
+        time.sleep(rng.uniform(0, 0.2))
+        stack.kill_flow(flow, signal.SIGKILL)
+        flow = stack.start_flow(recovery=recovery)
+    settle(stack, scenario)
+    assert_matches_core(stack, scenario)
+
+
+def test_f2_duplicates_and_disorder_change_nothing(stack: Stack):
+    rng = random.Random(11)
+    scenario = build(300, seed=2)
+    stack.start_flow(workers=2)
+    payments = [p for p in scenario.payments for _ in range(rng.randint(1, 3))]
+    rng.shuffle(payments)
+    stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in payments])
+    stack.wait_for(lambda: stack.orders.count_documents({}) == len(scenario.payments), 120, "orders")
+    requests = [(stack.topics.refund_request, r) for r in scenario.refunds for _ in range(rng.randint(1, 3))]
+    requests += [(stack.topics.order_update_request, u) for u in scenario.updates for _ in range(rng.randint(1, 3))]
+    rng.shuffle(requests)
+    for topic, body in requests:
+        # A random key spreads copies of one request over partitions: no order is promised.
+        stack.produce(topic, [(str(rng.random()), body)])
+    settle(stack, scenario)
+    assert_matches_core(stack, scenario)
+
+
+async def test_f3_concurrent_partial_refunds_of_one_line_never_refund_more_than_bought(aiohttp_client, stack: Stack):
+    stack.start_flow()
+    pid = "contended"
+    stack.produce(
+        stack.topics.payment_accepted[0],
+        [(pid, payment(pid, products=[{"productId": "apple", "quantity": 50, "price": 2}], totalPrice=100))],
+    )
+    order_id = order_id_for_payment(pid)
+    await asyncio.to_thread(stack.wait_for, lambda: stack.orders.find_one({"_id": order_id}) is not None, 60, "order")
+    api = await aiohttp_client(create_app(stack.settings))
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
+    url = f"/api/order/{order_id}/refund-product?timeout=30"
+
+    async def one() -> tuple[int, str]:
+        response = await api.post(url, json={"productId": "apple", "quantity": 1}, headers=headers)
+        body = await response.json()
+        return response.status, response.headers.get("X-Request-Id") or body.get("requestId")
+
+    results = await asyncio.gather(*(one() for _ in range(100)))
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {200: 50, 409: 50}
+    doc = stack.orders.find_one({"_id": order_id})
+    assert doc["products"][0]["refundedQuantity"] == 50 and doc["refunded"] is True
+    assert str(doc["refundedAmount"]) == "100.00" and doc["version"] == 51
+    request_ids = {rid for _, rid in results}
+    assert len(request_ids) == 100
+    events = stack.consume(
+        stack.topics.order_events, lambda ms: len({m.get("requestId") for m in ms} & request_ids) == 100
+    )
+    outcomes = Counter(m["requestId"] for m in {m["eventId"]: m for m in events}.values() if m.get("requestId"))
+    assert set(outcomes) == request_ids and set(outcomes.values()) == {1}
+
+
+def _stream(stack: Stack, scenario: Scenario, seconds: float) -> threading.Thread:
+    """Produce the payments evenly over ``seconds`` from a thread."""
+
+    def run() -> None:
+        batch = max(1, len(scenario.payments) // 40)
+        for i in range(0, len(scenario.payments), batch):
+            chunk = scenario.payments[i : i + batch]
+            stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in chunk])
+            time.sleep(seconds / 40)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.restarts_servers
+def test_f4_the_mongo_server_restarting_mid_stream_loses_nothing(stack: Stack, servers):
+    scenario = Scenario(build(600, seed=4).payments, [], [])
+    stack.start_flow()
+    producer = _stream(stack, scenario, 4)
+    stack.wait_for(lambda: stack.orders.count_documents({}) > 50, 60, "the first orders")
+    servers.mongo.stop()
+    time.sleep(1.5)
+    servers.mongo.start()
+    producer.join()
+    settle(stack, scenario)
+    assert_matches_core(stack, scenario)
+
+
+@pytest.mark.restarts_servers
+@pytest.mark.apache_only
+def test_f4_the_kafka_broker_restarting_mid_stream_loses_nothing(stack: Stack, servers):
+    scenario = Scenario(build(600, seed=5).payments, [], [])
+    stack.start_flow()
+    producer = _stream(stack, scenario, 4)
+    stack.wait_for(lambda: stack.orders.count_documents({}) > 50, 60, "the first orders")
+    servers.kafka.stop()
+    time.sleep(1.5)
+    servers.kafka.start()
+    producer.join()
+    settle(stack, scenario, timeout=240)
+    assert_matches_core(stack, scenario)
