@@ -7,6 +7,7 @@ outcomes so that a replayed request yields the same outcome after a restart.
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from functools import lru_cache
 from typing import Any
 
 from bson.decimal128 import Decimal128
@@ -26,7 +27,9 @@ _OUTCOMES = {cls.__name__: cls for cls in (OrderRefunded, ProductRefunded, Order
 _TUPLE_FIELDS = {"restocked", "changes"}
 
 
+@lru_cache(maxsize=65_536)
 def money(cents: int) -> Decimal128:
+    # Decimal128 is immutable and slow to build; prices repeat, so building each once pays.
     return Decimal128(from_cents(cents))
 
 
