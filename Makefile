@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install run test test-unit test-integration test-apache test-tansu test-docker lint produce clean
+.PHONY: help install run test test-unit test-integration test-apache test-tansu test-docker bench lint produce clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test-tansu: install  ## integration tests on Tansu and SecantusDB
 
 test-docker: install  ## integration tests on Kafka and MongoDB in containers (needs a Docker engine)
 	$(PY) -m pytest -m integration -q --broker=docker
+
+bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: under 5 minutes)
+	$(PY) -m bench
 
 lint: install  ## ruff
 	$(PY) -m ruff check .

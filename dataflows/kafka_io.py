@@ -21,9 +21,11 @@ PRODUCER_CONFIG = {
 }
 
 
-def kafka_source(brokers: list[str], topics: tuple[str, ...], batch_size: int) -> KafkaSource:
+def kafka_source(brokers: list[str], topics: tuple[str, ...], batch_size: int, fetch_wait_ms: int) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
-    return KafkaSource(brokers, list(topics), batch_size=batch_size, raise_on_errors=False)
+    # A short fetch wait bounds latency on brokers that hold a fetch for its whole wait.
+    config = {"fetch.wait.max.ms": str(fetch_wait_ms)}
+    return KafkaSource(brokers, list(topics), batch_size=batch_size, raise_on_errors=False, add_config=config)
 
 
 class _ProducerPartition(StatelessSinkPartition[OutMessage]):

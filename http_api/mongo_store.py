@@ -13,6 +13,7 @@ from shared.storage import COLLECTION
 
 KEYS_COLLECTION = "idempotency-keys"
 LOAD_CHUNK = 100
+LEAN = {"requests": 0, "origin": 0}  # what reads leave out: the request memory can be large
 
 
 class MongoOrderStore:
@@ -22,8 +23,8 @@ class MongoOrderStore:
         self._orders = db[COLLECTION]
         self._keys = db[KEYS_COLLECTION]
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
-        return await self._orders.find_one({"_id": order_id})
+    async def get(self, order_id: str, with_requests: bool = False) -> dict[str, Any] | None:
+        return await self._orders.find_one({"_id": order_id}, None if with_requests else LEAN)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -31,6 +32,14 @@ class MongoOrderStore:
             cursor = self._orders.find({"_id": {"$in": order_ids[start : start + LOAD_CHUNK]}})
             async for doc in cursor:
                 found[doc["_id"]] = doc
+        return found
+
+    async def request_ids(self, order_ids: list[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(order_ids), LOAD_CHUNK):
+            query = {"_id": {"$in": order_ids[start : start + LOAD_CHUNK]}}
+            async for doc in self._orders.find(query, {"requests.requestId": 1}):
+                found[doc["_id"]] = {r["requestId"] for r in doc.get("requests", [])}
         return found
 
     async def find_by_user(
@@ -42,7 +51,7 @@ class MongoOrderStore:
         if after:
             created, order_id = after
             query["$or"] = [{"createdAt": {"$lt": created}}, {"createdAt": created, "_id": {"$lt": order_id}}]
-        cursor = self._orders.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        cursor = self._orders.find(query, LEAN).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         return await cursor.to_list(limit)
 
     async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:

@@ -72,8 +72,8 @@ async def submit(
     who = principal(request)
     order_id = order_id_of(request)
     timeout = _timeout(request)
-    doc = await visible_order(request, who, order_id)
     token = _token(request, who)
+    doc = await visible_order(request, who, order_id, with_requests=token is not None)
     rid = request_id(order_id, token or secrets.token_hex(16))
     body = _request_body(kind, rid, order_id, who, fields, expected_version)
     if token is not None:

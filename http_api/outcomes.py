@@ -59,17 +59,22 @@ class OutcomeWatcher:
     async def _watch(self) -> None:
         while self._waiters:
             try:
-                docs = await self._store.get_many(sorted({order for order, _ in self._waiters}))
+                await self._poll()
             except Exception as exc:  # a slow or restarting server: keep waiting, waiters time out
                 log.warning("outcome poll failed: %s", exc)
-                docs = {}
-            for (order_id, request_id), futures in list(self._waiters.items()):
-                doc = docs.get(order_id)
-                if outcome_in(doc, request_id) is not None:
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(doc)
             await asyncio.sleep(self._interval)
+
+    async def _poll(self) -> None:
+        """One light query for which requests are decided, one more for those orders."""
+        decided = await self._store.request_ids(sorted({order for order, _ in self._waiters}))
+        ready = [key for key in self._waiters if key[1] in decided.get(key[0], ())]
+        if not ready:
+            return
+        docs = await self._store.get_many(sorted({order for order, _ in ready}))
+        for key in ready:
+            for future in self._waiters.get(key, []):
+                if not future.done() and key[0] in docs:
+                    future.set_result(docs[key[0]])
 
     async def close(self) -> None:
         if self._task is not None:

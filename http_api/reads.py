@@ -63,7 +63,7 @@ async def request_status(request: web.Request) -> web.Response:
     order_id = order_of_request(request_id)
     if order_id is None:
         raise Problem(400, "not a request id of this API", invalidParams=[{"name": "requestId"}])
-    doc = await visible_order(request, who, order_id)
+    doc = await visible_order(request, who, order_id, with_requests=True)
     return web.json_response(request_outcome(request_id, doc))
 
 

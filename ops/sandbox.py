@@ -37,6 +37,7 @@ class Stack:
     def __init__(self, kafka_uri: str, mongo_uri: str, workdir: Path, partitions: int = 4):
         suffix = uuid.uuid4().hex[:8]
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.env = {
             **os.environ,
             "KAFKA_URI": kafka_uri,

@@ -50,6 +50,7 @@ class Settings:
     payment_fetch_timeout: float = 2.0
     state_idle_seconds: float = 60.0
     batch_size: int = 1000
+    fetch_wait_ms: int = 20
     data_dir: Path = Path(".data")
     recovery_dir: Path | None = None
 
@@ -81,6 +82,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         payment_fetch_timeout=float(get("PAYMENT_FETCH_TIMEOUT", "2.0")),
         state_idle_seconds=float(get("ORDER_STATE_IDLE_SECONDS", "60")),
         batch_size=int(get("KAFKA_BATCH_SIZE", "1000")),
+        fetch_wait_ms=int(get("KAFKA_FETCH_WAIT_MS", "20")),
         data_dir=data_dir,
         recovery_dir=Path(recovery) if recovery else None,
     )

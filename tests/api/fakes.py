@@ -21,8 +21,14 @@ class FakeStore:
         self.keys: dict[str, tuple[str, str]] = {}
         self.up = True
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
-        return self.docs.get(order_id)
+    async def get(self, order_id: str, with_requests: bool = False) -> dict[str, Any] | None:
+        doc = self.docs.get(order_id)
+        if doc is None or with_requests:
+            return doc
+        return {k: v for k, v in doc.items() if k not in ("requests", "origin")}
+
+    async def request_ids(self, order_ids: list[str]) -> dict[str, set[str]]:
+        return {i: {r["requestId"] for r in self.docs[i]["requests"]} for i in order_ids if i in self.docs}
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.docs[i] for i in order_ids if i in self.docs}

@@ -1,0 +1,61 @@
+"""Run the benchmarks on embedded servers and write bench/results/latest.{json,md,png}.
+
+python -m bench            # full sizes (B1 200,000 orders, B4 1,000,000)
+BENCH_QUICK=1 python -m bench   # smaller sizes, under 5 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import b1_throughput, b2_b3_api, b4_memory
+from bench.results import write_reports
+from ops.servers import SecantusDB, Tansu
+
+OUT = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1", help="smaller sizes"
+    )
+    parser.add_argument("--only", default="B1,B2,B4", help="which to run, e.g. B1,B4 (B2 includes B3)")
+    args = parser.parse_args(argv)
+    only = {x.strip().upper() for x in args.only.split(",")}
+    quick = args.quick
+    started = time.perf_counter()
+
+    def log(line: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="order-bench-") as tmp:
+        workdir = Path(tmp)
+        with Tansu(log_path=workdir / "tansu.log") as kafka, SecantusDB(workdir / "mongo") as mongo:
+            log(f"servers: Tansu {kafka.uri}, SecantusDB {mongo.uri} ({'quick' if quick else 'full'} sizes)")
+            if "B1" in only:
+                log("B1 dataflow throughput")
+                results += b1_throughput.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 200_000, 20_000, log)
+            if "B2" in only or "B3" in only:
+                log("B2 refund latency, B3 reads")
+                results += b2_b3_api.run(kafka.uri, mongo.uri, workdir, quick, log)
+            if "B4" in only:
+                log("B4 memory")
+                results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)
+    title = f"Order service benchmarks ({'quick' if quick else 'full'}, {os.cpu_count()} cores, Tansu + SecantusDB)"
+    print()
+    print(write_reports(results, OUT, title))
+    print(f"written: {OUT}/latest.json, latest.md, latest.png ({time.perf_counter() - started:.0f}s)")
+    missed = [r.name for r in results if r.met is False]
+    if missed:
+        print(f"targets missed: {', '.join(missed)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""B1: dataflow throughput against a naive per-message consumer and the raw limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from bench.results import Result
+from dataflows.mongo_io import ensure_indexes
+from ops.samples import payment
+from ops.sandbox import Stack
+from ops.servers import free_port
+from shared.domain import RefundProduct, handle
+from shared.schemas.inputs import parse_message
+from shared.schemas.outputs import dumps, event_payload
+from shared.storage import order_to_doc
+
+TS = 1_760_000_000_000
+
+
+def payments(n: int, tag: str) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(n):
+        body = payment(f"{tag}-{i}", user=f"user-{i % 1000}")
+        out.append((body["paymentId"], json.dumps(body).encode()))
+    return out
+
+
+def preload(stack: Stack, messages: list[tuple[str, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": stack.settings.kafka_uri, "linger.ms": 20, "batch.size": 1_000_000})
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(stack.topics.payment_accepted[0], value, key.encode())
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(120)
+
+
+def time_flow(stack: Stack, n: int, processes: int, log) -> float:
+    """Orders per second from the flow's start until every order is stored and announced."""
+    started = time.perf_counter()
+    if processes == 1:
+        stack.start_flow()
+    else:
+        addresses = ";".join(f"127.0.0.1:{free_port()}" for _ in range(processes))
+        for i in range(processes):
+            stack.start_flow(cluster=(i, addresses))
+    stack.wait_for(lambda: stack.orders.estimated_document_count() >= n, timeout=3600, what=f"{n} orders")
+    stack.consume(stack.topics.order_events, lambda ms: len(ms) >= n, timeout=600)
+    elapsed = time.perf_counter() - started
+    log(f"    flow x{processes}: {n} orders in {elapsed:.1f}s")
+    for proc in list(stack.flows):
+        stack.kill_flow(proc)
+    return n / elapsed
+
+
+def naive(stack: Stack, limit: int) -> float:
+    """The original service's way: consume one, insert one, produce one, commit, repeat."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": stack.settings.kafka_uri,
+            "group.id": "naive-baseline",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([stack.topics.payment_accepted[0]])
+    producer = Producer({"bootstrap.servers": stack.settings.kafka_uri, "acks": "all"})
+    orders = stack.orders.database["naive-orders"]
+    done, started = 0, None
+    while done < limit:
+        msg = consumer.poll(5)
+        if msg is None or msg.error():
+            continue
+        started = started or time.perf_counter()
+        command = parse_message("payment", msg.value(), TS).command
+        order, events = handle(None, command)
+        orders.insert_one(order_to_doc(order))
+        producer.produce(stack.topics.order_events, dumps(event_payload(events[0], order)), order.id.encode())
+        producer.flush()
+        consumer.commit(msg, asynchronous=False)
+        done += 1
+    consumer.close()
+    return done / (time.perf_counter() - started)
+
+
+def parse_rate(messages: list[tuple[str, bytes]]) -> float:
+    started = time.perf_counter()
+    for _, value in messages:
+        parse_message("payment", value, TS)
+    return len(messages) / (time.perf_counter() - started)
+
+
+def pure_core(messages: list[tuple[str, bytes]]) -> float:
+    """decide + apply on parsed commands, on one core: a creation and a partial refund per order."""
+    payments = [parse_message("payment", value, TS).command for _, value in messages]
+    started = time.perf_counter()
+    orders = [handle(None, command)[0] for command in payments]
+    created = time.perf_counter() - started
+    refunds = [RefundProduct(f"r-{o.id}", o.id, "apple", 1, None, o.created_at) for o in orders]
+    started = time.perf_counter()
+    for order, command in zip(orders, refunds, strict=True):
+        handle(order, command)
+    return (len(payments) + len(refunds)) / (created + time.perf_counter() - started)
+
+
+def raw_consume(stack: Stack, n: int) -> float:
+    consumer = Consumer(
+        {"bootstrap.servers": stack.settings.kafka_uri, "group.id": "raw", "enable.partition.eof": True}
+    )
+    topic = stack.topics.payment_accepted[0]
+    parts = consumer.list_topics(topic).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, -2) for p in parts])
+    seen, eof, started = 0, 0, time.perf_counter()
+    while eof < len(parts) and seen < n:
+        for msg in consumer.consume(1000, 1.0):
+            if msg.error():
+                eof += 1
+            else:
+                seen += 1
+    consumer.close()
+    return seen / (time.perf_counter() - started)
+
+
+def raw_insert(stack: Stack, messages: list[tuple[str, bytes]]) -> float:
+    docs = [order_to_doc(handle(None, parse_message("payment", v, TS).command)[0]) for _, v in messages]
+    scratch = stack.orders.database["raw-insert"]
+    ensure_indexes(scratch)
+    started = time.perf_counter()
+    for i in range(0, len(docs), 1000):
+        scratch.insert_many(docs[i : i + 1000], ordered=False)
+    return len(docs) / (time.perf_counter() - started)
+
+
+def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, naive_n: int, log) -> list[Result]:
+    results: list[Result] = []
+    one = Stack(kafka_uri, mongo_uri, workdir / "b1-one")
+    messages = payments(n, "b1")
+    log(f"  B1: preloading {n} payments")
+    preload(one, messages)
+    core = pure_core(messages)
+    parsing = parse_rate(messages)
+    consume = raw_consume(one, n)
+    flow_one = time_flow(one, n, 1, log)
+    insert = raw_insert(one, messages)
+    baseline = naive(one, naive_n)
+    one.close()
+    two = Stack(kafka_uri, mongo_uri, workdir / "b1-two")
+    preload(two, payments(n, "b1-two"))
+    flow_two = time_flow(two, n, 2, log)
+    two.close()
+    results += [
+        Result("B1 flow, 1 worker vs naive consumer", flow_one, "orders/s", baseline, "ratio >= 10"),
+        Result("B1 flow, 1 worker vs raw insert_many", flow_one, "orders/s", insert, "ratio >= 0.5"),
+        Result("B1 flow, 2 processes vs naive consumer", flow_two, "orders/s", baseline, "ratio >= 10"),
+        Result(
+            "B1 pure core (decide + apply)", core, "commands/s", None, "value >= 200000", "half creations, half refunds"
+        ),
+        Result("B1 parse + validate a payment", parsing, "messages/s", flow_one, "", "baseline: flow, 1 worker"),
+        Result("B1 raw consume (confluent-kafka)", consume, "messages/s", flow_one, "", "baseline: flow, 1 worker"),
+        Result(
+            "B1 raw insert_many (same docs, same server)", insert, "docs/s", flow_one, "", "baseline: flow, 1 worker"
+        ),
+    ]
+    return results

@@ -1,0 +1,131 @@
+"""B2: refund round-trip latency at fixed arrival rates. B3: read throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.load import closed_loop, open_loop, percentile
+from bench.results import Result
+from http_api.auth import issue_token
+from ops.samples import payment
+from ops.sandbox import JWT_SECRET, Stack
+from ops.servers import free_port, wait_for_port
+from shared.ids import order_id_for_payment
+
+ORDERS = 1_000  # owned by 100 users, 10 each: refunds spread as in a shop, not piled on a few orders
+USERS = 100
+BARE_APP = """
+import json, sys
+from aiohttp import web
+body = json.loads(sys.argv[2])
+async def handler(request):
+    return web.json_response(body)
+app = web.Application()
+app.router.add_get("/bare", handler)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+
+def mongo_round_trip(stack: Stack, samples: int = 300) -> float:
+    scratch = stack.orders.database["round-trip"]
+    scratch.insert_one({"_id": "x", "n": 0})
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        scratch.update_one({"_id": "x"}, {"$inc": {"n": 1}})
+        times.append(time.perf_counter() - started)
+    return percentile(times, 50)
+
+
+def setup(stack: Stack, log) -> tuple[int, list[str]]:
+    stack.start_flow()
+    bodies = [
+        payment(
+            f"b2-{i}",
+            user=f"user-{i % USERS}",
+            products=[{"productId": "apple", "quantity": 1_000_000, "price": 1}],
+            totalPrice=1_000_000,
+        )
+        for i in range(ORDERS)
+    ]
+    stack.produce(stack.topics.payment_accepted[0], [(b["paymentId"], b) for b in bodies])
+    ids = [order_id_for_payment(b["paymentId"]) for b in bodies]
+    stack.wait_for(lambda: stack.orders.estimated_document_count() >= ORDERS, 120, "B2 orders")
+    port = free_port()
+    wait_for_port(port, stack.start_api(port), 30, "the API")
+    log(f"  API on :{port}, {ORDERS} orders ready")
+    return port, ids
+
+
+def b2(stack: Stack, port: int, ids: list[str], rates: list[int], seconds: float, log) -> list[Result]:
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'bench-admin', ['admin'])}"}
+    floor = mongo_round_trip(stack)
+    offset = 0
+
+    async def refund(session, i: int) -> bool:
+        url = f"http://127.0.0.1:{port}/api/order/{ids[(offset + i) % len(ids)]}/refund-product?timeout=10"
+        async with session.post(url, json={"productId": "apple", "quantity": 1}, headers=headers) as response:
+            await response.read()
+            return response.status == 200
+
+    asyncio.run(open_loop(refund, 20, 2))  # warm-up, not counted: connections, caches
+    results = []
+    for rate in rates:
+        offset += 7919  # each run starts on other orders
+        latencies, errors = asyncio.run(open_loop(refund, rate, seconds))
+        p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (50, 95, 99))
+        log(f"    B2 at {rate}/s: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, {errors} errors")
+        note = f"{len(latencies)} refunds, {errors} errors; baseline: one direct Mongo update (p50)"
+        target = "value <= 100" if rate == 200 else ""
+        results += [
+            Result(f"B2 refund p50 at {rate}/s", p50, "ms", floor * 1000, "", note),
+            Result(f"B2 refund p95 at {rate}/s", p95, "ms", floor * 1000, ""),
+            Result(f"B2 refund p99 at {rate}/s", p99, "ms", floor * 1000, target),
+        ]
+    return results
+
+
+def b3(stack: Stack, port: int, ids: list[str], seconds: float, workdir: Path, log) -> list[Result]:
+    import json
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
+    sample_url = f"http://127.0.0.1:{port}/api/order/findOrder/{ids[1]}"  # one of user-1's
+    with urllib.request.urlopen(urllib.request.Request(sample_url, headers=headers)) as response:
+        sample = json.loads(response.read())
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port), json.dumps(sample)])
+    try:
+        wait_for_port(bare_port, bare, 30, "the bare handler")
+        bare_rps, bare_p99 = asyncio.run(closed_loop(f"http://127.0.0.1:{bare_port}/bare", {}, 16, seconds))
+        results = []
+        for name, url in (
+            ("findOrder", sample_url),
+            ("find/:userId", f"http://127.0.0.1:{port}/api/order/find/user-1?limit=20"),
+        ):
+            rps, p99 = asyncio.run(closed_loop(url, headers, 16, seconds))
+            log(f"    B3 {name}: {rps:.0f} req/s, p99 {p99 * 1000:.1f} ms (bare: {bare_rps:.0f} req/s)")
+            results += [
+                Result(f"B3 {name} requests/s vs bare handler", rps, "req/s", bare_rps, "ratio >= 0.5"),
+                Result(f"B3 {name} p99", p99 * 1000, "ms", bare_p99 * 1000, "", "baseline: the bare handler's p99"),
+            ]
+        return results
+    finally:
+        bare.terminate()
+        bare.wait()
+
+
+def run(kafka_uri: str, mongo_uri: str, workdir: Path, quick: bool, log) -> list[Result]:
+    stack = Stack(kafka_uri, mongo_uri, workdir / "b2")
+    try:
+        port, ids = setup(stack, log)
+        seconds = 5 if quick else 20
+        results = b2(stack, port, ids, [50, 200, 500], seconds, log)
+        results += b3(stack, port, ids, 5 if quick else 15, workdir, log)
+        return results
+    finally:
+        stack.close()
