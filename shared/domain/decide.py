@@ -82,45 +82,33 @@ def handle(order: Order | None, command: Command) -> tuple[Order | None, list[Ev
 def created_event(order: Order) -> OrderCreated:
     """The OrderCreated of an existing order, identical to the one first emitted."""
     origin = order.origin or Origin(order.address, order.is_gift, order.status)
-    return OrderCreated(
-        event_id=event_id(order.payment_id, "created"),
-        order_id=order.id,
-        version=1,
-        occurred_at=order.created_at,
-        payment_id=order.payment_id,
-        user_id=order.user_id,
-        checkout_id=order.checkout_id,
-        basket_id=order.basket_id,
-        lines=tuple(replace(line, refunded_quantity=0) for line in order.lines),
-        address=origin.address,
-        is_gift=origin.is_gift,
-        total_price=order.total_price,
-        card_number=order.card_number,
-        status=str(origin.status),
-    )
+    return _order_created(order, order.id, order.created_at, origin)
 
 
 def _decide_payment(order: Order | None, cmd: AcceptPayment) -> list[Event]:
     if order is not None:
         return [created_event(order)]
-    return [
-        OrderCreated(
-            event_id=event_id(cmd.payment_id, "created"),
-            order_id=cmd.order_id,
-            version=1,
-            occurred_at=cmd.at,
-            payment_id=cmd.payment_id,
-            user_id=cmd.user_id,
-            checkout_id=cmd.checkout_id,
-            basket_id=cmd.basket_id,
-            lines=cmd.lines,
-            address=cmd.address,
-            is_gift=cmd.is_gift,
-            total_price=cmd.total_price,
-            card_number=cmd.card_number,
-            status=str(cmd.status),
-        )
-    ]
+    return [_order_created(cmd, cmd.order_id, cmd.at, Origin(cmd.address, cmd.is_gift, cmd.status))]
+
+
+def _order_created(source: Order | AcceptPayment, order_id: str, at: str, origin: Origin) -> OrderCreated:
+    """From a payment, or from the order it made: both carry the payment's fields."""
+    return OrderCreated(
+        event_id=event_id(source.payment_id, "created"),
+        order_id=order_id,
+        version=1,
+        occurred_at=at,
+        payment_id=source.payment_id,
+        user_id=source.user_id,
+        checkout_id=source.checkout_id,
+        basket_id=source.basket_id,
+        lines=tuple(replace(line, refunded_quantity=0) if line.refunded_quantity else line for line in source.lines),
+        address=origin.address,
+        is_gift=origin.is_gift,
+        total_price=source.total_price,
+        card_number=source.card_number,
+        status=str(origin.status),
+    )
 
 
 def _reject(order: Order | None, cmd: Request, reason: str, detail: str = "") -> RequestRejected:

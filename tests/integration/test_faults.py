@@ -145,30 +145,26 @@ def _stream(stack: Stack, scenario: Scenario, seconds: float) -> threading.Threa
     return thread
 
 
-@pytest.mark.restarts_servers
-def test_f4_the_mongo_server_restarting_mid_stream_loses_nothing(stack: Stack, servers):
-    scenario = Scenario(build(600, seed=4).payments, [], [])
+def restart_mid_stream(stack: Stack, server, seed: int) -> None:
+    """Stream payments in, stop ``server`` for a while once orders flow, then settle."""
+    scenario = Scenario(build(600, seed=seed).payments, [], [])
     stack.start_flow()
     producer = _stream(stack, scenario, 4)
     stack.wait_for(lambda: stack.orders.count_documents({}) > 50, 60, "the first orders")
-    servers.mongo.stop()
+    server.stop()
     time.sleep(1.5)
-    servers.mongo.start()
+    server.start()
     producer.join()
-    settle(stack, scenario)
+    settle(stack, scenario, timeout=240)
     assert_matches_core(stack, scenario)
+
+
+@pytest.mark.restarts_servers
+def test_f4_the_mongo_server_restarting_mid_stream_loses_nothing(stack: Stack, servers):
+    restart_mid_stream(stack, servers.mongo, seed=4)
 
 
 @pytest.mark.restarts_servers
 @pytest.mark.apache_only
 def test_f4_the_kafka_broker_restarting_mid_stream_loses_nothing(stack: Stack, servers):
-    scenario = Scenario(build(600, seed=5).payments, [], [])
-    stack.start_flow()
-    producer = _stream(stack, scenario, 4)
-    stack.wait_for(lambda: stack.orders.count_documents({}) > 50, 60, "the first orders")
-    servers.kafka.stop()
-    time.sleep(1.5)
-    servers.kafka.start()
-    producer.join()
-    settle(stack, scenario, timeout=240)
-    assert_matches_core(stack, scenario)
+    restart_mid_stream(stack, servers.kafka, seed=5)
