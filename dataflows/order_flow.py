@@ -97,7 +97,7 @@ def complete_payments(
             _dead(topics, p.source, "payment has only a paymentId and PAYMENT_SERVICE_URL is not set") for p in batch
         ]
     results = completer.complete([p.ref for p in batch])
-    return [r if not isinstance(r, str) else _dead(topics, p.source, r) for p, r in zip(batch, results, strict=False)]
+    return [r if not isinstance(r, str) else _dead(topics, p.source, r) for p, r in zip(batch, results, strict=True)]
 
 
 def attach_stored(loader: OrderLoader, batch: list[Command]) -> list[tuple[str, tuple[Command, Order | None]]]:

@@ -46,6 +46,7 @@ def _store_ctx(given: OrderStore | None, poll_interval: float):
             from http_api.mongo_store import MongoOrderStore
 
             store = MongoOrderStore(_required(app[keys.SETTINGS].mongo_uri, "MONGO_URI"))
+            await store.ensure_indexes()
         app[keys.STORE] = store
         app[keys.OUTCOMES] = OutcomeWatcher(store, poll_interval)
         yield

@@ -12,6 +12,7 @@ from shared.config import database_name
 from shared.storage import COLLECTION
 
 KEYS_COLLECTION = "idempotency-keys"
+KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
 LOAD_CHUNK = 100
 LEAN = {"requests": 0, "origin": 0}  # what reads leave out: the request memory can be large
 
@@ -64,6 +65,9 @@ class MongoOrderStore:
             if held is not None:
                 return held["requestId"], held["fingerprint"]
         return request_id, fingerprint
+
+    async def ensure_indexes(self) -> None:
+        await self._keys.create_index("createdAt", expireAfterSeconds=KEY_TTL_SECONDS)
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")

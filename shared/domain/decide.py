@@ -164,7 +164,7 @@ def _decide_refund_product(order: Order, cmd: RefundProduct) -> Event:
         return _reject(order, cmd, "quantity-exceeds-remaining", f"{remaining} of {cmd.product_id} left")
     after = _take_from_lines(order.lines, cmd.product_id, cmd.quantity)
     line_amount = sum(
-        (a.refunded_quantity - b.refunded_quantity) * a.price for a, b in zip(after, order.lines, strict=False)
+        (a.refunded_quantity - b.refunded_quantity) * a.price for a, b in zip(after, order.lines, strict=True)
     )
     left = order.total_price - order.refunded_amount
     # The refund that empties the order returns all that is left, so a fully refunded
