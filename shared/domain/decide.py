@@ -60,7 +60,7 @@ def apply(order: Order | None, event: Event) -> Order:
         raise ValueError(f"{type(event).__name__} needs an order")
     if order.outcome_of(event.request_id) is not None:
         return order
-    return _remember(_apply_change(event, order), event)
+    return _applied(order, event)
 
 
 def apply_all(order: Order | None, events: Iterable[Event]) -> Order | None:
@@ -257,55 +257,56 @@ def _created(e: OrderCreated) -> Order:
     )
 
 
+# Each returns the fields an event changes; ``apply`` makes one copy of the order with them.
+
+
 @singledispatch
-def _apply_change(event: Event, order: Order) -> Order:
+def _changes(event: Event, order: Order) -> dict[str, object]:
     raise TypeError(f"cannot apply {type(event).__name__}")
 
 
-@_apply_change.register
-def _(event: RequestRejected, order: Order) -> Order:
-    return order
+@_changes.register
+def _(event: RequestRejected, order: Order) -> dict[str, object]:
+    return {}
 
 
-@_apply_change.register
-def _(event: OrderRefunded, order: Order) -> Order:
-    return _refund_everything(order, event.amount, Status.REFUNDED, event)
+@_changes.register
+def _(event: OrderRefunded, order: Order) -> dict[str, object]:
+    return _refund_everything(order, event.amount, Status.REFUNDED)
 
 
-@_apply_change.register
-def _(event: ProductRefunded, order: Order) -> Order:
+@_changes.register
+def _(event: ProductRefunded, order: Order) -> dict[str, object]:
     lines = _take_from_lines(order.lines, event.product_id, event.quantity)
     done = all(line.remaining == 0 for line in lines)
-    return replace(
-        order,
-        lines=lines,
-        refunded_amount=order.refunded_amount + event.amount,
-        status=Status.REFUNDED if done else Status.PARTIALLY_REFUNDED,
-        version=event.version,
-        updated_at=event.occurred_at,
-    )
+    return {
+        "lines": lines,
+        "refunded_amount": order.refunded_amount + event.amount,
+        "status": Status.REFUNDED if done else Status.PARTIALLY_REFUNDED,
+    }
 
 
-@_apply_change.register
-def _(event: OrderUpdated, order: Order) -> Order:
+@_changes.register
+def _(event: OrderUpdated, order: Order) -> dict[str, object]:
     changes = dict(event.changes)
-    if changes.get("status") == Status.CANCELLED:
-        order = _refund_everything(order, event.amount, Status.CANCELLED, event)
-    fields = {_FIELDS[k]: Status(v) if k == "status" else v for k, v in changes.items()}
-    return replace(order, **fields, version=event.version, updated_at=event.occurred_at)
-
-
-def _refund_everything(order: Order, amount: int, status: Status, event: Event) -> Order:
-    return replace(
-        order,
-        lines=tuple(replace(line, refunded_quantity=line.quantity) for line in order.lines),
-        refunded_amount=order.refunded_amount + amount,
-        status=status,
-        version=event.version,
-        updated_at=event.occurred_at,
+    refund = (
+        _refund_everything(order, event.amount, Status.CANCELLED) if changes.get("status") == Status.CANCELLED else {}
     )
+    return {**refund, **{_FIELDS[k]: Status(v) if k == "status" else v for k, v in changes.items()}}
 
 
-def _remember(order: Order, event: Event) -> Order:
+def _refund_everything(order: Order, amount: int, status: Status) -> dict[str, object]:
+    return {
+        "lines": tuple(replace(line, refunded_quantity=line.quantity) for line in order.lines),
+        "refunded_amount": order.refunded_amount + amount,
+        "status": status,
+    }
+
+
+def _applied(order: Order, event: Event) -> Order:
+    """The order after ``event``, with the event's outcome remembered."""
+    changes = _changes(event, order)
+    if changes:
+        changes.update(version=event.version, updated_at=event.occurred_at)
     records = (*order.requests, RequestRecord(event.request_id, event))
-    return replace(order, requests=records[-REQUEST_MEMORY:], revision=order.revision + 1)
+    return replace(order, **changes, requests=records[-REQUEST_MEMORY:], revision=order.revision + 1)
