@@ -30,6 +30,30 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print
 """
 
 
+async def raw_find_one(uri: str, order_id: str, concurrency: int, seconds: float) -> float:
+    """find_one calls per second on the same server: the limit one-read-per-request works against."""
+    from pymongo import AsyncMongoClient
+
+    from shared.config import database_name
+
+    client = AsyncMongoClient(uri)
+    orders = client[database_name(uri)]["orders"]
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await orders.find_one({"_id": order_id}, {"requests": 0, "origin": 0})
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return done / elapsed
+
+
 def mongo_round_trip(stack: Stack, samples: int = 300) -> float:
     scratch = stack.orders.database["round-trip"]
     scratch.insert_one({"_id": "x", "n": 0})
@@ -102,6 +126,7 @@ def b3(stack: Stack, port: int, ids: list[str], seconds: float, workdir: Path, l
     try:
         wait_for_port(bare_port, bare, 30, "the bare handler")
         bare_rps, bare_p99 = asyncio.run(closed_loop(f"http://127.0.0.1:{bare_port}/bare", {}, 16, seconds))
+        raw_rps = asyncio.run(raw_find_one(stack.settings.mongo_uri or "", ids[1], 16, seconds))
         results = []
         for name, url in (
             ("findOrder", sample_url),
@@ -111,6 +136,7 @@ def b3(stack: Stack, port: int, ids: list[str], seconds: float, workdir: Path, l
             log(f"    B3 {name}: {rps:.0f} req/s, p99 {p99 * 1000:.1f} ms (bare: {bare_rps:.0f} req/s)")
             results += [
                 Result(f"B3 {name} requests/s vs bare handler", rps, "req/s", bare_rps, "ratio >= 0.5"),
+                Result(f"B3 {name} requests/s vs raw find_one", rps, "req/s", raw_rps, "", "same server, 16 clients"),
                 Result(f"B3 {name} p99", p99 * 1000, "ms", bare_p99 * 1000, "", "baseline: the bare handler's p99"),
             ]
         return results
