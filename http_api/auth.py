@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import jwt
@@ -56,8 +57,6 @@ def issue_token(
     secret: str, user_id: str, roles: list[str], ttl_seconds: int = 86_400, now: float | None = None
 ) -> str:
     """A token like the user service's, for development and tests."""
-    import time
-
     issued = int(now if now is not None else time.time())
     claims = {"userId": user_id, "userType": roles, "iat": issued, "exp": issued + ttl_seconds}
     return jwt.encode(claims, secret, algorithm="HS256")

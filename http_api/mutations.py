@@ -128,9 +128,9 @@ def _token(request: web.Request, who: Principal) -> str | None:
         raise Problem(400, str(exc)) from exc
 
 
-async def _claim(request: web.Request, who: Principal, token: str, rid: str, print_: str) -> None:
-    held_rid, held_print = await request.app[keys.STORE].claim_key(f"{who.user_id}:{token}", rid, print_)
-    if held_rid != rid or held_print != print_:
+async def _claim(request: web.Request, who: Principal, token: str, rid: str, body_print: str) -> None:
+    held_rid, held_print = await request.app[keys.STORE].claim_key(f"{who.user_id}:{token}", rid, body_print)
+    if held_rid != rid or held_print != body_print:
         raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
 
 

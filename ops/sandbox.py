@@ -57,6 +57,7 @@ class Stack:
             {"bootstrap.servers": kafka_uri, "acks": "all", "enable.idempotence": True, "linger.ms": 2}
         )
         self.flows: list[subprocess.Popen] = []
+        self.apis: list[subprocess.Popen] = []
         self.stopped: set[int] = set()
 
     # --- the dataflow process --------------------------------------------------
@@ -94,7 +95,7 @@ class Stack:
             cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
-        self.flows.append(proc)
+        self.apis.append(proc)
         return proc
 
     def kill_flow(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -108,7 +109,7 @@ class Stack:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in logs)
 
     def close(self) -> None:
-        for proc in self.flows:
+        for proc in self.flows + self.apis:
             self.kill_flow(proc)
         self.producer.flush(10)
         del self.producer  # rdkafka stops (and stops logging) when the producer is freed
@@ -156,9 +157,9 @@ class Stack:
     def wait_for(self, check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
         deadline = time.monotonic() + timeout
         while not check():
-            crashed = [p for p in self.flows if p.poll() is not None and p.pid not in self.stopped]
+            crashed = [p for p in self.flows + self.apis if p.poll() is not None and p.pid not in self.stopped]
             if crashed:
-                raise RuntimeError(f"the dataflow exited with {crashed[0].returncode}\n{self.flow_log()}")
+                raise RuntimeError(f"{crashed[0].args[2:4]} exited with {crashed[0].returncode}\n{self.flow_log()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} not met in {timeout}s\n{self.flow_log()}")
             time.sleep(0.1)
