@@ -45,6 +45,8 @@ class KafkaPublisher:
         await asyncio.to_thread(self._producer.flush, 10)
         self._running = False
         await asyncio.to_thread(self._poller.join, 1)
+        # librdkafka stops (and stops reconnecting to a broker that is gone) once these are freed.
+        del self._producer, self._admin
 
 
 def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
