@@ -180,18 +180,16 @@ def build_flow(
 def get_flow() -> Dataflow:
     """The flow wired to the servers in the environment (KAFKA_URI, MONGO_URI)."""
     from dataflows.kafka_io import KafkaMessageSink, kafka_source
-    from dataflows.mongo_io import MongoOrderLoader, MongoOrderSink, ensure_indexes, orders_collection
+    from dataflows.mongo_io import MongoOrderLoader, MongoOrderSink
     from dataflows.payment_lookup import PaymentLookup
-    from ops.topics import ensure_topics
+    from ops.prepare import prepare
     from shared.config import load_settings
 
     settings = load_settings()
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
     topics = Topics.from_settings(settings)
-    # Both are idempotent, so every process of a cluster may do them.
-    ensure_topics(settings.brokers, topics.all, settings.partitions)
-    ensure_indexes(orders_collection(settings.mongo_uri))
+    prepare(settings)
     lookup = (
         PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
         if settings.payment_service_url

@@ -126,13 +126,10 @@ def cluster_id(brokers: list[str]) -> str:
 
 
 def setup(settings: Settings) -> None:
-    from dataflows.mongo_io import ensure_indexes, orders_collection
-    from ops.topics import ensure_topics
+    from ops.prepare import prepare
 
-    topics = Topics.from_settings(settings)
-    created = ensure_topics(settings.brokers, topics.all, settings.partitions)
-    print(f"  topics                      {len(topics.all)} ready ({len(created)} created)")
-    ensure_indexes(orders_collection(settings.mongo_uri or ""))
+    created = prepare(settings)
+    print(f"  topics                      {len(Topics.from_settings(settings).all)} ready ({len(created)} created)")
 
 
 def run_services(env: dict[str, str], recovery: Path, args: argparse.Namespace, port: int) -> int:

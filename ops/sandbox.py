@@ -17,9 +17,8 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from pymongo import MongoClient
 
-from dataflows.mongo_io import ensure_indexes
+from ops.prepare import prepare
 from ops.servers import ROOT
-from ops.topics import ensure_topics
 from shared.config import TOPIC_DEFAULTS, load_settings
 from shared.topics import Topics
 
@@ -49,10 +48,9 @@ class Stack:
         }
         self.settings = load_settings(self.env, dotenv=None)
         self.topics = Topics.from_settings(self.settings)
-        ensure_topics(self.settings.brokers, self.topics.all, partitions)
+        prepare(self.settings)
         self.mongo = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
         self.orders = self.mongo.get_default_database()["orders"]
-        ensure_indexes(self.orders)
         self.producer = Producer(
             {"bootstrap.servers": kafka_uri, "acks": "all", "enable.idempotence": True, "linger.ms": 2}
         )
