@@ -14,12 +14,11 @@ from pymongo.errors import AutoReconnect, BulkWriteError, ConnectionFailure
 
 from shared.config import database_name
 from shared.domain.model import Order
-from shared.storage import COLLECTION, order_from_doc
+from shared.storage import COLLECTION, id_queries, order_from_doc
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
-LOAD_CHUNK = 100  # large $in lists are slow on some servers; many small ones are not
 RETRIES = 8
 
 
@@ -69,9 +68,7 @@ class MongoOrderLoader:
         ids = sorted(set(order_ids))
         found: dict[str, Order] = {}
         collection = orders_collection(self._uri)
-        for start in range(0, len(ids), LOAD_CHUNK):
-            chunk = ids[start : start + LOAD_CHUNK]
-            query = {"_id": {"$in": chunk}}
+        for query in id_queries(ids):
             docs = with_retries(lambda q=query: list(collection.find(q)), "loading orders")
             found.update((doc["_id"], order_from_doc(doc)) for doc in docs)
         return found

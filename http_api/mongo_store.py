@@ -9,11 +9,10 @@ from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from shared.config import database_name
-from shared.storage import COLLECTION
+from shared.storage import COLLECTION, id_queries
 
 KEYS_COLLECTION = "idempotency-keys"
 KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
-LOAD_CHUNK = 100
 LEAN = {"requests": 0, "origin": 0}  # what reads leave out: the request memory can be large
 
 
@@ -28,20 +27,18 @@ class MongoOrderStore:
         return await self._orders.find_one({"_id": order_id}, None if with_requests else LEAN)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(order_ids), LOAD_CHUNK):
-            cursor = self._orders.find({"_id": {"$in": order_ids[start : start + LOAD_CHUNK]}})
-            async for doc in cursor:
-                found[doc["_id"]] = doc
-        return found
+        return {doc["_id"]: doc async for doc in self._find_ids(order_ids)}
 
     async def request_ids(self, order_ids: list[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
-        for start in range(0, len(order_ids), LOAD_CHUNK):
-            query = {"_id": {"$in": order_ids[start : start + LOAD_CHUNK]}}
-            async for doc in self._orders.find(query, {"requests.requestId": 1}):
-                found[doc["_id"]] = {r["requestId"] for r in doc.get("requests", [])}
-        return found
+        return {
+            doc["_id"]: {r["requestId"] for r in doc.get("requests", [])}
+            async for doc in self._find_ids(order_ids, {"requests.requestId": 1})
+        }
+
+    async def _find_ids(self, order_ids: list[str], projection: dict[str, int] | None = None):
+        for query in id_queries(order_ids):
+            async for doc in self._orders.find(query, projection):
+                yield doc
 
     async def find_by_user(
         self, user_id: str, status: str | None, after: tuple[str, str] | None, limit: int

@@ -105,15 +105,15 @@ def wait_for_orders(mongo_uri: str | None, order_ids: list[str], since: float, t
     """Poll Mongo until every order is there; print how long after producing that was."""
     if not mongo_uri:
         raise SystemExit("--wait needs MONGO_URI (make run prints it)")
-    from dataflows.mongo_io import LOAD_CHUNK, orders_collection
+    from dataflows.mongo_io import orders_collection
+    from shared.storage import id_queries
 
     orders = orders_collection(mongo_uri)
     missing = list(order_ids)
     while missing and time.monotonic() - since < timeout:
         present: set[str] = set()
-        for start in range(0, len(missing), LOAD_CHUNK):
-            chunk = missing[start : start + LOAD_CHUNK]
-            present.update(d["_id"] for d in orders.find({"_id": {"$in": chunk}}, {"_id": 1}))
+        for query in id_queries(missing):
+            present.update(d["_id"] for d in orders.find(query, {"_id": 1}))
         missing = [o for o in missing if o not in present]
         if missing:
             time.sleep(0.02)
