@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from bench.b1_throughput import payments, preload
+from bench.b1_throughput import EventCount, payments, preload
 from bench.results import Result
 from ops.sandbox import Stack
 
@@ -27,15 +27,19 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log) -> list[Resu
         for start in range(0, n, 100_000):
             preload(stack, payments(min(100_000, n - start), f"b4-{start}"))
         flow = stack.start_flow()
+        emitted = EventCount(stack)
         samples: list[tuple[int, float]] = []
         while True:
-            done = stack.orders.estimated_document_count()
+            done = emitted()
             samples.append((done, rss_mb(flow.pid)))
             if done >= n:
                 break
             if flow.poll() is not None:
                 raise RuntimeError(f"the dataflow exited\n{stack.flow_log()}")
+            if len(samples) % 30 == 0:
+                log(f"    B4: {done} of {n} orders, RSS {samples[-1][1]:.0f} MB")
             time.sleep(1)
+        emitted.close()
         warm = [rss for done, rss in samples if n * 0.2 <= done <= n * 0.4] or [samples[len(samples) // 3][1]]
         late = [rss for done, rss in samples if done >= n * 0.8] or [samples[-1][1]]
         log(f"    B4: RSS after warm-up {max(warm):.0f} MB, at the end {max(late):.0f} MB ({len(samples)} samples)")

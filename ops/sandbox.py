@@ -152,7 +152,9 @@ class Stack:
 
     # --- Mongo -----------------------------------------------------------------
 
-    def wait_for(self, check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    def wait_for(
+        self, check: Callable[[], bool], timeout: float = 60, what: str = "condition", interval: float = 0.1
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             crashed = [p for p in self.flows + self.apis if p.poll() is not None and p.pid not in self.stopped]
@@ -160,4 +162,4 @@ class Stack:
                 raise RuntimeError(f"{crashed[0].args[2:4]} exited with {crashed[0].returncode}\n{self.flow_log()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} not met in {timeout}s\n{self.flow_log()}")
-            time.sleep(0.1)
+            time.sleep(interval)

@@ -6,9 +6,9 @@ the first time, with the same ids, and ``apply`` leaves the order as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
-from functools import singledispatch
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from operator import attrgetter
 
 from shared.domain.commands import (
     AcceptPayment,
@@ -102,13 +102,19 @@ def _order_created(source: Order | AcceptPayment, order_id: str, at: str, origin
         user_id=source.user_id,
         checkout_id=source.checkout_id,
         basket_id=source.basket_id,
-        lines=tuple(replace(line, refunded_quantity=0) if line.refunded_quantity else line for line in source.lines),
+        lines=_unrefunded(source.lines),
         address=origin.address,
         is_gift=origin.is_gift,
         total_price=source.total_price,
         card_number=source.card_number,
         status=str(origin.status),
     )
+
+
+def _unrefunded(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    if not any(line.refunded_quantity for line in lines):
+        return lines
+    return tuple(line.with_refunded(0) for line in lines)
 
 
 def _reject(order: Order | None, cmd: Request, reason: str, detail: str = "") -> RequestRejected:
@@ -231,7 +237,7 @@ def _take_from_lines(lines: tuple[Line, ...], product_id: str, quantity: int) ->
     for line in lines:
         take = min(line.remaining, quantity) if line.product_id == product_id else 0
         quantity -= take
-        out.append(replace(line, refunded_quantity=line.refunded_quantity + take) if take else line)
+        out.append(line.with_refunded(line.refunded_quantity + take) if take else line)
     return tuple(out)
 
 
@@ -239,6 +245,7 @@ def _take_from_lines(lines: tuple[Line, ...], product_id: str, quantity: int) ->
 
 
 def _created(e: OrderCreated) -> Order:
+    status = Status(e.status)
     return Order(
         id=e.order_id,
         user_id=e.user_id,
@@ -248,35 +255,27 @@ def _created(e: OrderCreated) -> Order:
         lines=e.lines,
         address=e.address,
         is_gift=e.is_gift,
-        status=Status(e.status),
+        status=status,
         total_price=e.total_price,
         card_number=e.card_number,
         created_at=e.occurred_at,
         updated_at=e.occurred_at,
-        origin=Origin(e.address, e.is_gift, Status(e.status)),
+        origin=Origin(e.address, e.is_gift, status),
     )
 
 
 # Each returns the fields an event changes; ``apply`` makes one copy of the order with them.
 
 
-@singledispatch
-def _changes(event: Event, order: Order) -> dict[str, object]:
-    raise TypeError(f"cannot apply {type(event).__name__}")
-
-
-@_changes.register
-def _(event: RequestRejected, order: Order) -> dict[str, object]:
+def _rejected_changes(event: RequestRejected, order: Order) -> dict[str, object]:
     return {}
 
 
-@_changes.register
-def _(event: OrderRefunded, order: Order) -> dict[str, object]:
+def _order_refunded_changes(event: OrderRefunded, order: Order) -> dict[str, object]:
     return _refund_everything(order, event.amount, Status.REFUNDED)
 
 
-@_changes.register
-def _(event: ProductRefunded, order: Order) -> dict[str, object]:
+def _product_refunded_changes(event: ProductRefunded, order: Order) -> dict[str, object]:
     lines = _take_from_lines(order.lines, event.product_id, event.quantity)
     done = all(line.remaining == 0 for line in lines)
     return {
@@ -286,8 +285,7 @@ def _(event: ProductRefunded, order: Order) -> dict[str, object]:
     }
 
 
-@_changes.register
-def _(event: OrderUpdated, order: Order) -> dict[str, object]:
+def _updated_changes(event: OrderUpdated, order: Order) -> dict[str, object]:
     changes = dict(event.changes)
     refund = (
         _refund_everything(order, event.amount, Status.CANCELLED) if changes.get("status") == Status.CANCELLED else {}
@@ -295,18 +293,43 @@ def _(event: OrderUpdated, order: Order) -> dict[str, object]:
     return {**refund, **{_FIELDS[k]: Status(v) if k == "status" else v for k, v in changes.items()}}
 
 
+_CHANGES: dict[type, Callable[..., dict[str, object]]] = {
+    RequestRejected: _rejected_changes,
+    OrderRefunded: _order_refunded_changes,
+    ProductRefunded: _product_refunded_changes,
+    OrderUpdated: _updated_changes,
+}
+
+
 def _refund_everything(order: Order, amount: int, status: Status) -> dict[str, object]:
     return {
-        "lines": tuple(replace(line, refunded_quantity=line.quantity) for line in order.lines),
+        "lines": tuple(line.with_refunded(line.quantity) for line in order.lines),
         "refunded_amount": order.refunded_amount + amount,
         "status": status,
     }
 
 
+_ORDER_FIELDS = tuple(f.name for f in fields(Order))
+_ORDER_POSITION = {name: i for i, name in enumerate(_ORDER_FIELDS)}
+_order_values = attrgetter(*_ORDER_FIELDS)
+
+
+def _evolve(order: Order, changes: dict[str, object]) -> Order:
+    """``dataclasses.replace`` for an Order, at a third of its cost: it is the core's hot path."""
+    values = list(_order_values(order))
+    for name, value in changes.items():
+        values[_ORDER_POSITION[name]] = value
+    return Order(*values)
+
+
 def _applied(order: Order, event: Event) -> Order:
     """The order after ``event``, with the event's outcome remembered."""
-    changes = _changes(event, order)
+    changer = _CHANGES.get(type(event))
+    if changer is None:
+        raise TypeError(f"cannot apply {type(event).__name__}")
+    changes = changer(event, order)
     if changes:
         changes.update(version=event.version, updated_at=event.occurred_at)
     records = (*order.requests, RequestRecord(event.request_id, event))
-    return replace(order, **changes, requests=records[-REQUEST_MEMORY:], revision=order.revision + 1)
+    changes.update(requests=records[-REQUEST_MEMORY:], revision=order.revision + 1)
+    return _evolve(order, changes)

@@ -58,6 +58,10 @@ class Line:
     def remaining(self) -> int:
         return self.quantity - self.refunded_quantity
 
+    def with_refunded(self, refunded_quantity: int) -> Line:
+        # Direct construction: several times faster than dataclasses.replace on a hot path.
+        return Line(self.product_id, self.quantity, self.price, refunded_quantity, self.seller_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:
