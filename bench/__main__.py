@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> None:
                 results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)
     title = f"Order service benchmarks ({'quick' if quick else 'full'}, {os.cpu_count()} cores, Tansu + SecantusDB)"
     print()
-    print(write_reports(results, OUT, title))
-    print(f"written: {OUT}/latest.json, latest.md, latest.png ({time.perf_counter() - started:.0f}s)")
+    kind = "quick" if quick else "full"
+    complete = only >= {"B1", "B2", "B4"}
+    print(write_reports(results, OUT, title, copy_as=kind if complete else None))
+    copies = f" and {kind}.*" if complete else ""
+    print(f"written: {OUT}/latest.json, latest.md, latest.png{copies} ({time.perf_counter() - started:.0f}s)")
     missed = [r.name for r in results if r.met is False]
     if missed:
         print(f"targets missed: {', '.join(missed)}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -66,6 +67,21 @@ class EventCount:
         self.consumer.close()
 
 
+def progress(count: Callable[[], int], n: int, log, what: str, every: float = 15) -> Callable[[], bool]:
+    """A check that ``count()`` reached ``n``, logging how far it is now and then."""
+    last = time.monotonic()
+
+    def check() -> bool:
+        nonlocal last
+        done = count()
+        if done < n and time.monotonic() - last >= every:
+            log(f"    {done:,} of {n:,} {what}")
+            last = time.monotonic()
+        return done >= n
+
+    return check
+
+
 def time_flow(stack: Stack, n: int, processes: int, log) -> float:
     """Orders per second from the first order announced until every order is stored and announced
     (the process's start-up is left out, as the naive baseline's connecting is)."""
@@ -78,7 +94,7 @@ def time_flow(stack: Stack, n: int, processes: int, log) -> float:
     emitted = EventCount(stack)
     stack.wait_for(lambda: emitted() > 0, timeout=300, what="a first order", interval=0.01)
     started = time.perf_counter()
-    stack.wait_for(lambda: emitted() >= n, timeout=3600, what=f"{n} order events", interval=0.05)
+    stack.wait_for(progress(emitted, n, log, "orders announced"), timeout=3600, what=f"{n} order events", interval=0.05)
     emitted.close()
     stack.wait_for(lambda: stack.orders.estimated_document_count() >= n, timeout=600, what=f"{n} orders")
     elapsed = time.perf_counter() - started

@@ -34,12 +34,15 @@ class Result:
         return {**asdict(self), "ratio": self.ratio, "met": self.met}
 
 
-def write_reports(results: list[Result], out: Path, title: str) -> str:
+def write_reports(results: list[Result], out: Path, title: str, copy_as: str | None = None) -> str:
+    """``latest.{json,md,png}``, and the same under ``copy_as`` (``full``, ``quick``) so one
+    kind of run does not overwrite the other's record."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.json").write_text(json.dumps([r.row() for r in results], indent=2))
     table = markdown(results, title)
-    (out / "latest.md").write_text(table)
-    chart(results, out / "latest.png", title)
+    for name in ["latest"] + ([copy_as] if copy_as else []):
+        (out / f"{name}.json").write_text(json.dumps([r.row() for r in results], indent=2))
+        (out / f"{name}.md").write_text(table)
+        chart(results, out / f"{name}.png", title)
     return table
 
 

@@ -100,26 +100,65 @@ def complete_payments(
     return [r if not isinstance(r, str) else _dead(topics, p.source, r) for p, r in zip(batch, results, strict=True)]
 
 
-def attach_stored(loader: OrderLoader, batch: list[Command]) -> list[tuple[str, tuple[Command, Order | None]]]:
-    stored = loader.load(c.order_id for c in batch)
-    return [(c.order_id, (c, stored.get(c.order_id))) for c in batch]
+class HeldOrders:
+    """The ids of the orders this process holds in its keyed step.
+
+    Their state in memory is the truth (one worker owns a key), so the load step
+    does not fetch them again. An id is added when its state is made and removed
+    when it is evicted; a command that finds its order evicted after all, between
+    the two steps, is loaded by the keyed step itself (``Keyed.looked_up``)."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+
+    def __contains__(self, order_id: str) -> bool:
+        return order_id in self._ids
+
+    def add(self, order_id: str) -> None:
+        self._ids.add(order_id)
+
+    def discard(self, order_id: str) -> None:
+        self._ids.discard(order_id)
 
 
-class OrderLogic(StatefulLogic[tuple[Command, Order | None], Effects, None]):
+@dataclass(frozen=True)
+class Keyed:
+    """A command with its stored order, when the load step looked it up."""
+
+    command: Command
+    stored: Order | None
+    looked_up: bool
+
+
+def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Command]) -> list[tuple[str, Keyed]]:
+    wanted = {c.order_id for c in batch if c.order_id not in held}
+    stored = loader.load(wanted) if wanted else {}
+    return [(c.order_id, Keyed(c, stored.get(c.order_id), c.order_id in wanted)) for c in batch]
+
+
+class OrderLogic(StatefulLogic[Keyed, Effects, None]):
     """One order's state in the keyed step; evicted after ``idle`` without commands."""
 
-    def __init__(self, topics: Topics, idle: timedelta, clock: Callable[[], datetime]):
+    def __init__(
+        self, topics: Topics, idle: timedelta, clock: Callable[[], datetime], loader: OrderLoader, held: HeldOrders
+    ):
         self._topics = topics
         self._idle = idle
         self._clock = clock
+        self._loader = loader
+        self._held = held
         self._order: Order | None = None
-        self._loaded = False
+        self._order_id: str | None = None
         self._last_seen: datetime | None = None
 
-    def on_item(self, value: tuple[Command, Order | None]) -> tuple[list[Effects], bool]:
-        command, stored = value
-        if not self._loaded:
-            self._order, self._loaded = stored, True
+    def on_item(self, value: Keyed) -> tuple[list[Effects], bool]:
+        command = value.command
+        if self._order_id is None:
+            self._order_id = command.order_id
+            self._held.add(command.order_id)
+            self._order = (
+                value.stored if value.looked_up else self._loader.load([command.order_id]).get(command.order_id)
+            )
         before = self._order
         after, events = handle(before, command)
         self._order = after
@@ -133,6 +172,8 @@ class OrderLogic(StatefulLogic[tuple[Command, Order | None], Effects, None]):
         return None if self._last_seen is None else self._last_seen + self._idle
 
     def on_notify(self) -> tuple[list[Effects], bool]:
+        if self._order_id is not None:
+            self._held.discard(self._order_id)
         return [], StatefulLogic.DISCARD
 
     def snapshot(self) -> None:
@@ -167,8 +208,9 @@ def build_flow(
     completed = op.flat_map_batch("complete", pending.trues, lambda batch: complete_payments(topics, completer, batch))
     done = op.branch("completed-dead?", completed, lambda x: isinstance(x, OutMessage))
     commands = op.merge("commands", pending.falses, done.falses)
-    keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, batch))
-    effects = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock))
+    held = HeldOrders()
+    keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, held, batch))
+    effects = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held))
     effects = op.key_rm("unkey", effects)
     docs = op.filter_map("docs", effects, lambda e: e.doc)
     op.output("mongo", docs, order_sink)

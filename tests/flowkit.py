@@ -29,10 +29,13 @@ class StoreLoader:
 
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     loads: int = 0
+    asked: list[str] = field(default_factory=list)
 
     def load(self, order_ids: Iterable[str]) -> dict[str, Order]:
         self.loads += 1
-        return {i: order_from_doc(self.docs[i]) for i in order_ids if i in self.docs}
+        ids = list(order_ids)
+        self.asked += ids
+        return {i: order_from_doc(self.docs[i]) for i in ids if i in self.docs}
 
     def keep(self, docs: list[dict[str, Any]]) -> None:
         for doc in docs:

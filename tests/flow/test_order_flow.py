@@ -6,14 +6,16 @@ import json
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.testing import TestingSource
 from confluent_kafka import KafkaError as ConfluentKafkaError
 
+from dataflows.order_flow import HeldOrders, OrderLogic, attach_stored
 from dataflows.payment_lookup import PaymentLookup
+from shared.domain import RefundOrder
 from shared.ids import order_id_for_payment
 from tests.flowkit import TOPICS, StoreLoader, message, payment, refund, run_flow, update
 
@@ -223,6 +225,32 @@ def test_an_idle_order_is_evicted_and_loaded_again_from_the_store():
     evicted = run_flow(items, StoreLoader(), idle=timedelta(milliseconds=50))
     assert kept.outcome("r1")["type"] == "OrderRefunded"
     assert evicted.outcome("r1")["reason"] == "order-not-found"
+
+
+def test_an_order_held_in_memory_is_not_loaded_again():
+    items = [
+        message(PAY, payment(), 0),
+        TestingSource.PAUSE(timedelta(seconds=0.2)),
+        message(REFUND, refund("r1", ORDER), 1),
+    ]
+    loader = StoreLoader()
+    run = run_flow(items, loader)
+    assert run.outcome("r1")["type"] == "OrderRefunded"
+    assert loader.asked == [ORDER]
+
+
+def test_an_order_evicted_between_the_load_and_keyed_steps_is_loaded_by_the_keyed_step():
+    stored = run_flow([message(PAY, payment())])
+    loader = StoreLoader()
+    loader.keep(stored.docs)
+    held = HeldOrders()
+    held.add(ORDER)  # the load step saw it held; the keyed step has evicted it since
+    (keyed,) = (k for _, k in attach_stored(loader, held, [RefundOrder("r1", ORDER, None, "2026-01-01T00:00:00.000Z")]))
+    assert not keyed.looked_up and loader.asked == []
+    logic = OrderLogic(TOPICS, timedelta(hours=1), lambda: datetime(2026, 1, 1, tzinfo=UTC), loader, held)
+    (effects,), _ = logic.on_item(keyed)
+    assert loader.asked == [ORDER]
+    assert effects.doc is not None and effects.doc["status"] == "Refunded"
 
 
 def test_consumer_errors_with_a_message_go_to_the_dead_letter_topic_and_others_are_only_logged():
