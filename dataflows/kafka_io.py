@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bytewax.connectors.kafka import KafkaSource
+from bytewax.inputs import StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 
 from shared.schemas.outputs import OutMessage
 
@@ -21,11 +24,74 @@ PRODUCER_CONFIG = {
 }
 
 
-def kafka_source(brokers: list[str], topics: tuple[str, ...], batch_size: int, fetch_wait_ms: int) -> KafkaSource:
+def kafka_source(
+    brokers: list[str], topics: tuple[str, ...], batch_size: int, fetch_wait_ms: int, idle_poll_ms: float
+) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
     # A short fetch wait bounds latency on brokers that hold a fetch for its whole wait.
     config = {"fetch.wait.max.ms": str(fetch_wait_ms)}
-    return KafkaSource(brokers, list(topics), batch_size=batch_size, raise_on_errors=False, add_config=config)
+    return PromptKafkaSource(
+        brokers,
+        list(topics),
+        batch_size=batch_size,
+        raise_on_errors=False,
+        add_config=config,
+        idle_poll=timedelta(milliseconds=idle_poll_ms),
+    )
+
+
+class PromptKafkaSource(KafkaSource):
+    """bytewax's KafkaSource, with polls that do not wait.
+
+    bytewax's partitions wait up to 1 ms in every poll, one partition after the
+    other; with one per topic and partition (12 at the defaults) a message waited
+    for most of an idle round, the larger part of a refund's time in the flow.
+    Here a poll returns at once, and a partition that found nothing asks to be
+    polled again after ``idle_poll``, so an idle flow stays idle."""
+
+    def __init__(self, *args: Any, idle_poll: timedelta, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._idle_poll = idle_poll
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> PromptPartition:
+        return PromptPartition(super().build_part(step_id, for_part, resume_state), self._idle_poll)
+
+
+class _NoWait:
+    """A consumer whose ``consume`` never blocks."""
+
+    def __init__(self, consumer: Consumer):
+        self._consumer = consumer
+
+    def consume(self, num_messages: int, timeout: float) -> list:
+        return self._consumer.consume(num_messages, 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+
+class PromptPartition(StatefulSourcePartition):
+    def __init__(self, inner: StatefulSourcePartition, idle_poll: timedelta):
+        # bytewax 0.21.1 (pinned) hard-codes its 1 ms wait in the consume() call of its
+        # partition; the partition's consumer is swapped for one that does not wait.
+        inner._consumer = _NoWait(inner._consumer)  # type: ignore[attr-defined]
+        self._inner = inner
+        self._idle_poll = idle_poll
+        self._awake: datetime | None = None
+
+    def next_batch(self) -> list:
+        batch = self._inner.next_batch()
+        self._awake = None if batch else datetime.now(UTC) + self._idle_poll
+        return batch
+
+    def next_awake(self) -> datetime | None:
+        return self._awake
+
+    def snapshot(self) -> int | None:
+        return self._inner.snapshot()
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class _ProducerPartition(StatelessSinkPartition[OutMessage]):

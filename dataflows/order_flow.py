@@ -238,7 +238,9 @@ def get_flow() -> Dataflow:
         else None
     )
     return build_flow(
-        kafka_source(settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms),
+        kafka_source(
+            settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
+        ),
         MongoOrderSink(settings.mongo_uri),
         KafkaMessageSink(settings.brokers),
         MongoOrderLoader(settings.mongo_uri),

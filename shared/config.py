@@ -51,6 +51,7 @@ class Settings:
     state_idle_seconds: float = 60.0
     batch_size: int = 1000
     fetch_wait_ms: int = 20
+    idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
     data_dir: Path = Path(".data")
     recovery_dir: Path | None = None
 
@@ -83,6 +84,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         state_idle_seconds=float(get("ORDER_STATE_IDLE_SECONDS", "60")),
         batch_size=int(get("KAFKA_BATCH_SIZE", "1000")),
         fetch_wait_ms=int(get("KAFKA_FETCH_WAIT_MS", "20")),
+        idle_poll_ms=float(get("KAFKA_IDLE_POLL_MS", "2")),
         data_dir=data_dir,
         recovery_dir=Path(recovery) if recovery else None,
     )
