@@ -7,7 +7,6 @@ outcomes so that a replayed request yields the same outcome after a restart.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, fields
 from functools import lru_cache
 from typing import Any
 
@@ -128,7 +127,7 @@ def _line_from_doc(doc: dict[str, Any]) -> Line:
 
 
 def _record_doc(record: RequestRecord) -> dict[str, Any]:
-    outcome = asdict(record.outcome)
+    outcome = record.outcome._asdict()
     for name in _TUPLE_FIELDS & outcome.keys():
         outcome[name] = [[k, str(v) if isinstance(v, Status) else v] for k, v in outcome[name]]
     return {"requestId": record.request_id, "type": type(record.outcome).__name__, "outcome": outcome}
@@ -136,7 +135,7 @@ def _record_doc(record: RequestRecord) -> dict[str, Any]:
 
 def _record_from_doc(doc: dict[str, Any]) -> RequestRecord:
     cls = _OUTCOMES[doc["type"]]
-    names = {f.name for f in fields(cls)}
+    names = set(cls._fields)
     data = {k: v for k, v in doc["outcome"].items() if k in names}
     for name in _TUPLE_FIELDS & data.keys():
         data[name] = tuple((k, Status(v) if k == "status" else v) for k, v in data[name])

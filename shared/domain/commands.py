@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.domain.model import Actor, Line, Status
 
 
-@dataclass(frozen=True, slots=True)
-class AcceptPayment:
+class AcceptPayment(NamedTuple):
     order_id: str
     payment_id: str
     user_id: str
@@ -27,8 +26,7 @@ class AcceptPayment:
         return self.payment_id
 
 
-@dataclass(frozen=True, slots=True)
-class RefundOrder:
+class RefundOrder(NamedTuple):
     request_id: str
     order_id: str
     requested_by: Actor | None
@@ -40,8 +38,7 @@ class RefundOrder:
         return self.request_id
 
 
-@dataclass(frozen=True, slots=True)
-class RefundProduct:
+class RefundProduct(NamedTuple):
     request_id: str
     order_id: str
     product_id: str
@@ -55,8 +52,7 @@ class RefundProduct:
         return self.request_id
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateOrder:
+class UpdateOrder(NamedTuple):
     request_id: str
     order_id: str
     # Only address (str), isGift (bool) and status (Status) ever get here.
@@ -70,8 +66,7 @@ class UpdateOrder:
         return self.request_id
 
 
-@dataclass(frozen=True, slots=True)
-class RejectInvalid:
+class RejectInvalid(NamedTuple):
     """A request whose ids could be read but whose content is invalid."""
 
     request_id: str

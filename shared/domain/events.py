@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from shared.domain.model import Line
+from shared.domain.model import Line, Status
 
 
-@dataclass(frozen=True, slots=True)
-class OrderCreated:
+class OrderCreated(NamedTuple):
     event_id: str
     order_id: str
     version: int
@@ -22,12 +21,11 @@ class OrderCreated:
     is_gift: bool
     total_price: int
     card_number: str
-    status: str
+    status: Status
     request_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRefunded:
+class OrderRefunded(NamedTuple):
     event_id: str
     order_id: str
     version: int
@@ -37,8 +35,7 @@ class OrderRefunded:
     restocked: tuple[tuple[str, int], ...]  # (productId, quantity) put back
 
 
-@dataclass(frozen=True, slots=True)
-class ProductRefunded:
+class ProductRefunded(NamedTuple):
     event_id: str
     order_id: str
     version: int
@@ -49,8 +46,7 @@ class ProductRefunded:
     amount: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdated:
+class OrderUpdated(NamedTuple):
     event_id: str
     order_id: str
     version: int
@@ -62,8 +58,7 @@ class OrderUpdated:
     restocked: tuple[tuple[str, int], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RequestRejected:
+class RequestRejected(NamedTuple):
     event_id: str
     order_id: str
     version: int

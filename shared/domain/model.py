@@ -1,10 +1,13 @@
-"""The order aggregate: immutable values, money in integer cents."""
+"""The order aggregate: immutable values, money in integer cents.
+
+The domain's values are NamedTuples rather than frozen dataclasses: as immutable,
+and built in a third of the time (a frozen dataclass sets each field through
+``object.__setattr__``), a large part of a command's cost on the core's hot path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from shared.domain.events import Event
@@ -34,8 +37,7 @@ INITIAL = frozenset({Status.PENDING, Status.PROCESSING, Status.SHIPPED, Status.D
 REQUEST_MEMORY = 100
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
+class Actor(NamedTuple):
     """Who asked for a request; ``None`` in its place means a trusted service."""
 
     user_id: str
@@ -46,8 +48,7 @@ class Actor:
         return "admin" in self.roles
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     product_id: str
     quantity: int
     price: int  # unit price, cents
@@ -63,8 +64,22 @@ class Line:
         return Line(self.product_id, self.quantity, self.price, refunded_quantity, self.seller_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+def all_refunded(lines: tuple[Line, ...]) -> bool:
+    # A loop, not all() over a generator: twice as fast for a few lines, on the core's hot path.
+    for line in lines:  # noqa: SIM110
+        if line.refunded_quantity < line.quantity:
+            return False
+    return True
+
+
+def any_refunded(lines: tuple[Line, ...]) -> bool:
+    for line in lines:  # noqa: SIM110 (as above)
+        if line.refunded_quantity:
+            return True
+    return False
+
+
+class Origin(NamedTuple):
     """How the order started, so its OrderCreated can be repeated exactly."""
 
     address: str
@@ -72,14 +87,12 @@ class Origin:
     status: Status
 
 
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):
     request_id: str
     outcome: Event
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(NamedTuple):
     id: str
     user_id: str
     checkout_id: str
@@ -97,16 +110,16 @@ class Order:
     version: int = 1
     # Grows with every stored change, recorded rejections included: writes are guarded by it.
     revision: int = 1
-    requests: tuple[RequestRecord, ...] = field(default=())
+    requests: tuple[RequestRecord, ...] = ()
     origin: Origin | None = None  # None: as the order is now
 
     @property
     def refunded(self) -> bool:
-        return all(line.remaining == 0 for line in self.lines)
+        return all_refunded(self.lines)
 
     @property
     def any_refunded(self) -> bool:
-        return any(line.refunded_quantity for line in self.lines)
+        return any_refunded(self.lines)
 
     def outcome_of(self, request_id: str) -> Event | None:
         for record in self.requests:
