@@ -23,7 +23,7 @@ def create_app(
     *,
     store: OrderStore | None = None,
     publisher: Publisher | None = None,
-    poll_interval: float = 0.02,
+    poll_interval: float = 0.01,
 ) -> web.Application:
     """The API; ``store`` and ``publisher`` default to Mongo and Kafka from ``settings``."""
     metrics = Metrics()

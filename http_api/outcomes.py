@@ -28,7 +28,7 @@ def outcome_in(doc: dict[str, Any] | None, request_id: str) -> dict[str, Any] | 
 
 
 class OutcomeWatcher:
-    def __init__(self, store: OrderStore, interval: float = 0.02):
+    def __init__(self, store: OrderStore, interval: float = 0.01):
         self._store = store
         self._interval = interval
         self._waiters: dict[tuple[str, str], list[asyncio.Future[dict[str, Any]]]] = {}
