@@ -239,8 +239,7 @@ def _plan_refund(lines: tuple[Line, ...], product_id: str, quantity: int) -> tup
         units_left += remaining
         if line.product_id == product_id:
             found = True
-            wanted = quantity - available
-            take = 0 if wanted <= 0 else remaining if remaining < wanted else wanted
+            take = min(remaining, max(quantity - available, 0))
             available += remaining
             cost += take * line.price
     return (available, cost, units_left) if found else None

@@ -15,6 +15,8 @@ from shared.domain import (
     Status,
     handle,
 )
+from shared.domain.model import Origin
+from shared.ids import event_id
 from tests.unit.builders import ADMIN, AT, ORDER_ID, OWNER, STRANGER, change, pay, refund_all, refund_some
 
 
@@ -36,6 +38,50 @@ def test_a_payment_creates_one_pending_order_at_version_1():
     assert order.id == ORDER_ID and order.version == 1 and order.status is Status.PENDING
     assert order.card_number == "************4242"
     assert order.refunded is False and order.refunded_amount == 0
+
+
+def test_every_field_of_a_payment_lands_in_its_own_field_of_the_event_and_the_order():
+    # The core builds these positionally on its hot path: distinct values catch a swap.
+    command = pay()._replace(
+        user_id="u", checkout_id="c", basket_id="b", address="addr", is_gift=True, status=Status.PROCESSING
+    )
+    order, (event,) = handle(None, command)
+    same = {"payment_id": "pay-1", "user_id": "u", "checkout_id": "c", "basket_id": "b", "lines": command.lines}
+    same |= {"address": "addr", "is_gift": True, "status": Status.PROCESSING, "total_price": 2375}
+    same |= {"card_number": "************4242"}
+    assert event._asdict() == {
+        **same,
+        "event_id": event_id("pay-1", "created"),
+        "order_id": ORDER_ID,
+        "version": 1,
+        "occurred_at": AT,
+        "request_id": None,
+    }
+    assert order._asdict() == {
+        **same,
+        "id": ORDER_ID,
+        "created_at": AT,
+        "updated_at": AT,
+        "refunded_amount": 0,
+        "version": 1,
+        "revision": 1,
+        "requests": (),
+        "origin": Origin("addr", True, Status.PROCESSING),
+    }
+
+
+def test_a_partial_refund_event_names_each_of_its_fields():
+    _, (event,) = handle(created(), refund_some("r-1", "pear", 1))
+    assert event._asdict() == {
+        "event_id": event_id("r-1", "outcome"),
+        "order_id": ORDER_ID,
+        "version": 2,
+        "occurred_at": AT,
+        "request_id": "r-1",
+        "product_id": "pear",
+        "quantity": 1,
+        "amount": 1000,
+    }
 
 
 def test_the_same_payment_again_changes_nothing_and_repeats_the_same_event():
