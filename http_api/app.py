@@ -8,7 +8,7 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.metrics import Metrics, metrics_middleware
-from http_api.outcomes import OutcomeWatcher
+from http_api.outcomes import POLL_INTERVAL, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
 from http_api.problems import problems_middleware
 from http_api.routes import setup_routes
@@ -23,7 +23,7 @@ def create_app(
     *,
     store: OrderStore | None = None,
     publisher: Publisher | None = None,
-    poll_interval: float = 0.01,
+    poll_interval: float = POLL_INTERVAL,
 ) -> web.Application:
     """The API; ``store`` and ``publisher`` default to Mongo and Kafka from ``settings``."""
     metrics = Metrics()

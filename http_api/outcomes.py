@@ -27,8 +27,12 @@ def outcome_in(doc: dict[str, Any] | None, request_id: str) -> dict[str, Any] | 
     return None
 
 
+# Seconds between polls while someone waits: half of it is the mean wait an outcome adds.
+POLL_INTERVAL = 0.01
+
+
 class OutcomeWatcher:
-    def __init__(self, store: OrderStore, interval: float = 0.01):
+    def __init__(self, store: OrderStore, interval: float = POLL_INTERVAL):
         self._store = store
         self._interval = interval
         self._waiters: dict[tuple[str, str], list[asyncio.Future[dict[str, Any]]]] = {}

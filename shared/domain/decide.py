@@ -235,7 +235,7 @@ def _plan_refund(lines: tuple[Line, ...], product_id: str, quantity: int) -> tup
     available = cost = units_left = 0
     found = False
     for line in lines:
-        remaining = line.quantity - line.refunded_quantity
+        remaining = line.remaining
         units_left += remaining
         if line.product_id == product_id:
             found = True
@@ -250,8 +250,7 @@ def _take_from_lines(lines: tuple[Line, ...], product_id: str, quantity: int) ->
     out = []
     for line in lines:
         if quantity and line.product_id == product_id:
-            remaining = line.quantity - line.refunded_quantity
-            take = remaining if remaining < quantity else quantity
+            take = min(line.remaining, quantity)
             if take:
                 quantity -= take
                 line = line.with_refunded(line.refunded_quantity + take)
