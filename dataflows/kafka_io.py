@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bytewax.connectors.kafka import KafkaSource
+from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection, TopicPartition
+from confluent_kafka.admin import AdminClient
 
+from dataflows.resume import (
+    Fingerprint,
+    PartitionFacts,
+    ResumePoint,
+    as_resume_point,
+    fingerprint,
+    mismatch,
+    mismatch_error,
+)
 from shared.schemas.outputs import OutMessage
 
 log = logging.getLogger(__name__)
@@ -29,7 +41,9 @@ def kafka_source(
 ) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
     # A short fetch wait bounds latency on brokers that hold a fetch for its whole wait.
-    config = {"fetch.wait.max.ms": str(fetch_wait_ms)}
+    # An offset the partition no longer has (a topic made again while the flow runs)
+    # restarts from its beginning rather than its end: replays are harmless, skips are not.
+    config = {"fetch.wait.max.ms": str(fetch_wait_ms), "auto.offset.reset": "earliest"}
     return PromptKafkaSource(
         brokers,
         list(topics),
@@ -41,20 +55,87 @@ def kafka_source(
 
 
 class PromptKafkaSource(KafkaSource):
-    """bytewax's KafkaSource, with polls that do not wait.
+    """bytewax's KafkaSource, with polls that do not wait and resumes that are checked.
 
     bytewax's partitions wait up to 1 ms in every poll, one partition after the
     other; with one per topic and partition (12 at the defaults) a message waited
     for most of an idle round, the larger part of a refund's time in the flow.
     Here a poll returns at once, and a partition that found nothing asks to be
-    polled again after ``idle_poll``, so an idle flow stays idle."""
+    polled again after ``idle_poll``, so an idle flow stays idle.
 
-    def __init__(self, *args: Any, idle_poll: timedelta, **kwargs: Any):
+    Each partition's snapshot is a ``ResumePoint``; a resume on input other than
+    the one the recovery store was made against raises ``ResumeMismatch``."""
+
+    def __init__(self, *args: Any, idle_poll: timedelta, facts: PartitionFacts | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._idle_poll = idle_poll
+        self._facts = facts
 
-    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> PromptPartition:
-        return PromptPartition(super().build_part(step_id, for_part, resume_state), self._idle_poll)
+    def build_part(self, step_id: str, for_part: str, resume_state: ResumePoint | int | None) -> PromptPartition:
+        point = as_resume_point(resume_state)
+        _, topic = for_part.split("-", 1)
+        facts = self._broker_facts()
+        if point is not None:
+            reason = mismatch(facts, topic, int(for_part.split("-", 1)[0]), point)
+            if reason is not None:
+                raise mismatch_error(reason, _recovery_dir())
+        inner = super().build_part(step_id, for_part, None if point is None else point.offset)
+        last = None if point is None else point.last
+        return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last)
+
+    def _broker_facts(self) -> PartitionFacts:
+        if self._facts is None:
+            self._facts = BrokerFacts(list(self._brokers), list(self._topics))
+        return self._facts
+
+
+def _recovery_dir() -> str | None:
+    """The recovery directory ``bytewax.run`` was given, to name it in errors."""
+    args = sys.argv
+    for flag in ("-r", "--recovery-directory"):
+        if flag in args[:-1]:
+            return args[args.index(flag) + 1]
+    return os.environ.get("BYTEWAX_RECOVERY_DIRECTORY")
+
+
+class BrokerFacts:
+    """What the broker says about the input partitions, asked once a process."""
+
+    def __init__(self, brokers: list[str], topics: list[str]):
+        self._config = {"bootstrap.servers": ",".join(brokers)}
+        self._topics = topics
+        self._ids: dict[str, str | None] | None = None
+
+    def topic_id(self, topic: str) -> str | None:
+        if self._ids is None:
+            admin = AdminClient(self._config)
+            found = admin.describe_topics(TopicCollection(self._topics))
+            self._ids = {}
+            for name, future in found.items():
+                try:
+                    self._ids[name] = str(future.result(timeout=30).topic_id)
+                except KafkaException as exc:
+                    log.warning("no topic id for %s: %s", name, exc)
+                    self._ids[name] = None
+        return self._ids.get(topic)
+
+    def watermarks(self, topic: str, partition: int) -> tuple[int, int]:
+        consumer = Consumer({**self._config, "group.id": "order-service-resume-check"})
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+        finally:
+            consumer.close()
+
+    def fingerprint_at(self, topic: str, partition: int, offset: int) -> Fingerprint | None:
+        consumer = Consumer({**self._config, "group.id": "order-service-resume-check"})
+        try:
+            consumer.assign([TopicPartition(topic, partition, offset)])
+            for msg in consumer.consume(1, 10):
+                if msg.error() is None and msg.offset() == offset:
+                    return fingerprint(offset, msg.timestamp()[1], msg.key(), msg.value())
+            return None
+        finally:
+            consumer.close()
 
 
 class _NoWait:
@@ -71,24 +152,40 @@ class _NoWait:
 
 
 class PromptPartition(StatefulSourcePartition):
-    def __init__(self, inner: StatefulSourcePartition, idle_poll: timedelta):
+    def __init__(
+        self,
+        inner: StatefulSourcePartition,
+        idle_poll: timedelta,
+        topic_id: str | None = None,
+        last: Fingerprint | None = None,
+    ):
         # bytewax 0.21.1 (pinned) hard-codes its 1 ms wait in the consume() call of its
         # partition; the partition's consumer is swapped for one that does not wait.
         inner._consumer = _NoWait(inner._consumer)  # type: ignore[attr-defined]
         self._inner = inner
         self._idle_poll = idle_poll
         self._awake: datetime | None = None
+        self._topic_id = topic_id
+        self._last = last
+        self._last_message: KafkaSourceMessage | None = None
 
     def next_batch(self) -> list:
         batch = self._inner.next_batch()
         self._awake = None if batch else datetime.now(UTC) + self._idle_poll
+        if batch and isinstance(batch[-1], KafkaSourceMessage):
+            self._last_message = batch[-1]
         return batch
 
     def next_awake(self) -> datetime | None:
         return self._awake
 
-    def snapshot(self) -> int | None:
-        return self._inner.snapshot()
+    def snapshot(self) -> ResumePoint:
+        msg = self._last_message
+        if msg is not None and msg.offset is not None:
+            stamp = msg.timestamp[1] if msg.timestamp else -1
+            self._last = fingerprint(msg.offset, stamp, msg.key, msg.value)
+            self._last_message = None
+        return ResumePoint(self._inner.snapshot(), self._topic_id, self._last)
 
     def close(self) -> None:
         self._inner.close()

@@ -35,6 +35,9 @@ from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 
+FLOW_ID = "orders"
+INPUT_STEP = f"{FLOW_ID}.in"  # the step whose snapshots hold the Kafka resume points
+
 Raw = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
 
 
@@ -199,8 +202,8 @@ def build_flow(
     idle: timedelta = timedelta(seconds=60),
     clock: Callable[[], datetime] = _utcnow,
 ) -> Dataflow:
-    flow = Dataflow("orders")
-    raw = op.input("in", flow, source)
+    flow = Dataflow(FLOW_ID)
+    raw = op.input(INPUT_STEP.removeprefix(f"{FLOW_ID}."), flow, source)
     triaged = op.flat_map("triage", raw, lambda item: triage(topics, item))
     split = op.branch("dead?", triaged, lambda x: isinstance(x, OutMessage))
     dead = split.trues

@@ -13,7 +13,6 @@ import argparse
 import logging
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from ops.recovery_store import ready_store
 from shared.config import Settings, load_settings
 from shared.topics import Topics
 
@@ -68,23 +68,6 @@ def start_servers(stack: ExitStack, settings: Settings, data: Path) -> tuple[str
     return kafka_uri, mongo_uri, embedded_kafka
 
 
-def prepare_recovery(recovery: Path, fresh: bool, partitions: int, cluster_id: str) -> None:
-    """Init the bytewax recovery store. A store made against a broker that has since
-    lost its topics (Tansu keeps them in memory, and a re-formatted Kafka has a new
-    cluster id) would resume at offsets that no longer exist, so it is made fresh
-    with every embedded broker and whenever the cluster it was made against changed."""
-    from bytewax.recovery import init_db_dir
-
-    marker = recovery / "cluster-id"
-    stale = fresh or (marker.exists() and marker.read_text() != cluster_id)
-    if stale and recovery.exists():
-        shutil.rmtree(recovery)
-    if not recovery.exists():
-        recovery.mkdir(parents=True)
-        init_db_dir(recovery, partitions)
-        marker.write_text(cluster_id)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-w", "--workers", type=int, default=1, help="dataflow workers (default 1)")
@@ -103,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(env)
         setup(settings)
         recovery = settings.recovery_dir or data / "recovery"
-        prepare_recovery(recovery, embedded_kafka, max(1, args.workers), cluster_id(settings.brokers))
-        print(f"  recovery store              {recovery}")
+        topics = Topics.from_settings(settings)
+        done = ready_store(recovery, max(1, args.workers), settings.brokers, topics.inputs, fresh=embedded_kafka)
+        print(f"  recovery store              {recovery}: {done}")
         endpoints = data / "run.env"
         endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
         stack.callback(endpoints.unlink, missing_ok=True)
@@ -117,12 +101,6 @@ def main(argv: list[str] | None = None) -> int:
             return _wait_forever()
         return run_services(env, recovery, args, settings.port)
     return 0
-
-
-def cluster_id(brokers: list[str]) -> str:
-    from confluent_kafka.admin import AdminClient
-
-    return AdminClient({"bootstrap.servers": ",".join(brokers)}).list_topics(timeout=30).cluster_id or ""
 
 
 def setup(settings: Settings) -> None:

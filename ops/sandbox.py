@@ -51,12 +51,19 @@ class Stack:
         prepare(self.settings)
         self.mongo = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
         self.orders = self.mongo.get_default_database()["orders"]
-        self.producer = Producer(
-            {"bootstrap.servers": kafka_uri, "acks": "all", "enable.idempotence": True, "linger.ms": 2}
-        )
+        self.producer = self._producer()
         self.flows: list[subprocess.Popen] = []
         self.apis: list[subprocess.Popen] = []
         self.stopped: set[int] = set()
+
+    def _producer(self) -> Producer:
+        config = {"bootstrap.servers": self.settings.kafka_uri, "acks": "all", "enable.idempotence": True}
+        return Producer({**config, "linger.ms": 2})
+
+    def reconnect(self) -> None:
+        """A new producer, for a broker restarted or topics made again under it."""
+        self.producer.flush(10)
+        self.producer = self._producer()
 
     # --- the dataflow process --------------------------------------------------
 

@@ -34,6 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def runnable(item: pytest.Item) -> bool:
         if item.get_closest_marker("apache_only") and (broker != "apache" or given):
             return False
+        if item.get_closest_marker("tansu_only") and (broker != "tansu" or given):
+            return False
         return not (item.get_closest_marker("restarts_servers") and given)
 
     kept = [item for item in items if runnable(item)]

@@ -1,19 +1,42 @@
-"""The flow's Kafka source polls without waiting and sleeps between empty polls."""
+"""The flow's Kafka source: polls that do not wait, resumes that are checked."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from dataflows.kafka_io import PromptKafkaSource, PromptPartition
+from dataflows.resume import Fingerprint, ResumeMismatch, ResumePoint
 
 # Nothing listens here: librdkafka connects lazily, so a partition can be built and polled.
 NOWHERE = ["127.0.0.1:9"]
 
 
+class Facts:
+    """What a broker says about its partitions, fixed for a test."""
+
+    def __init__(self, topic_id: str | None = "id-1", high: int = 100):
+        self._topic_id = topic_id
+        self._high = high
+
+    def topic_id(self, topic: str) -> str | None:
+        return self._topic_id
+
+    def watermarks(self, topic: str, partition: int) -> tuple[int, int]:
+        return 0, self._high
+
+    def fingerprint_at(self, topic: str, partition: int, offset: int) -> Fingerprint | None:
+        return None
+
+
+def source(idle_ms: float = 50, facts: Facts | None = None) -> PromptKafkaSource:
+    return PromptKafkaSource(NOWHERE, ["orders-in"], idle_poll=timedelta(milliseconds=idle_ms), facts=facts or Facts())
+
+
 def partition(idle_ms: float = 50) -> PromptPartition:
-    source = PromptKafkaSource(NOWHERE, ["orders-in"], idle_poll=timedelta(milliseconds=idle_ms))
-    return source.build_part("in", "0-orders-in", None)
+    return source(idle_ms).build_part("in", "0-orders-in", None)
 
 
 def test_a_poll_returns_at_once_and_an_empty_one_schedules_the_next():
@@ -33,10 +56,29 @@ def test_a_poll_returns_at_once_and_an_empty_one_schedules_the_next():
         part.close()
 
 
-def test_the_resume_state_is_bytewaxs_offset():
-    source = PromptKafkaSource(NOWHERE, ["orders-in"], idle_poll=timedelta(milliseconds=2))
-    part = source.build_part("in", "0-orders-in", 41)
+def test_a_bare_offset_from_an_older_store_resumes_there():
+    part = source().build_part("in", "0-orders-in", 41)
     try:
-        assert part.snapshot() == 41
+        assert part.snapshot().offset == 41
     finally:
         part.close()
+
+
+def test_the_snapshot_records_the_topic_id():
+    part = source(facts=Facts(topic_id="id-7")).build_part("in", "0-orders-in", None)
+    try:
+        assert part.snapshot().topic_id == "id-7"
+    finally:
+        part.close()
+
+
+def test_a_resume_on_another_topic_id_stops_with_how_to_reset():
+    with pytest.raises(ResumeMismatch) as raised:
+        source(facts=Facts(topic_id="id-2")).build_part("in", "0-orders-in", ResumePoint(5, "id-1", None))
+    assert "orders-in partition 0 has topic id id-2" in str(raised.value)
+    assert "python -m bytewax.recovery" in str(raised.value)
+
+
+def test_a_resume_past_the_partitions_end_stops():
+    with pytest.raises(ResumeMismatch, match="ends at offset 3, the store resumes at offset 50"):
+        source(facts=Facts(high=3)).build_part("in", "0-orders-in", 50)
