@@ -44,7 +44,7 @@ async def raw_find_one(uri: str, order_id: str, concurrency: int, seconds: float
     async def loop() -> None:
         nonlocal done
         while time.perf_counter() < deadline:
-            await orders.find_one({"_id": order_id}, {"requests": 0, "origin": 0})
+            await orders.find_one({"_id": order_id}, {"origin": 0})
             done += 1
 
     started = time.perf_counter()

@@ -10,7 +10,6 @@ from typing import Any
 
 from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -191,11 +190,14 @@ class PromptPartition(StatefulSourcePartition):
         self._inner.close()
 
 
-class _ProducerPartition(StatelessSinkPartition[OutMessage]):
-    def __init__(self, producer: Producer):
-        self._producer = producer
+class MessagePublisher:
+    """Produces each message to its own topic; acks=all, idempotent, delivery checked."""
 
-    def write_batch(self, items: list[OutMessage]) -> None:
+    def __init__(self, brokers: list[str], extra_config: dict | None = None):
+        config = {"bootstrap.servers": ",".join(brokers), **PRODUCER_CONFIG, **(extra_config or {})}
+        self._producer = Producer(config)
+
+    def publish(self, items: list[OutMessage]) -> None:
         failures: list[str] = []
 
         def delivered(err, msg) -> None:
@@ -218,13 +220,3 @@ class _ProducerPartition(StatelessSinkPartition[OutMessage]):
 
     def close(self) -> None:
         self._producer.flush(30)
-
-
-class KafkaMessageSink(DynamicSink[OutMessage]):
-    """Produces each message to its own topic; acks=all, idempotent, delivery checked."""
-
-    def __init__(self, brokers: list[str], extra_config: dict | None = None):
-        self._config = {"bootstrap.servers": ",".join(brokers), **PRODUCER_CONFIG, **(extra_config or {})}
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _ProducerPartition:
-        return _ProducerPartition(Producer(self._config))

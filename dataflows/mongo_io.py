@@ -1,4 +1,4 @@
-"""Mongo around the dataflow: batch loading of orders and a version-guarded sink."""
+"""Mongo around the dataflow: batch loading of orders and records, guarded writes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from pymongo import ASCENDING, DESCENDING, InsertOne, MongoClient, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import AutoReconnect, BulkWriteError, ConnectionFailure
 
 from shared.config import database_name
 from shared.domain.model import Order
-from shared.storage import COLLECTION, id_queries, order_from_doc
+from shared.storage import COLLECTION, RECORDS, Recorded, id_queries, order_from_doc, recorded_from_doc
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +40,15 @@ def orders_collection(uri: str) -> Collection:
     return client(uri)[database_name(uri)][COLLECTION]
 
 
+def records_collection(uri: str) -> Collection:
+    return client(uri)[database_name(uri)][RECORDS]
+
+
 def ensure_indexes(collection: Collection) -> None:
+    """The indexes of the orders and of their records (in the same database)."""
     collection.create_index([("paymentId", ASCENDING)], unique=True)
     collection.create_index([("userId", ASCENDING), ("createdAt", DESCENDING)])
+    collection.database[RECORDS].create_index([("orderId", ASCENDING), ("seq", ASCENDING)], unique=True)
 
 
 def with_retries(action, what: str):
@@ -59,18 +64,30 @@ def with_retries(action, what: str):
 
 
 class MongoOrderLoader:
-    """Loads the stored orders of a batch of commands, a few queries a batch."""
+    """Loads the stored orders and records of a batch of commands, a few queries a batch."""
 
     def __init__(self, uri: str):
         self._uri = uri
 
     def load(self, order_ids: Iterable[str]) -> dict[str, Order]:
-        ids = sorted(set(order_ids))
-        found: dict[str, Order] = {}
-        collection = orders_collection(self._uri)
-        for query in id_queries(ids):
-            docs = with_retries(lambda q=query: list(collection.find(q)), "loading orders")
-            found.update((doc["_id"], order_from_doc(doc)) for doc in docs)
+        docs = self._find(orders_collection(self._uri), order_ids, "loading orders")
+        return {doc["_id"]: order_from_doc(doc) for doc in docs}
+
+    def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
+        docs = self._find(records_collection(self._uri), record_ids, "looking up request records")
+        return {doc["_id"]: recorded_from_doc(doc) for doc in docs}
+
+    def records_after(self, order_id: str, seq: int) -> list[Recorded]:
+        query = {"orderId": order_id, "seq": {"$gt": seq}}
+        collection = records_collection(self._uri)
+        docs = with_retries(lambda: list(collection.find(query).sort("seq", ASCENDING)), "reading records")
+        return [recorded_from_doc(doc) for doc in docs]
+
+    @staticmethod
+    def _find(collection: Collection, ids: Iterable[str], what: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for query in id_queries(sorted(set(ids))):
+            found += with_retries(lambda q=query: list(collection.find(q)), what)
         return found
 
 
@@ -106,19 +123,17 @@ def write_orders(collection: Collection, docs: list[dict[str, Any]]) -> None:
     with_retries(bulk, "writing orders")
 
 
-class _OrderSinkPartition(StatelessSinkPartition[dict]):
-    def __init__(self, uri: str):
-        self._collection = orders_collection(uri)
+def write_records(collection: Collection, records: list[dict[str, Any]]) -> None:
+    """Insert each record once; one already stored (a replay) is left as it is."""
+    if not records:
+        return
 
-    def write_batch(self, items: list[dict[str, Any]]) -> None:
-        write_orders(self._collection, items)
+    def insert() -> None:
+        try:
+            collection.insert_many(records, ordered=False)
+        except BulkWriteError as exc:
+            real = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
+            if real or exc.details.get("writeConcernErrors"):
+                raise
 
-
-class MongoOrderSink(DynamicSink[dict]):
-    """Writes each batch of order documents with one ``bulk_write``."""
-
-    def __init__(self, uri: str):
-        self._uri = uri
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _OrderSinkPartition:
-        return _OrderSinkPartition(self._uri)
+    with_retries(insert, "writing request records")

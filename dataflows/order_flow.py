@@ -7,8 +7,16 @@
 Mongo is the order's state store. The keyed step keeps each order in memory while
 it is busy and loads it from Mongo (a few queries a batch) when a key has no state:
 after any restart, with or without recovery, or after an idle order was evicted.
-Every command already seen yields the events it yielded the first time, with the
-same ids, and changes nothing, so a replay after a crash is harmless.
+
+Every decided command leaves a record (``shared.storage``), kept for the life of
+the order; the load step looks up the records of each batch's requests (one query
+a batch), so a request already decided, however long ago, yields the events it
+yielded the first time, with the same ids, and changes nothing: a replay from any
+offset is harmless. One sink writes each batch in this order: records, orders,
+then Kafka. A crash after the records and before the orders leaves records ahead
+of their order; the order is caught up from them when a replayed request finds
+its record ahead (``OrderLogic``). Events reach Kafka only after what they say is
+stored, so a consumer that reads an event and then the order sees it applied.
 """
 
 from __future__ import annotations
@@ -26,11 +34,12 @@ from bytewax.inputs import Source
 from bytewax.operators import StatefulLogic
 from bytewax.outputs import Sink
 
-from shared.domain import Command, handle
+from dataflows.store_then_publish import Effects
+from shared.domain import AcceptPayment, Command, apply_all, handle
 from shared.domain.model import Order
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.schemas.outputs import OutMessage, dead_letter, render
-from shared.storage import order_to_doc
+from shared.storage import Recorded, order_to_doc, record_doc, record_id
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -44,17 +53,17 @@ Raw = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, 
 class OrderLoader(Protocol):
     def load(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
+    def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
+        """The records among ``record_ids``, by id."""
+        ...
+
+    def records_after(self, order_id: str, seq: int) -> list[Recorded]:
+        """The order's records past revision ``seq``, oldest first."""
+        ...
+
 
 class PaymentCompleter(Protocol):
     def complete(self, refs: list[PaymentReference]) -> list[Any]: ...
-
-
-@dataclass(frozen=True)
-class Effects:
-    """What one command does outside the flow: an order to store, messages to send."""
-
-    doc: dict[str, Any] | None
-    messages: list[OutMessage]
 
 
 @dataclass(frozen=True)
@@ -126,21 +135,36 @@ class HeldOrders:
 
 @dataclass(frozen=True)
 class Keyed:
-    """A command with its stored order, when the load step looked it up."""
+    """A command with its stored order, when the load step looked it up, and the
+    record of its earlier decision, when it has one."""
 
     command: Command
     stored: Order | None
     looked_up: bool
+    recorded: Recorded | None = None
+
+
+def _record_key(command: Command) -> str | None:
+    return None if isinstance(command, AcceptPayment) else record_id(command.order_id, command.request_id)
 
 
 def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Command]) -> list[tuple[str, Keyed]]:
     wanted = {c.order_id for c in batch if c.order_id not in held}
     stored = loader.load(wanted) if wanted else {}
-    return [(c.order_id, Keyed(c, stored.get(c.order_id), c.order_id in wanted)) for c in batch]
+    keys = [_record_key(c) for c in batch]
+    asked = [k for k in keys if k is not None]
+    recorded = loader.recorded(asked) if asked else {}
+    return [
+        (c.order_id, Keyed(c, stored.get(c.order_id), c.order_id in wanted, recorded.get(k) if k else None))
+        for c, k in zip(batch, keys, strict=True)
+    ]
 
 
 class OrderLogic(StatefulLogic[Keyed, Effects, None]):
-    """One order's state in the keyed step; evicted after ``idle`` without commands."""
+    """One order's state in the keyed step; evicted after ``idle`` without commands.
+
+    Besides the order it keeps the outcomes of the requests it saw while in memory,
+    whose records may not be stored yet when a duplicate arrives."""
 
     def __init__(
         self, topics: Topics, idle: timedelta, clock: Callable[[], datetime], loader: OrderLoader, held: HeldOrders
@@ -152,6 +176,7 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         self._held = held
         self._order: Order | None = None
         self._order_id: str | None = None
+        self._outcomes: dict[str, Recorded] = {}
         self._last_seen: datetime | None = None
 
     def on_item(self, value: Keyed) -> tuple[list[Effects], bool]:
@@ -163,13 +188,39 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
                 value.stored if value.looked_up else self._loader.load([command.order_id]).get(command.order_id)
             )
         before = self._order
-        after, events = handle(before, command)
+        recorded = self._known(command, value.recorded)
+        order = before
+        if recorded is not None and recorded.seq > (order.revision if order else 0):
+            order = self._catch_up(order)
+        after, events = handle(order, command, None if recorded is None else recorded.outcome)
         self._order = after
         self._last_seen = self._clock()
+        decided = recorded is None and after is not order
+        records = ()
+        if decided and after is not None:
+            records = (record_doc(command, events[0], after),)
+            if not isinstance(command, AcceptPayment):
+                self._outcomes[command.request_id] = Recorded(after.revision, events[0])
         changed = after is not before
-        messages = render(events, after, self._topics, first_time=changed)
+        messages = render(events, after, self._topics, first_time=decided)
         doc = order_to_doc(after) if changed and after is not None else None
-        return [Effects(doc, messages)], StatefulLogic.RETAIN
+        return [Effects(doc, messages, records)], StatefulLogic.RETAIN
+
+    def _known(self, command: Command, stored: Recorded | None) -> Recorded | None:
+        if isinstance(command, AcceptPayment):
+            return None
+        return self._outcomes.get(command.request_id) or stored
+
+    def _catch_up(self, order: Order | None) -> Order | None:
+        """Apply the records a crash left ahead of the stored order, in their order."""
+        assert self._order_id is not None
+        for rec in self._loader.records_after(self._order_id, order.revision if order else 0):
+            order = apply_all(order, [rec.outcome])
+            request_id = getattr(rec.outcome, "request_id", None)
+            if request_id is not None:
+                self._outcomes[request_id] = rec
+        log.warning("order %s caught up from its records to revision %s", self._order_id, order and order.revision)
+        return order
 
     def notify_at(self) -> datetime | None:
         return None if self._last_seen is None else self._last_seen + self._idle
@@ -193,8 +244,7 @@ def _utcnow() -> datetime:
 
 def build_flow(
     source: Source[Raw],
-    order_sink: Sink[dict],
-    message_sink: Sink[OutMessage],
+    sink: Sink[Effects],
     loader: OrderLoader,
     topics: Topics,
     *,
@@ -215,18 +265,17 @@ def build_flow(
     keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, held, batch))
     effects = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held))
     effects = op.key_rm("unkey", effects)
-    docs = op.filter_map("docs", effects, lambda e: e.doc)
-    op.output("mongo", docs, order_sink)
-    emitted = op.flat_map("messages", effects, lambda e: e.messages)
-    op.output("kafka", op.merge("all-messages", emitted, dead, done.trues), message_sink)
+    letters = op.map("letters", op.merge("dead-letters", dead, done.trues), lambda m: Effects(None, [m]))
+    op.output("store-then-publish", op.merge("all-effects", effects, letters), sink)
     return flow
 
 
 def get_flow() -> Dataflow:
     """The flow wired to the servers in the environment (KAFKA_URI, MONGO_URI)."""
-    from dataflows.kafka_io import KafkaMessageSink, kafka_source
-    from dataflows.mongo_io import MongoOrderLoader, MongoOrderSink
+    from dataflows.kafka_io import kafka_source
+    from dataflows.mongo_io import MongoOrderLoader
     from dataflows.payment_lookup import PaymentLookup
+    from dataflows.store_then_publish import StoreThenPublishSink
     from ops.prepare import prepare
     from shared.config import load_settings
 
@@ -244,8 +293,7 @@ def get_flow() -> Dataflow:
         kafka_source(
             settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
-        MongoOrderSink(settings.mongo_uri),
-        KafkaMessageSink(settings.brokers),
+        StoreThenPublishSink(settings.mongo_uri, settings.brokers),
         MongoOrderLoader(settings.mongo_uri),
         topics,
         completer=lookup,

@@ -23,11 +23,9 @@ def order_id_of(request: web.Request) -> str:
     return order_id
 
 
-async def visible_order(
-    request: web.Request, who: Principal, order_id: str, with_requests: bool = False
-) -> dict[str, Any]:
+async def visible_order(request: web.Request, who: Principal, order_id: str) -> dict[str, Any]:
     """The order, when it exists and ``who`` owns it or is an admin."""
-    doc = await request.app[keys.STORE].get(order_id, with_requests)
+    doc = await request.app[keys.STORE].get(order_id)
     if doc is None:
         raise Problem(404, f"no order {order_id}")
     if not who.may_see(doc["userId"]):

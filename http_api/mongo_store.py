@@ -9,11 +9,11 @@ from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from shared.config import database_name
-from shared.storage import COLLECTION, id_queries
+from shared.storage import COLLECTION, RECORDS, id_queries
 
 KEYS_COLLECTION = "idempotency-keys"
 KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
-LEAN = {"requests": 0, "origin": 0}  # what reads leave out: the request memory can be large
+LEAN = {"origin": 0}  # what reads leave out
 
 
 class MongoOrderStore:
@@ -21,23 +21,26 @@ class MongoOrderStore:
         self.client = client or AsyncMongoClient(uri, serverSelectionTimeoutMS=5_000, tz_aware=True)
         db = self.client[database_name(uri)]
         self._orders = db[COLLECTION]
+        self._records = db[RECORDS]
         self._keys = db[KEYS_COLLECTION]
 
-    async def get(self, order_id: str, with_requests: bool = False) -> dict[str, Any] | None:
-        return await self._orders.find_one({"_id": order_id}, None if with_requests else LEAN)
+    async def get(self, order_id: str) -> dict[str, Any] | None:
+        return await self._orders.find_one({"_id": order_id}, LEAN)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {doc["_id"]: doc async for doc in self._find_ids(order_ids)}
+        return {doc["_id"]: doc async for doc in self._find_ids(self._orders, order_ids, LEAN)}
 
-    async def request_ids(self, order_ids: list[str]) -> dict[str, set[str]]:
-        return {
-            doc["_id"]: {r["requestId"] for r in doc.get("requests", [])}
-            async for doc in self._find_ids(order_ids, {"requests.requestId": 1})
-        }
+    async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {doc["_id"]: doc async for doc in self._find_ids(self._records, record_ids, None)}
 
-    async def _find_ids(self, order_ids: list[str], projection: dict[str, int] | None = None):
-        for query in id_queries(order_ids):
-            async for doc in self._orders.find(query, projection):
+    async def history(self, order_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        query = {"orderId": order_id, "seq": {"$gt": after_seq}}
+        return await self._records.find(query).sort("seq", 1).limit(limit).to_list(limit)
+
+    @staticmethod
+    async def _find_ids(collection, ids: list[str], projection: dict[str, int] | None):
+        for query in id_queries(ids):
+            async for doc in collection.find(query, projection):
                 yield doc
 
     async def find_by_user(

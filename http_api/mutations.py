@@ -18,12 +18,13 @@ from aiohttp import web
 from http_api import keys
 from http_api.access import order_id_of, principal, visible_order
 from http_api.auth import Principal
-from http_api.outcomes import outcome_in
+from http_api.outcomes import Decided
 from http_api.problems import Problem
 from http_api.reads import request_outcome
 from http_api.views import order_view
 from shared.schemas.inputs import UPDATABLE, Invalid
 from shared.schemas.requests import fingerprint, idempotent_token, refund_request, request_id, update_request
+from shared.storage import record_id
 from shared.timefmt import iso
 
 DEFAULT_TIMEOUT = 5.0
@@ -73,13 +74,15 @@ async def submit(
     order_id = order_id_of(request)
     timeout = _timeout(request)
     token = _token(request, who)
-    doc = await visible_order(request, who, order_id, with_requests=token is not None)
+    doc = await visible_order(request, who, order_id)
     rid = request_id(order_id, token or secrets.token_hex(16))
     body = _request_body(kind, rid, order_id, who, fields, expected_version)
     if token is not None:
         await _claim(request, who, token, rid, fingerprint(kind, order_id, {**fields, "v": expected_version}))
-        if outcome_in(doc, rid) is not None:
-            return respond(rid, doc)
+        key = record_id(order_id, rid)
+        record = (await request.app[keys.STORE].records([key])).get(key)
+        if record is not None and doc["revision"] >= record["seq"]:
+            return respond(rid, Decided(record, doc))
     app = request.app
     topic = app[keys.TOPICS].refund_request if kind == "refund" else app[keys.TOPICS].order_update_request
     started = time.perf_counter()
@@ -95,10 +98,10 @@ async def submit(
     return respond(rid, decided)
 
 
-def respond(rid: str, doc: dict[str, Any]) -> web.Response:
-    outcome = request_outcome(rid, doc)
+def respond(rid: str, decided: Decided) -> web.Response:
+    outcome = request_outcome(rid, decided.record, decided.order)
     if outcome["status"] == "applied":
-        return web.json_response(order_view(doc), headers={"X-Request-Id": rid})
+        return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid})
     reason = outcome["reason"]
     detail = outcome["detail"] or f"the request was rejected: {reason}"
     raise Problem(REJECTION_STATUS.get(reason, 409), detail, reason=reason, requestId=rid)

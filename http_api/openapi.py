@@ -47,7 +47,53 @@ MUTATION_RESPONSES = {
     **_problems(400, 401, 403, 404, 409),
 }
 
+MONEY = {"type": "number", "minimum": 0}
 SCHEMAS: dict[str, Any] = {
+    "HistoryEntry": {
+        "type": "object",
+        "description": "one command that reached the order: its payment, or a request",
+        "required": [
+            "requestId",
+            "kind",
+            "requestedBy",
+            "requestedAt",
+            "status",
+            "type",
+            "eventId",
+            "version",
+            "revision",
+            "charged",
+            "refunded",
+            "stock",
+        ],
+        "properties": {
+            "requestId": {"type": "string", "description": "the request's id; the paymentId for the payment"},
+            "kind": {"type": "string", "enum": ["payment", "refund", "update", "invalid"]},
+            "requestedBy": {
+                "type": ["object", "null"],
+                "description": "who asked; null for a trusted service",
+                "properties": {"userId": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}}},
+            },
+            "requestedAt": {"type": "string"},
+            "status": {"type": "string", "enum": ["applied", "rejected"]},
+            "reason": {"type": "string"},
+            "detail": {"type": "string"},
+            "type": {"type": "string", "description": "the event it was decided as"},
+            "eventId": {"type": "string"},
+            "version": {"type": "integer", "minimum": 0},
+            "revision": {"type": "integer", "minimum": 1, "description": "the order's revision it left"},
+            "charged": {**MONEY, "description": "money the customer paid with it"},
+            "refunded": {**MONEY, "description": "money given back with it"},
+            "stock": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["productId", "delta"],
+                    "properties": {"productId": {"type": "string"}, "delta": {"type": "integer"}},
+                },
+            },
+        },
+    },
     "Product": {
         "type": "object",
         "required": ["productId", "quantity", "price", "isRefunded", "refundedQuantity"],
@@ -164,6 +210,24 @@ SPEC: dict[str, Any] = {
                         "content": {"application/json": {"schema": {"type": "array", "items": _ref("Order")}}},
                     },
                     **_problems(400, 401, 403),
+                },
+            }
+        },
+        "/api/order/{orderId}/history": {
+            "get": {
+                "summary": "Every command that reached the order, oldest first (owner or admin)",
+                "parameters": [
+                    ORDER_PARAM,
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a page of the history; X-Next-Cursor and Link rel=next when there is more",
+                        "headers": {"X-Next-Cursor": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": {"type": "array", "items": _ref("HistoryEntry")}}},
+                    },
+                    **_problems(400, 401, 403, 404),
                 },
             }
         },

@@ -1,10 +1,12 @@
-"""Waiting for the outcome of a request by watching its order in Mongo.
+"""Waiting for the outcome of a request by watching for its record in Mongo.
 
-The dataflow stores each request's outcome in the order it concerns, so an
-outcome seen there is also visible to every later read: a caller that gets 200
-reads its own write. One task polls for all waiters of this process with one
-query per tick, so many waiters cost no more than one; several API processes
-each watch their own waiters. A waiter never outlives its timeout.
+The dataflow stores a record of each decided request (``shared.storage``) before
+the order it changed, and the order before any event about it. A waiter is
+answered once its record is there and the order has reached the record's
+revision, so a caller that gets 200 reads its own write. One task polls for all
+waiters of this process with one query per tick (by record id: its cost does not
+depend on how many requests an order has seen); several API processes each watch
+their own waiters. A waiter never outlives its timeout.
 """
 
 from __future__ import annotations
@@ -12,39 +14,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from http_api.ports import OrderStore
+from shared.storage import record_id
 
 log = logging.getLogger(__name__)
 
-
-def outcome_in(doc: dict[str, Any] | None, request_id: str) -> dict[str, Any] | None:
-    """The stored outcome of a request: {type, outcome} or None while pending."""
-    for record in (doc or {}).get("requests", []):
-        if record["requestId"] == request_id:
-            return record
-    return None
-
-
 # Seconds between polls while someone waits: half of it is the mean wait an outcome adds.
 POLL_INTERVAL = 0.01
+
+
+class Decided(NamedTuple):
+    """A request's record and its order, at the record's revision or later."""
+
+    record: dict[str, Any]
+    order: dict[str, Any]
 
 
 class OutcomeWatcher:
     def __init__(self, store: OrderStore, interval: float = POLL_INTERVAL):
         self._store = store
         self._interval = interval
-        self._waiters: dict[tuple[str, str], list[asyncio.Future[dict[str, Any]]]] = {}
+        self._waiters: dict[tuple[str, str], list[asyncio.Future[Decided]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     @property
     def waiting(self) -> int:
         return sum(len(w) for w in self._waiters.values())
 
-    async def wait(self, order_id: str, request_id: str, timeout: float) -> dict[str, Any] | None:
-        """The order holding the outcome, or None when it did not come in time."""
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    async def wait(self, order_id: str, request_id: str, timeout: float) -> Decided | None:
+        """The outcome, or None when it did not come in time."""
+        future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
         key = (order_id, request_id)
         self._waiters.setdefault(key, []).append(future)
         if self._task is None or self._task.done():
@@ -69,16 +70,19 @@ class OutcomeWatcher:
             await asyncio.sleep(self._interval)
 
     async def _poll(self) -> None:
-        """One light query for which requests are decided, one more for those orders."""
-        decided = await self._store.request_ids(sorted({order for order, _ in self._waiters}))
-        ready = [key for key in self._waiters if key[1] in decided.get(key[0], ())]
-        if not ready:
+        """One query for the waiters' records, one more for the orders of those found."""
+        ids = {record_id(order, request): (order, request) for order, request in self._waiters}
+        found = await self._store.records(sorted(ids))
+        if not found:
             return
-        docs = await self._store.get_many(sorted({order for order, _ in ready}))
-        for key in ready:
-            for future in self._waiters.get(key, []):
-                if not future.done() and key[0] in docs:
-                    future.set_result(docs[key[0]])
+        orders = await self._store.get_many(sorted({ids[rid][0] for rid in found}))
+        for rid, record in found.items():
+            order = orders.get(record["orderId"])
+            if order is None or order["revision"] < record["seq"]:
+                continue  # the record is stored, its order not yet
+            for future in self._waiters.get(ids[rid], []):
+                if not future.done():
+                    future.set_result(Decided(record, order))
 
     async def close(self) -> None:
         if self._task is not None:

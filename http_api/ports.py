@@ -6,16 +6,18 @@ from typing import Any, Protocol
 
 
 class OrderStore(Protocol):
-    async def get(self, order_id: str, with_requests: bool = False) -> dict[str, Any] | None:
-        """The order; its request outcomes (``requests``) only when asked for."""
+    async def get(self, order_id: str) -> dict[str, Any] | None:
+        """The order's document."""
         ...
 
-    async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Whole orders, request outcomes included."""
+    async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The request records among ``record_ids`` (``shared.storage.record_doc``), by id."""
         ...
 
-    async def request_ids(self, order_ids: list[str]) -> dict[str, set[str]]:
-        """The ids of the requests each order has an outcome for (a light query)."""
+    async def history(self, order_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        """The order's records past ``after_seq``, oldest first."""
         ...
 
     async def find_by_user(

@@ -6,11 +6,18 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.access import order_id_of, principal, visible_order
-from http_api.outcomes import outcome_in
 from http_api.problems import Problem
-from http_api.views import decode_cursor, encode_cursor, order_view
+from http_api.views import (
+    decode_cursor,
+    decode_history_cursor,
+    encode_cursor,
+    encode_history_cursor,
+    history_entry,
+    order_view,
+)
 from shared.domain.model import Status
 from shared.schemas.requests import order_of_request
+from shared.storage import record_id
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -40,10 +47,34 @@ async def find_user_orders(request: web.Request) -> web.Response:
         except ValueError as exc:
             raise Problem(400, str(exc), invalidParams=[{"name": "cursor"}]) from exc
     docs = await request.app[keys.STORE].find_by_user(user_id, status, after, limit + 1)
-    page, more = docs[:limit], len(docs) > limit
-    response = web.json_response([order_view(d) for d in page])
+    more = len(docs) > limit
+    cursor = encode_cursor(docs[limit - 1]) if more else ""
+    return _page(request, [order_view(d) for d in docs[:limit]], cursor, more)
+
+
+async def order_history(request: web.Request) -> web.Response:
+    """Every command that reached the order, oldest first, a page at a time."""
+    who = principal(request)
+    order_id = order_id_of(request)
+    await visible_order(request, who, order_id)
+    limit = _limit(request.query.get("limit"))
+    after = 0
+    if request.query.get("cursor"):
+        try:
+            after = decode_history_cursor(request.query["cursor"])
+        except ValueError as exc:
+            raise Problem(400, str(exc), invalidParams=[{"name": "cursor"}]) from exc
+    records = await request.app[keys.STORE].history(order_id, after, limit + 1)
+    more = len(records) > limit
+    cursor = encode_history_cursor(records[limit - 1]) if more else ""
+    return _page(request, [history_entry(r) for r in records[:limit]], cursor, more)
+
+
+def _page(request: web.Request, items: list, cursor: str, more: bool) -> web.Response:
+    """A JSON array; when there is more, the next page's cursor in ``X-Next-Cursor``
+    and a ``Link: rel="next"`` header."""
+    response = web.json_response(items)
     if more:
-        cursor = encode_cursor(page[-1])
         response.headers["X-Next-Cursor"] = cursor
         response.headers["Link"] = f'<{request.rel_url.update_query(cursor=cursor)}>; rel="next"'
     return response
@@ -63,21 +94,23 @@ async def request_status(request: web.Request) -> web.Response:
     order_id = order_of_request(request_id)
     if order_id is None:
         raise Problem(400, "not a request id of this API", invalidParams=[{"name": "requestId"}])
-    doc = await visible_order(request, who, order_id, with_requests=True)
-    return web.json_response(request_outcome(request_id, doc))
+    doc = await visible_order(request, who, order_id)
+    key = record_id(order_id, request_id)
+    record = (await request.app[keys.STORE].records([key])).get(key)
+    if record is not None and doc["revision"] < record["seq"]:
+        record = None  # recorded, its order not stored yet: still pending for a reader
+    return web.json_response(request_outcome(request_id, record, doc))
 
 
-def request_outcome(request_id: str, doc: dict) -> dict:
-    record = outcome_in(doc, request_id)
+def request_outcome(request_id: str, record: dict | None, doc: dict) -> dict:
     if record is None:
         return {"requestId": request_id, "orderId": doc["_id"], "status": "pending"}
-    if record["type"] == "RequestRejected":
-        outcome = record["outcome"]
+    if record["status"] == "rejected":
         return {
             "requestId": request_id,
             "orderId": doc["_id"],
             "status": "rejected",
-            "reason": outcome["reason"],
-            "detail": outcome.get("detail", ""),
+            "reason": record["reason"],
+            "detail": record["detail"] or "",
         }
     return {"requestId": request_id, "orderId": doc["_id"], "status": "applied", "order": order_view(doc)}

@@ -12,11 +12,32 @@ from bson.decimal128 import Decimal128
 from shared.money import json_number
 from shared.storage import cents
 
-INTERNAL = {"requests", "origin", "revision"}
+INTERNAL = {"origin", "revision"}
 
 
 def order_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in doc.items() if k not in INTERNAL}
+
+
+def history_entry(record: dict[str, Any]) -> dict[str, Any]:
+    """One command that reached an order, as ``GET /:orderId/history`` shows it."""
+    entry = {
+        "requestId": record["requestId"],
+        "kind": record["kind"],
+        "requestedBy": record["requestedBy"],
+        "requestedAt": record["requestedAt"],
+        "status": record["status"],
+        "type": record["type"],
+        "eventId": record["event"]["event_id"],
+        "version": record["event"]["version"],
+        "revision": record["seq"],
+        "charged": _plain(record["charged"]),
+        "refunded": _plain(record["refunded"]),
+        "stock": record["stock"],
+    }
+    if record["status"] == "rejected":
+        entry.update(reason=record["reason"], detail=record["detail"])
+    return entry
 
 
 def _plain(value: Any) -> Any:
@@ -32,17 +53,36 @@ def _plain(value: Any) -> Any:
 
 
 def encode_cursor(doc: dict[str, Any]) -> str:
-    raw = json.dumps([doc["createdAt"], doc["_id"]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _encode([doc["createdAt"], doc["_id"]])
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """ValueError when the cursor is not one this API made."""
+    value = _decode(cursor)
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise ValueError("not a cursor from this API")
+    return value[0], value[1]
+
+
+def encode_history_cursor(record: dict[str, Any]) -> str:
+    return _encode({"seq": record["seq"]})
+
+
+def decode_history_cursor(cursor: str) -> int:
+    value = _decode(cursor)
+    seq = value.get("seq") if isinstance(value, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValueError("not a cursor from this API")
+    return seq
+
+
+def _encode(value: Any) -> str:
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> Any:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, order_id = json.loads(raw)
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError) as exc:
         raise ValueError("not a cursor from this API") from exc
-    if not isinstance(created, str) or not isinstance(order_id, str):
-        raise ValueError("not a cursor from this API")
-    return created, order_id

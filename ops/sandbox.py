@@ -20,6 +20,7 @@ from pymongo import MongoClient
 from ops.prepare import prepare
 from ops.servers import ROOT
 from shared.config import TOPIC_DEFAULTS, load_settings
+from shared.storage import COLLECTION, RECORDS
 from shared.topics import Topics
 
 JWT_SECRET = "integration-secret-0123456789abcdef0123456789"
@@ -50,7 +51,8 @@ class Stack:
         self.topics = Topics.from_settings(self.settings)
         prepare(self.settings)
         self.mongo = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
-        self.orders = self.mongo.get_default_database()["orders"]
+        self.orders = self.mongo.get_default_database()[COLLECTION]
+        self.records = self.mongo.get_default_database()[RECORDS]
         self.producer = self._producer()
         self.flows: list[subprocess.Popen] = []
         self.apis: list[subprocess.Popen] = []

@@ -12,11 +12,12 @@ from bytewax.connectors.kafka import KafkaSourceMessage
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from dataflows.order_flow import build_flow
+from dataflows.store_then_publish import Effects
 from ops.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
 from shared.config import load_settings
 from shared.domain.model import Order
 from shared.schemas.outputs import OutMessage
-from shared.storage import order_from_doc
+from shared.storage import Recorded, order_from_doc, recorded_from_doc
 from shared.topics import Topics
 
 TOPICS = Topics.from_settings(load_settings({}, dotenv=None))
@@ -25,9 +26,10 @@ BASE_MS = 1_760_000_000_000
 
 @dataclass
 class StoreLoader:
-    """Loads orders from what the sink wrote in earlier runs (a dict, no server)."""
+    """Loads orders and records from what the sink wrote in earlier runs (dicts, no server)."""
 
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
     loads: int = 0
     asked: list[str] = field(default_factory=list)
 
@@ -37,7 +39,16 @@ class StoreLoader:
         self.asked += ids
         return {i: order_from_doc(self.docs[i]) for i in ids if i in self.docs}
 
-    def keep(self, docs: list[dict[str, Any]]) -> None:
+    def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
+        return {i: recorded_from_doc(self.records[i]) for i in record_ids if i in self.records}
+
+    def records_after(self, order_id: str, seq: int) -> list[Recorded]:
+        found = [r for r in self.records.values() if r["orderId"] == order_id and r["seq"] > seq]
+        return [recorded_from_doc(r) for r in sorted(found, key=lambda r: r["seq"])]
+
+    def keep(self, docs: list[dict[str, Any]], records: list[dict[str, Any]] = ()) -> None:
+        for record in records:
+            self.records.setdefault(record["_id"], record)
         for doc in docs:
             held = self.docs.get(doc["_id"])
             if held is None or held["revision"] < doc["revision"]:
@@ -55,6 +66,7 @@ def message(topic: str, body: Any, offset: int = 0, key: bytes | None = None) ->
 class Run:
     docs: list[dict[str, Any]]
     messages: list[OutMessage]
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         return [m.value for m in self.messages if m.topic == topic]
@@ -81,17 +93,17 @@ def run_flow(
     idle: timedelta = timedelta(hours=1),
 ) -> Run:
     loader = loader if loader is not None else StoreLoader()
-    docs: list[dict[str, Any]] = []
-    messages: list[OutMessage] = []
+    effects: list[Effects] = []
     flow = build_flow(
         TestingSource(items),
-        TestingSink(docs),
-        TestingSink(messages),
+        TestingSink(effects),
         loader,
         topics,
         completer=completer,
         idle=idle,
     )
     run_main(flow)
-    loader.keep(docs)
-    return Run(docs, messages)
+    docs = [e.doc for e in effects if e.doc is not None]
+    records = [r for e in effects for r in e.records]
+    loader.keep(docs, records)
+    return Run(docs, [m for e in effects for m in e.messages], records)

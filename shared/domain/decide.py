@@ -1,7 +1,9 @@
 """The order state machine: ``decide`` what happens, ``apply`` what happened.
 
-A command already seen (same paymentId or requestId) yields the events it yielded
-the first time, with the same ids, and ``apply`` leaves the order as it is.
+A payment already seen (its order exists) yields the OrderCreated it yielded the
+first time. A request already decided is known by its recorded outcome, which the
+caller looks up (the flow keeps every request's record, for the life of the order)
+and hands to ``handle``: it is repeated, with the same ids, and changes nothing.
 """
 
 from __future__ import annotations
@@ -26,13 +28,11 @@ from shared.domain.events import (
     RequestRejected,
 )
 from shared.domain.model import (
-    REQUEST_MEMORY,
     STATUS_MOVES,
     TERMINAL,
     Line,
     Order,
     Origin,
-    RequestRecord,
     Status,
     all_refunded,
     any_refunded,
@@ -47,9 +47,6 @@ def decide(order: Order | None, command: Command) -> list[Event]:
         return [_reject(order, command, "invalid-request", command.error)]
     if order is None:
         return [_reject(order, command, "order-not-found")]
-    seen = order.outcome_of(command.request_id)
-    if seen is not None:
-        return [seen]
     return [_DECIDERS[type(command)](order, command)]
 
 
@@ -58,8 +55,6 @@ def apply(order: Order | None, event: Event) -> Order:
         return order if order is not None else _created(event)
     if order is None:
         raise ValueError(f"{type(event).__name__} needs an order")
-    if order.outcome_of(event.request_id) is not None:
-        return order
     return _applied(order, event)
 
 
@@ -71,7 +66,11 @@ def apply_all(order: Order | None, events: Iterable[Event]) -> Order | None:
     return order
 
 
-def handle(order: Order | None, command: Command) -> tuple[Order | None, list[Event]]:
+def handle(order: Order | None, command: Command, recorded: Event | None = None) -> tuple[Order | None, list[Event]]:
+    """The order after ``command`` and the events it yields. ``recorded``: the outcome
+    the request already had, if it was decided before; it is repeated, nothing changes."""
+    if recorded is not None:
+        return order, [recorded]
     events = decide(order, command)
     return apply_all(order, events), events
 
@@ -279,7 +278,6 @@ def _created(e: OrderCreated) -> Order:
         0,  # refunded_amount
         1,  # version
         1,  # revision
-        (),  # requests
         Origin(e.address, e.is_gift, e.status),
     )
 
@@ -341,7 +339,7 @@ def _evolve(order: Order, changes: dict[str, object]) -> Order:
 
 
 def _applied(order: Order, event: Event) -> Order:
-    """The order after ``event``, with the event's outcome remembered."""
+    """The order after ``event``; every decided request moves its revision on."""
     changer = _CHANGES.get(type(event))
     if changer is None:
         raise TypeError(f"cannot apply {type(event).__name__}")
@@ -349,7 +347,5 @@ def _applied(order: Order, event: Event) -> Order:
     if changes:
         changes["version"] = event.version
         changes["updated_at"] = event.occurred_at
-    records = (*order.requests, RequestRecord(event.request_id, event))
-    changes["requests"] = records if len(records) <= REQUEST_MEMORY else records[-REQUEST_MEMORY:]
     changes["revision"] = order.revision + 1
     return _evolve(order, changes)

@@ -7,10 +7,7 @@ and built in a third of the time (a frozen dataclass sets each field through
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from shared.domain.events import Event
+from typing import NamedTuple
 
 
 class Status(StrEnum):
@@ -32,9 +29,6 @@ STATUS_MOVES: dict[Status, frozenset[Status]] = {
 TERMINAL = frozenset({Status.REFUNDED, Status.CANCELLED})
 # Statuses an accepted payment may ask the order to start in.
 INITIAL = frozenset({Status.PENDING, Status.PROCESSING, Status.SHIPPED, Status.DELIVERED})
-
-# How many request outcomes an order remembers for replays (the oldest go first).
-REQUEST_MEMORY = 100
 
 
 class Actor(NamedTuple):
@@ -87,11 +81,6 @@ class Origin(NamedTuple):
     status: Status
 
 
-class RequestRecord(NamedTuple):
-    request_id: str
-    outcome: Event
-
-
 class Order(NamedTuple):
     id: str
     user_id: str
@@ -108,9 +97,9 @@ class Order(NamedTuple):
     updated_at: str
     refunded_amount: int = 0  # cents
     version: int = 1
-    # Grows with every stored change, recorded rejections included: writes are guarded by it.
+    # Grows with every decided command, rejections included: writes are guarded by it,
+    # and each request record (shared.storage) carries the revision it left.
     revision: int = 1
-    requests: tuple[RequestRecord, ...] = ()
     origin: Origin | None = None  # None: as the order is now
 
     @property
@@ -120,12 +109,6 @@ class Order(NamedTuple):
     @property
     def any_refunded(self) -> bool:
         return any_refunded(self.lines)
-
-    def outcome_of(self, request_id: str) -> Event | None:
-        for record in self.requests:
-            if record.request_id == request_id:
-                return record.outcome
-        return None
 
     def owned_by(self, actor: Actor | None) -> bool:
         return actor is None or actor.is_admin or actor.user_id == self.user_id

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.effects import stock_changes
 from shared.domain.events import (
     Event,
     OrderCreated,
@@ -110,17 +111,6 @@ def _stock(restocked: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
 
 
 # --- quantity-update ---------------------------------------------------------
-
-
-def stock_changes(event: Event) -> list[tuple[str, int, str]]:
-    """(productId, signed delta, reason) for every stock movement of an event."""
-    if isinstance(event, OrderCreated):
-        return [(line.product_id, -line.quantity, "order-created") for line in event.lines]
-    if isinstance(event, OrderRefunded) or (isinstance(event, OrderUpdated) and event.restocked):
-        return [(p, q, "order-refunded") for p, q in event.restocked]
-    if isinstance(event, ProductRefunded):
-        return [(event.product_id, event.quantity, "product-refunded")]
-    return []
 
 
 def _stock_messages(event: Event, topics: Topics) -> list[OutMessage]:

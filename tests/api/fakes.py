@@ -11,24 +11,27 @@ from typing import Any
 
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
-from shared.storage import order_from_doc, order_to_doc
+from shared.storage import order_from_doc, order_to_doc, record_doc, record_id, recorded_from_doc
 from shared.topics import Topics
 
 
 class FakeStore:
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
+        self.records_by_id: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, tuple[str, str]] = {}
         self.up = True
 
-    async def get(self, order_id: str, with_requests: bool = False) -> dict[str, Any] | None:
+    async def get(self, order_id: str) -> dict[str, Any] | None:
         doc = self.docs.get(order_id)
-        if doc is None or with_requests:
-            return doc
-        return {k: v for k, v in doc.items() if k not in ("requests", "origin")}
+        return None if doc is None else {k: v for k, v in doc.items() if k != "origin"}
 
-    async def request_ids(self, order_ids: list[str]) -> dict[str, set[str]]:
-        return {i: {r["requestId"] for r in self.docs[i]["requests"]} for i in order_ids if i in self.docs}
+    async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.records_by_id[i] for i in record_ids if i in self.records_by_id}
+
+    async def history(self, order_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        mine = [r for r in self.records_by_id.values() if r["orderId"] == order_id and r["seq"] > after_seq]
+        return sorted(mine, key=lambda r: r["seq"])[:limit]
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.docs[i] for i in order_ids if i in self.docs}
@@ -65,8 +68,13 @@ class DecidingPublisher:
         kind = "refund" if topic == self.topics.refund_request else "update"
         command = parse_message(kind, json.dumps(value).encode(), 1_760_000_000_000).command
         doc = self.store.docs.get(command.order_id)
-        after, _ = handle(order_from_doc(doc) if doc else None, command)
-        if after is not None:
+        key = record_id(command.order_id, command.request_id)
+        known = self.store.records_by_id.get(key)
+        recorded = None if known is None else recorded_from_doc(known).outcome
+        before = order_from_doc(doc) if doc else None
+        after, events = handle(before, command, recorded)
+        if after is not None and after is not before:
+            self.store.records_by_id[key] = record_doc(command, events[0], after)
             self.store.docs[after.id] = order_to_doc(after)
 
     async def ping(self) -> None:

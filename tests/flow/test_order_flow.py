@@ -266,3 +266,48 @@ def test_consumer_errors_with_a_message_go_to_the_dead_letter_topic_and_others_a
     (dead,) = run.dlq
     assert dead["offset"] == 5 and dead["value"] == "partial" and "kafka error" in dead["error"]
     assert len(run.docs) == 1
+
+
+def test_every_decided_command_leaves_a_record_with_the_revision_it_left():
+    run = run_flow(
+        [
+            message(PAY, payment(), 0),
+            message(REFUND, refund("r1", ORDER, "apple", 1), 1),
+            message(REFUND, refund("r2", ORDER, "kiwi", 1), 2),
+        ]
+    )
+    assert [(r["_id"], r["seq"], r["status"]) for r in run.records] == [
+        (f"{ORDER}/payment", 1, "applied"),
+        (f"{ORDER}/request/r1", 2, "applied"),
+        (f"{ORDER}/request/r2", 3, "rejected"),
+    ]
+
+
+def test_a_request_older_than_any_in_memory_window_is_still_recognised_after_a_restart():
+    store = StoreLoader()
+    requests = [message(UPDATE, update(f"u{i}", ORDER, {"address": f"{i} Road"}), i + 1) for i in range(150)]
+    first = run_flow([message(PAY, payment(), 0), *requests], store)
+    again = run_flow([message(UPDATE, update("u0", ORDER, {"address": "0 Road"}), 151)], store)
+    assert again.docs == []
+    assert again.records == []
+    assert again.outcome("u0") == first.outcome("u0")
+    assert store.docs[ORDER]["address"] == "149 Road"
+
+
+def test_records_stored_ahead_of_their_order_catch_it_up_in_their_own_order():
+    """A crash after a batch's records and before its orders: the replay, whatever
+    its order, brings the order to where the records say, deciding nothing again."""
+    inputs = [
+        message(PAY, payment(), 0),
+        message(REFUND, refund("r1", ORDER, "apple", 1), 1),
+        message(UPDATE, update("u1", ORDER, {"status": "Cancelled"}, requestedBy=ADMIN), 2),
+    ]
+    reference = StoreLoader()
+    first = run_flow(inputs, reference)
+    crashed = StoreLoader(records=dict(reference.records))
+    crashed.keep([first.docs[0]])  # only the order's creation got stored
+    replay = run_flow([inputs[2], inputs[1]], crashed)  # the two topics interleave the other way
+    assert crashed.docs[ORDER] == reference.docs[ORDER]
+    assert replay.records == []
+    assert replay.outcome("u1") == first.outcome("u1")
+    assert replay.outcome("r1") == first.outcome("r1")

@@ -113,6 +113,23 @@ async def test_refunds_on_the_original_and_new_routes(api, stack):
     ).status == 400
 
 
+async def test_the_history_lists_the_payment_and_each_request_with_who_asked(api, stack):
+    (order_id,) = await orders_for(stack, 1)
+    refund = await api.post(
+        f"/api/order/{order_id}/refund-product", json={"productId": "apple", "quantity": 1}, headers=OWNER
+    )
+    request_id = refund.headers["X-Request-Id"]
+    response = await api.get(f"/api/order/{order_id}/history", headers=OWNER)
+    assert response.status == 200
+    entries = await response.json()
+    assert [(e["kind"], e["requestId"], e["revision"]) for e in entries] == [
+        ("payment", "pay-0", 1),
+        ("refund", request_id, 2),
+    ]
+    assert entries[1]["requestedBy"] == {"userId": "user-1", "roles": []}
+    assert entries[1]["refunded"] == 1.25
+
+
 async def test_idempotency_keys_make_one_request(api, stack):
     (order_id,) = await orders_for(stack, 1)
     url = f"/api/order/{order_id}/refund-product"

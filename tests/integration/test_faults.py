@@ -25,9 +25,11 @@ def settle(stack: Stack, scenario: Scenario, timeout: float = 180) -> None:
     ids = scenario.order_ids
 
     def done() -> bool:
-        docs = list(stack.orders.find({"_id": {"$in": ids}}, {"requests.requestId": 1}))
-        seen = {r["requestId"] for d in docs for r in d.get("requests", [])}
-        return len(docs) == len(ids) and requests <= seen
+        revisions = {d["_id"]: d["revision"] for d in stack.orders.find({"_id": {"$in": ids}}, {"revision": 1})}
+        records = list(stack.records.find({"orderId": {"$in": ids}}, {"requestId": 1, "orderId": 1, "seq": 1}))
+        seen = {r["requestId"] for r in records}
+        stored = all(revisions.get(r["orderId"], 0) >= r["seq"] for r in records)
+        return len(revisions) == len(ids) and requests <= seen and stored
 
     stack.wait_for(done, timeout, "every order and outcome")
 
@@ -45,7 +47,7 @@ def assert_matches_core(stack: Stack, scenario: Scenario) -> None:
 
 
 def _recorded(stack: Stack) -> int:
-    return sum(len(d.get("requests", [])) for d in stack.orders.find({}, {"requests.requestId": 1}))
+    return stack.records.count_documents({"kind": {"$ne": "payment"}})
 
 
 def _stock(messages: list[dict]) -> dict[str, int]:

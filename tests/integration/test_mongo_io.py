@@ -57,3 +57,23 @@ def test_the_loader_finds_stored_orders_in_chunks(mongo_uri):
         orders.insert_many(docs)
     found = MongoOrderLoader(mongo_uri).load([d["_id"] for d in docs] + ["missing"])
     assert len(found) == 250 and found[docs[7]["_id"]].payment_id == "pay-7"
+
+
+def test_a_record_is_written_once_and_found_by_id_and_by_order(mongo_uri):
+    from dataflows.mongo_io import records_collection, write_records
+    from shared.storage import record_doc
+
+    order, (created,) = handle(None, pay())
+    first = record_doc(pay(), created, order)
+    order, (refunded,) = handle(order, refund_some("r1", "apple", 1))
+    second = record_doc(refund_some("r1", "apple", 1), refunded, order)
+    records = records_collection(mongo_uri)
+    ensure_indexes(records.database["orders"])
+    write_records(records, [second, first])
+    write_records(records, [second])  # a replay: left as it is
+    loader = MongoOrderLoader(mongo_uri)
+    found = loader.recorded([second["_id"], "nothing"])
+    assert list(found) == [second["_id"]]
+    assert found[second["_id"]].outcome == refunded
+    assert [r.seq for r in loader.records_after(order.id, 0)] == [1, 2]
+    assert [r.outcome for r in loader.records_after(order.id, 1)] == [refunded]

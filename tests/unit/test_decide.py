@@ -65,7 +65,6 @@ def test_every_field_of_a_payment_lands_in_its_own_field_of_the_event_and_the_or
         "refunded_amount": 0,
         "version": 1,
         "revision": 1,
-        "requests": (),
         "origin": Origin("addr", True, Status.PROCESSING),
     }
 
@@ -200,18 +199,28 @@ def test_a_stale_expected_version_is_a_version_conflict():
     assert order.address == "b"
 
 
-def test_a_replayed_request_yields_the_same_outcome_and_changes_nothing():
+def test_a_request_with_a_recorded_outcome_repeats_it_and_changes_nothing():
     order, first = handle(created(), refund_some("r1", "apple", 1))
-    again, second = handle(order, refund_some("r1", "apple", 1))
-    assert again is order and second == first
+    again, second = handle(order, refund_some("r1", "apple", 1), recorded=first[0])
+    assert again is order
+    assert second == first
 
 
-def test_a_replayed_rejection_stays_the_same_rejection():
+def test_a_recorded_rejection_stays_the_same_rejection_after_the_order_moved_on():
     order = created()
     order, first = handle(order, change("u1", by=ADMIN, status=Status.SHIPPED))  # invalid from Pending
     order, _ = handle(order, change("u2", by=ADMIN, status=Status.PROCESSING))
-    _, second = handle(order, change("u1", by=ADMIN, status=Status.SHIPPED))
-    assert second == first and first[0].reason == "invalid-transition"
+    _, second = handle(order, change("u1", by=ADMIN, status=Status.SHIPPED), recorded=first[0])
+    assert second == first
+    assert first[0].reason == "invalid-transition"
+
+
+def test_every_decided_request_moves_the_revision_on_rejections_included():
+    order = created()
+    order, _ = handle(order, change("u1", by=ADMIN, status=Status.SHIPPED))  # rejected
+    order, _ = handle(order, refund_some("r1", "apple", 1))
+    assert order.revision == 3
+    assert order.version == 2
 
 
 def test_an_invalid_request_is_rejected_as_invalid_request():

@@ -1,0 +1,57 @@
+"""The flow's one output: each batch's records, then its orders, then its messages.
+
+The order of the three writes is what makes a crash anywhere harmless:
+- records before orders: an order is never stored ahead of the records of the
+  requests it applied, so a replayed request always finds its record (an order
+  stored without them would decide those requests again);
+- orders before messages: an event on Kafka always describes a stored order, so a
+  consumer of ``order-events`` (the API's outcome watcher, say) reads its writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from shared.schemas.outputs import OutMessage
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What one command does outside the flow: records and an order to store, then
+    messages to send."""
+
+    doc: dict[str, Any] | None
+    messages: list[OutMessage]
+    records: tuple[dict[str, Any], ...] = ()
+
+
+class _Partition(StatelessSinkPartition[Effects]):
+    def __init__(self, mongo_uri: str, brokers: list[str]):
+        from dataflows.kafka_io import MessagePublisher
+        from dataflows.mongo_io import orders_collection, records_collection
+
+        self._orders = orders_collection(mongo_uri)
+        self._records = records_collection(mongo_uri)
+        self._publisher = MessagePublisher(brokers)
+
+    def write_batch(self, items: list[Effects]) -> None:
+        from dataflows.mongo_io import write_orders, write_records
+
+        write_records(self._records, [r for e in items for r in e.records])
+        write_orders(self._orders, [e.doc for e in items if e.doc is not None])
+        self._publisher.publish([m for e in items for m in e.messages])
+
+    def close(self) -> None:
+        self._publisher.close()
+
+
+class StoreThenPublishSink(DynamicSink[Effects]):
+    def __init__(self, mongo_uri: str, brokers: list[str]):
+        self._mongo_uri = mongo_uri
+        self._brokers = brokers
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
+        return _Partition(self._mongo_uri, self._brokers)
