@@ -6,7 +6,7 @@ Idempotent, so the launcher, every dataflow process and the test sandbox all cal
 from __future__ import annotations
 
 from dataflows.mongo_io import ensure_indexes, orders_collection
-from ops.topics import ensure_topics
+from ops.topics import ensure_topics, log_configs
 from shared.config import Settings
 from shared.topics import Topics
 
@@ -15,6 +15,7 @@ def prepare(settings: Settings) -> list[str]:
     """Create missing topics and indexes; returns the topics created."""
     if not settings.brokers or not settings.mongo_uri:
         raise ValueError("KAFKA_URI and MONGO_URI must be set")
-    created = ensure_topics(settings.brokers, Topics.from_settings(settings).all, settings.partitions)
+    topics = Topics.from_settings(settings)
+    created = ensure_topics(settings.brokers, topics.all, settings.partitions, configs=log_configs(topics))
     ensure_indexes(orders_collection(settings.mongo_uri))
     return created

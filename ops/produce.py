@@ -15,6 +15,7 @@ import uuid
 
 from confluent_kafka import Producer
 
+from ops.progress import progress
 from shared.config import load_settings
 
 
@@ -40,14 +41,6 @@ def sample_payment(rng: random.Random, user: str) -> dict:
         "totalPrice": total,
         "cardNumber": "4242424242424242",
     }
-
-
-def progress(done: int, total: int, started: float) -> None:
-    width = 30
-    filled = width * done // total
-    rate = done / max(time.monotonic() - started, 1e-6)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:,.0f} msg/s")
-    sys.stderr.flush()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,13 +18,27 @@ from shared.topics import Topics
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(brokers: list[str], names: tuple[str, ...], partitions: int, timeout: float = 60) -> list[str]:
-    """Create the missing ones; returns what was created. Waits until all are visible."""
+# The log that ops.rebuild and ops.reconcile read back: kept for as long as the orders live.
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def ensure_topics(
+    brokers: list[str],
+    names: tuple[str, ...],
+    partitions: int,
+    timeout: float = 60,
+    configs: dict[str, dict[str, str]] | None = None,
+) -> list[str]:
+    """Create the missing ones (with ``configs[name]``, if any); returns what was
+    created. Waits until all are visible. Existing topics are left as they are."""
     admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [n for n in dict.fromkeys(names) if n not in existing]
+    configs = configs or {}
     if missing:
-        futures = admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing])
+        futures = admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=1, config=configs.get(n, {})) for n in missing]
+        )
         for _name, future in futures.items():
             try:
                 future.result(timeout=timeout)
@@ -46,6 +60,10 @@ def _wait_visible(admin: AdminClient, names: tuple[str, ...], timeout: float) ->
         time.sleep(0.2)
 
 
+def log_configs(topics: Topics) -> dict[str, dict[str, str]]:
+    return {topics.order_events: KEEP_FOREVER, topics.quantity_update: KEEP_FOREVER}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Create the order service's Kafka topics when missing.")
     parser.add_argument("--partitions", type=int, help="partitions per new topic (default: TOPIC_PARTITIONS or 4)")
@@ -54,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
     topics = Topics.from_settings(settings)
-    created = ensure_topics(settings.brokers, topics.all, args.partitions or settings.partitions)
+    created = ensure_topics(
+        settings.brokers, topics.all, args.partitions or settings.partitions, configs=log_configs(topics)
+    )
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 
 

@@ -72,6 +72,10 @@ def _details(event: Event) -> dict[str, Any]:
             "checkoutId": event.checkout_id,
             "totalPrice": json_number(event.total_price),
             "products": [_product(line) for line in event.lines],
+            "address": event.address,
+            "isGift": event.is_gift,
+            "status": str(event.status),
+            "cardNumber": event.card_number,
         }
     if isinstance(event, OrderRefunded):
         return {"amount": json_number(event.amount), "products": _stock(event.restocked)}

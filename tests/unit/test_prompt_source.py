@@ -81,4 +81,4 @@ def test_a_resume_on_another_topic_id_stops_with_how_to_reset():
 
 def test_a_resume_past_the_partitions_end_stops():
     with pytest.raises(ResumeMismatch, match="ends at offset 3, the store resumes at offset 50"):
-        source(facts=Facts(high=3)).build_part("in", "0-orders-in", 50)
+        source(facts=Facts(topic_id=None, high=3)).build_part("in", "0-orders-in", 50)

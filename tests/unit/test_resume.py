@@ -32,9 +32,14 @@ def test_another_topic_id_is_refused():
     assert reason == "t partition 3 has topic id id-2, the store was made against topic id id-1"
 
 
-def test_an_offset_past_the_end_is_refused_even_with_the_same_topic_id():
-    reason = mismatch(Facts("id-1", high=4), "t", 0, ResumePoint(10, "id-1", LAST))
+def test_without_topic_ids_an_offset_past_the_end_is_refused():
+    reason = mismatch(Facts(None, high=4), "t", 0, ResumePoint(10, None, LAST))
     assert reason == "t partition 0 ends at offset 4, the store resumes at offset 10"
+
+
+def test_with_the_same_topic_id_the_end_offset_is_not_trusted():
+    # Tansu reports the last batch's first offset + 1 as a partition's end.
+    assert mismatch(Facts("id-1", high=4), "t", 0, ResumePoint(10, "id-1", LAST)) is None
 
 
 def test_without_topic_ids_another_message_at_the_last_offset_is_refused():
