@@ -13,7 +13,17 @@ from pymongo.errors import AutoReconnect, BulkWriteError, ConnectionFailure
 
 from shared.config import database_name
 from shared.domain.model import Order
-from shared.storage import COLLECTION, RECORDS, Recorded, id_queries, order_from_doc, recorded_from_doc
+from shared.storage import (
+    COLLECTION,
+    RECORDS,
+    Recorded,
+    id_queries,
+    missing_records,
+    order_from_doc,
+    orders_to_write,
+    pending_ids,
+    recorded_from_doc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,44 +80,49 @@ class MongoOrderLoader:
         self._uri = uri
 
     def load(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        """The stored orders, each with its latest write finished (its records stored)."""
         docs = self._find(orders_collection(self._uri), order_ids, "loading orders")
+        self._finish_writes(docs)
         return {doc["_id"]: order_from_doc(doc) for doc in docs}
 
     def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
         docs = self._find(records_collection(self._uri), record_ids, "looking up request records")
         return {doc["_id"]: recorded_from_doc(doc) for doc in docs}
 
-    def records_after(self, order_id: str, seq: int) -> list[Recorded]:
-        query = {"orderId": order_id, "seq": {"$gt": seq}}
-        collection = records_collection(self._uri)
-        docs = with_retries(lambda: list(collection.find(query).sort("seq", ASCENDING)), "reading records")
-        return [recorded_from_doc(doc) for doc in docs]
+    def _finish_writes(self, docs: list[dict[str, Any]]) -> None:
+        ids = pending_ids(docs)
+        if not ids:
+            return
+        records = records_collection(self._uri)
+        stored = {doc["_id"] for doc in self._find(records, ids, "checking records", {"_id": 1})}
+        missing = missing_records(docs, stored)
+        if missing:
+            log.warning("storing %d request records a crash left unwritten", len(missing))
+            write_records(records, missing)
 
     @staticmethod
-    def _find(collection: Collection, ids: Iterable[str], what: str) -> list[dict[str, Any]]:
+    def _find(
+        collection: Collection, ids: Iterable[str], what: str, projection: dict[str, int] | None = None
+    ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for query in id_queries(sorted(set(ids))):
-            found += with_retries(lambda q=query: list(collection.find(q)), what)
+            found += with_retries(lambda q=query: list(collection.find(q, projection)), what)
         return found
 
 
-def write_ops(docs: Iterable[dict[str, Any]]) -> list[InsertOne | ReplaceOne]:
+def write_ops(docs: Iterable[dict[str, Any]], records: Iterable[dict[str, Any]] = ()) -> list[InsertOne | ReplaceOne]:
     """One op per order, its newest revision; never overwrites a newer stored one."""
-    newest: dict[str, dict[str, Any]] = {}
-    for doc in docs:
-        held = newest.get(doc["_id"])
-        if held is None or held["revision"] < doc["revision"]:
-            newest[doc["_id"]] = doc
     return [
         InsertOne(doc)
         if doc["revision"] == 1
         else ReplaceOne({"_id": doc["_id"], "revision": {"$lt": doc["revision"]}}, doc, upsert=True)
-        for doc in newest.values()
+        for doc in orders_to_write(docs, records)
     ]
 
 
-def write_orders(collection: Collection, docs: list[dict[str, Any]]) -> None:
-    ops = write_ops(docs)
+def write_orders(collection: Collection, docs: list[dict[str, Any]], records: list[dict[str, Any]] = ()) -> None:
+    """Each order's newest document, carrying the records decided with it (``records``)."""
+    ops = write_ops(docs, records)
     if not ops:
         return
 
@@ -124,7 +139,8 @@ def write_orders(collection: Collection, docs: list[dict[str, Any]]) -> None:
 
 
 def write_records(collection: Collection, records: list[dict[str, Any]]) -> None:
-    """Insert each record once; one already stored (a replay) is left as it is."""
+    """Insert each record once; one already stored (a replay) is left as it is. Another
+    request's record at the same revision of the same order is a bug, and raises."""
     if not records:
         return
 
@@ -132,8 +148,14 @@ def write_records(collection: Collection, records: list[dict[str, Any]]) -> None
         try:
             collection.insert_many(records, ordered=False)
         except BulkWriteError as exc:
-            real = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
-            if real or exc.details.get("writeConcernErrors"):
+            errors = exc.details.get("writeErrors", [])
+            if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
+            clashing = [records[e["index"]]["_id"] for e in errors]
+            stored = {doc["_id"] for doc in collection.find({"_id": {"$in": clashing}}, {"_id": 1})}
+            if stored != set(clashing):
+                raise RuntimeError(
+                    f"request records clash at the same revision: {sorted(set(clashing) - stored)}"
+                ) from exc
 
     with_retries(insert, "writing request records")

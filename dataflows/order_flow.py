@@ -12,11 +12,8 @@ Every decided command leaves a record (``shared.storage``), kept for the life of
 the order; the load step looks up the records of each batch's requests (one query
 a batch), so a request already decided, however long ago, yields the events it
 yielded the first time, with the same ids, and changes nothing: a replay from any
-offset is harmless. One sink writes each batch in this order: records, orders,
-then Kafka. A crash after the records and before the orders leaves records ahead
-of their order; the order is caught up from them when a replayed request finds
-its record ahead (``OrderLogic``). Events reach Kafka only after what they say is
-stored, so a consumer that reads an event and then the order sees it applied.
+offset is harmless. One sink writes each batch in this order: orders, records,
+then Kafka (``dataflows.store_then_publish`` says why).
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ from bytewax.operators import StatefulLogic
 from bytewax.outputs import Sink
 
 from dataflows.store_then_publish import Effects
-from shared.domain import AcceptPayment, Command, apply_all, handle
+from shared.domain import AcceptPayment, Command, handle
 from shared.domain.model import Order
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.schemas.outputs import OutMessage, dead_letter, render
@@ -55,10 +52,6 @@ class OrderLoader(Protocol):
 
     def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
         """The records among ``record_ids``, by id."""
-        ...
-
-    def records_after(self, order_id: str, seq: int) -> list[Recorded]:
-        """The order's records past revision ``seq``, oldest first."""
         ...
 
 
@@ -189,20 +182,16 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
             )
         before = self._order
         recorded = self._known(command, value.recorded)
-        order = before
-        if recorded is not None and recorded.seq > (order.revision if order else 0):
-            order = self._catch_up(order)
-        after, events = handle(order, command, None if recorded is None else recorded.outcome)
+        after, events = handle(before, command, None if recorded is None else recorded.outcome)
         self._order = after
         self._last_seen = self._clock()
-        decided = recorded is None and after is not order
+        changed = after is not before  # only ever by a command decided now
         records = ()
-        if decided and after is not None:
+        if changed and after is not None:
             records = (record_doc(command, events[0], after),)
             if not isinstance(command, AcceptPayment):
                 self._outcomes[command.request_id] = Recorded(after.revision, events[0])
-        changed = after is not before
-        messages = render(events, after, self._topics, first_time=decided)
+        messages = render(events, after, self._topics, first_time=changed)
         doc = order_to_doc(after) if changed and after is not None else None
         return [Effects(doc, messages, records)], StatefulLogic.RETAIN
 
@@ -210,17 +199,6 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         if isinstance(command, AcceptPayment):
             return None
         return self._outcomes.get(command.request_id) or stored
-
-    def _catch_up(self, order: Order | None) -> Order | None:
-        """Apply the records a crash left ahead of the stored order, in their order."""
-        assert self._order_id is not None
-        for rec in self._loader.records_after(self._order_id, order.revision if order else 0):
-            order = apply_all(order, [rec.outcome])
-            request_id = getattr(rec.outcome, "request_id", None)
-            if request_id is not None:
-                self._outcomes[request_id] = rec
-        log.warning("order %s caught up from its records to revision %s", self._order_id, order and order.revision)
-        return order
 
     def notify_at(self) -> datetime | None:
         return None if self._last_seen is None else self._last_seen + self._idle

@@ -1,11 +1,13 @@
-"""The flow's one output: each batch's records, then its orders, then its messages.
+"""The flow's one output: each batch's orders, then its request records, then its messages.
 
 The order of the three writes is what makes a crash anywhere harmless:
-- records before orders: an order is never stored ahead of the records of the
-  requests it applied, so a replayed request always finds its record (an order
-  stored without them would decide those requests again);
-- orders before messages: an event on Kafka always describes a stored order, so a
-  consumer of ``order-events`` (the API's outcome watcher, say) reads its writes.
+- orders first, each carrying the records decided with it (``pending``): a crash
+  before the records are stored leaves them in the order, and loading the order
+  stores them (``MongoOrderLoader.load``), so a replayed request finds its record
+  and a new one is decided against the order as it really is;
+- records before messages, orders before both: an event on Kafka always describes
+  a stored order and record, so a consumer of ``order-events``, or a reader of the
+  records like the API's outcome watcher, reads its writes.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class _Partition(StatelessSinkPartition[Effects]):
     def write_batch(self, items: list[Effects]) -> None:
         from dataflows.mongo_io import write_orders, write_records
 
-        write_records(self._records, [r for e in items for r in e.records])
-        write_orders(self._orders, [e.doc for e in items if e.doc is not None])
+        records = [r for e in items for r in e.records]
+        write_orders(self._orders, [e.doc for e in items if e.doc is not None], records)
+        write_records(self._records, records)
         self._publisher.publish([m for e in items for m in e.messages])
 
     def close(self) -> None:

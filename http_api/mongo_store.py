@@ -9,11 +9,11 @@ from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from shared.config import database_name
-from shared.storage import COLLECTION, RECORDS, id_queries
+from shared.storage import COLLECTION, PENDING, RECORDS, id_queries
 
 KEYS_COLLECTION = "idempotency-keys"
 KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
-LEAN = {"origin": 0}  # what reads leave out
+LEAN = {"origin": 0, PENDING: 0}  # what reads leave out
 
 
 class MongoOrderStore:

@@ -1,9 +1,9 @@
 """Waiting for the outcome of a request by watching for its record in Mongo.
 
-The dataflow stores a record of each decided request (``shared.storage``) before
-the order it changed, and the order before any event about it. A waiter is
-answered once its record is there and the order has reached the record's
-revision, so a caller that gets 200 reads its own write. One task polls for all
+The dataflow stores a record of each decided request (``shared.storage``) right
+after the order it changed. A waiter is answered once its record is there and
+the order has reached the record's revision (always so, checked all the same),
+so a caller that gets 200 reads its own write. One task polls for all
 waiters of this process with one query per tick (by record id: its cost does not
 depend on how many requests an order has seen); several API processes each watch
 their own waiters. A waiter never outlives its timeout.

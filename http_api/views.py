@@ -10,9 +10,9 @@ from typing import Any
 from bson.decimal128 import Decimal128
 
 from shared.money import json_number
-from shared.storage import cents
+from shared.storage import PENDING, cents
 
-INTERNAL = {"origin", "revision"}
+INTERNAL = {"origin", "revision", PENDING}
 
 
 def order_view(doc: dict[str, Any]) -> dict[str, Any]:

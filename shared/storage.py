@@ -6,11 +6,17 @@ for the life of the order: it is how a replayed request, however old, yields the
 outcome it had the first time (with the same event ids), and it is the order's
 history. The records are separate documents so that an order's own document does
 not grow, and get heavier to write, with every request it sees.
+
+An order is written before the records of the requests it applied, and carries
+those records (``pending``: the ones of its latest write, not all of them) until
+its next write. A crash between the two writes leaves an order whose ``pending``
+records may be missing from ``order-requests``; whoever loads the order finishes
+that write first (``missing_records``), so a replayed request always finds its record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -31,6 +37,7 @@ from shared.money import from_cents
 
 COLLECTION = "orders"
 RECORDS = "order-requests"
+PENDING = "pending"  # in an order's document: the records of its latest write
 # Longer $in lists are slow on SecantusDB (1,000 ids: 0.7 s; 100 ids: 11 ms), so lookups go 100 at a time.
 IN_CHUNK = 100
 
@@ -141,6 +148,29 @@ class Recorded(NamedTuple):
 
     seq: int
     outcome: Event
+
+
+def orders_to_write(docs: Iterable[dict[str, Any]], records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest document of each order, carrying the records decided with it."""
+    newest: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        held = newest.get(doc["_id"])
+        if held is None or held["revision"] < doc["revision"]:
+            newest[doc["_id"]] = doc
+    pending: dict[str, list[dict[str, Any]]] = {order_id: [] for order_id in newest}
+    for record in records:
+        if record["orderId"] in pending:
+            pending[record["orderId"]].append(record)
+    return [{**doc, PENDING: pending[order_id]} for order_id, doc in newest.items()]
+
+
+def missing_records(docs: Iterable[dict[str, Any]], stored_ids: set[str]) -> list[dict[str, Any]]:
+    """The records the orders carry that are not stored: a write cut short by a crash."""
+    return [r for doc in docs for r in doc.get(PENDING, ()) if r["_id"] not in stored_ids]
+
+
+def pending_ids(docs: Iterable[dict[str, Any]]) -> list[str]:
+    return [r["_id"] for doc in docs for r in doc.get(PENDING, ())]
 
 
 def record_id(order_id: str, request_id: str | None) -> str:

@@ -17,7 +17,7 @@ from ops.samples import payment, refund, update  # noqa: F401 (re-exported for t
 from shared.config import load_settings
 from shared.domain.model import Order
 from shared.schemas.outputs import OutMessage
-from shared.storage import Recorded, order_from_doc, recorded_from_doc
+from shared.storage import Recorded, missing_records, order_from_doc, orders_to_write, recorded_from_doc
 from shared.topics import Topics
 
 TOPICS = Topics.from_settings(load_settings({}, dotenv=None))
@@ -26,7 +26,8 @@ BASE_MS = 1_760_000_000_000
 
 @dataclass
 class StoreLoader:
-    """Loads orders and records from what the sink wrote in earlier runs (dicts, no server)."""
+    """Loads orders and records from what the sink wrote in earlier runs (dicts, no
+    server), finishing a write a crash cut short as the Mongo loader does."""
 
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -37,22 +38,23 @@ class StoreLoader:
         self.loads += 1
         ids = list(order_ids)
         self.asked += ids
-        return {i: order_from_doc(self.docs[i]) for i in ids if i in self.docs}
+        docs = [self.docs[i] for i in ids if i in self.docs]
+        for record in missing_records(docs, set(self.records)):
+            self.records[record["_id"]] = record
+        return {doc["_id"]: order_from_doc(doc) for doc in docs}
 
     def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
         return {i: recorded_from_doc(self.records[i]) for i in record_ids if i in self.records}
 
-    def records_after(self, order_id: str, seq: int) -> list[Recorded]:
-        found = [r for r in self.records.values() if r["orderId"] == order_id and r["seq"] > seq]
-        return [recorded_from_doc(r) for r in sorted(found, key=lambda r: r["seq"])]
-
-    def keep(self, docs: list[dict[str, Any]], records: list[dict[str, Any]] = ()) -> None:
-        for record in records:
-            self.records.setdefault(record["_id"], record)
-        for doc in docs:
+    def keep(self, docs: list[dict[str, Any]], records: list[dict[str, Any]] = (), crash: bool = False) -> None:
+        """Write as the sink does, orders then records; ``crash``: stop before the records."""
+        for doc in orders_to_write(docs, records):
             held = self.docs.get(doc["_id"])
             if held is None or held["revision"] < doc["revision"]:
                 self.docs[doc["_id"]] = doc
+        if not crash:
+            for record in records:
+                self.records.setdefault(record["_id"], record)
 
 
 def message(topic: str, body: Any, offset: int = 0, key: bytes | None = None) -> KafkaSourceMessage:

@@ -20,18 +20,23 @@ from tests.integration.scenario import Scenario, build, core_order_view, event_v
 
 
 def settle(stack: Stack, scenario: Scenario, timeout: float = 180) -> None:
-    """Wait until every order is stored and every outcome recorded."""
+    """Wait until every order is stored and every outcome recorded, its order stored too."""
     requests = {r["requestId"] for r in scenario.refunds + scenario.updates}
     ids = scenario.order_ids
+    missing: dict[str, object] = {}
 
     def done() -> bool:
         revisions = {d["_id"]: d["revision"] for d in stack.orders.find({"_id": {"$in": ids}}, {"revision": 1})}
         records = list(stack.records.find({"orderId": {"$in": ids}}, {"requestId": 1, "orderId": 1, "seq": 1}))
-        seen = {r["requestId"] for r in records}
-        stored = all(revisions.get(r["orderId"], 0) >= r["seq"] for r in records)
-        return len(revisions) == len(ids) and requests <= seen and stored
+        missing["orders"] = len(ids) - len(revisions)
+        missing["requests"] = sorted(requests - {r["requestId"] for r in records})[:5]
+        missing["behind"] = sorted({r["orderId"] for r in records if revisions.get(r["orderId"], 0) < r["seq"]})[:5]
+        return not (missing["orders"] or missing["requests"] or missing["behind"])
 
-    stack.wait_for(done, timeout, "every order and outcome")
+    try:
+        stack.wait_for(done, timeout, "every order and outcome")
+    except TimeoutError as exc:
+        raise TimeoutError(f"still missing: {missing}") from exc
 
 
 def assert_matches_core(stack: Stack, scenario: Scenario) -> None:

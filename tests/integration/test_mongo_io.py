@@ -7,10 +7,17 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from dataflows.mongo_io import MongoOrderLoader, ensure_indexes, write_orders
+from dataflows.mongo_io import (
+    MongoOrderLoader,
+    ensure_indexes,
+    orders_collection,
+    records_collection,
+    write_orders,
+    write_records,
+)
 from ops.sandbox import with_database
 from shared.domain import handle
-from shared.storage import order_to_doc
+from shared.storage import order_to_doc, record_doc
 from tests.unit.builders import pay, refund_some
 
 
@@ -59,21 +66,41 @@ def test_the_loader_finds_stored_orders_in_chunks(mongo_uri):
     assert len(found) == 250 and found[docs[7]["_id"]].payment_id == "pay-7"
 
 
-def test_a_record_is_written_once_and_found_by_id_and_by_order(mongo_uri):
-    from dataflows.mongo_io import records_collection, write_records
-    from shared.storage import record_doc
-
+def refunded_once():
+    """An order after a payment and one refund, with the records of both."""
     order, (created,) = handle(None, pay())
     first = record_doc(pay(), created, order)
     order, (refunded,) = handle(order, refund_some("r1", "apple", 1))
-    second = record_doc(refund_some("r1", "apple", 1), refunded, order)
-    records = records_collection(mongo_uri)
-    ensure_indexes(records.database["orders"])
-    write_records(records, [second, first])
-    write_records(records, [second])  # a replay: left as it is
-    loader = MongoOrderLoader(mongo_uri)
-    found = loader.recorded([second["_id"], "nothing"])
-    assert list(found) == [second["_id"]]
-    assert found[second["_id"]].outcome == refunded
-    assert [r.seq for r in loader.records_after(order.id, 0)] == [1, 2]
-    assert [r.outcome for r in loader.records_after(order.id, 1)] == [refunded]
+    return order, [first, record_doc(refund_some("r1", "apple", 1), refunded, order)], refunded
+
+
+def test_a_record_is_written_once_and_found_by_id(mongo_uri):
+    _, records, refunded = refunded_once()
+    collection = records_collection(mongo_uri)
+    ensure_indexes(collection.database["orders"])
+    write_records(collection, records)
+    write_records(collection, records[1:])  # a replay: left as it is
+    found = MongoOrderLoader(mongo_uri).recorded([records[1]["_id"], "nothing"])
+    assert list(found) == [records[1]["_id"]]
+    assert found[records[1]["_id"]].outcome == refunded
+
+
+def test_another_requests_record_at_the_same_revision_is_refused(mongo_uri):
+    order, records, _ = refunded_once()
+    collection = records_collection(mongo_uri)
+    ensure_indexes(collection.database["orders"])
+    write_records(collection, records)
+    impostor = {**records[1], "_id": f"{order.id}/request/other", "requestId": "other"}
+    with pytest.raises(RuntimeError, match="clash at the same revision"):
+        write_records(collection, [impostor])
+
+
+def test_loading_an_order_stores_the_records_its_last_write_was_cut_before(mongo_uri):
+    order, records, _ = refunded_once()
+    orders = orders_collection(mongo_uri)
+    ensure_indexes(orders)
+    write_orders(orders, [order_to_doc(order)], records)  # and then the crash: no write_records
+    assert records_collection(mongo_uri).count_documents({}) == 0
+    loaded = MongoOrderLoader(mongo_uri).load([order.id])
+    assert loaded[order.id] == order
+    assert sorted(d["_id"] for d in records_collection(mongo_uri).find({})) == sorted(r["_id"] for r in records)
