@@ -130,10 +130,7 @@ def write_orders(collection: Collection, docs: list[dict[str, Any]], records: li
         try:
             collection.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
-            # A duplicate key means the stored order is as new or newer: a replay.
-            real = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
-            if real or exc.details.get("writeConcernErrors"):
-                raise
+            _duplicates_only(exc)  # the stored order is as new or newer: a replay
 
     with_retries(bulk, "writing orders")
 
@@ -148,14 +145,17 @@ def write_records(collection: Collection, records: list[dict[str, Any]]) -> None
         try:
             collection.insert_many(records, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            clashing = [records[e["index"]]["_id"] for e in errors]
+            clashing = [records[e["index"]]["_id"] for e in _duplicates_only(exc)]
             stored = {doc["_id"] for doc in collection.find({"_id": {"$in": clashing}}, {"_id": 1})}
             if stored != set(clashing):
-                raise RuntimeError(
-                    f"request records clash at the same revision: {sorted(set(clashing) - stored)}"
-                ) from exc
+                raise RuntimeError(f"request records clash at one revision: {sorted(set(clashing) - stored)}") from exc
 
     with_retries(insert, "writing request records")
+
+
+def _duplicates_only(exc: BulkWriteError) -> list[dict[str, Any]]:
+    """The write errors of a bulk write when all are duplicate keys; else the error again."""
+    errors = exc.details.get("writeErrors", [])
+    if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise exc
+    return errors

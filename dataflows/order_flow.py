@@ -174,14 +174,18 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
 
     def on_item(self, value: Keyed) -> tuple[list[Effects], bool]:
         command = value.command
+        stored_record = value.recorded
         if self._order_id is None:
             self._order_id = command.order_id
             self._held.add(command.order_id)
-            self._order = (
-                value.stored if value.looked_up else self._loader.load([command.order_id]).get(command.order_id)
-            )
+            if value.looked_up:
+                self._order = value.stored
+            else:  # evicted since the load step: load it here, and look again for its record
+                self._order = self._loader.load([command.order_id]).get(command.order_id)
+                key = _record_key(command)
+                stored_record = self._loader.recorded([key]).get(key) if key else None
         before = self._order
-        recorded = self._known(command, value.recorded)
+        recorded = self._known(command, stored_record)
         after, events = handle(before, command, None if recorded is None else recorded.outcome)
         self._order = after
         self._last_seen = self._clock()

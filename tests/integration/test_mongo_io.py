@@ -91,7 +91,7 @@ def test_another_requests_record_at_the_same_revision_is_refused(mongo_uri):
     ensure_indexes(collection.database["orders"])
     write_records(collection, records)
     impostor = {**records[1], "_id": f"{order.id}/request/other", "requestId": "other"}
-    with pytest.raises(RuntimeError, match="clash at the same revision"):
+    with pytest.raises(RuntimeError, match="clash at one revision"):
         write_records(collection, [impostor])
 
 
