@@ -191,10 +191,10 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         self._last_seen = self._clock()
         changed = after is not before  # only ever by a command decided now
         records = ()
-        if changed and after is not None:
+        if changed and after is not None and not isinstance(command, AcceptPayment):
+            # A payment leaves no record: its order is its record (and its history's first entry).
             records = (record_doc(command, events[0], after),)
-            if not isinstance(command, AcceptPayment):
-                self._outcomes[command.request_id] = Recorded(after.revision, events[0])
+            self._outcomes[command.request_id] = Recorded(after.revision, events[0])
         messages = render(events, after, self._topics, first_time=changed)
         doc = order_to_doc(after) if changed and after is not None else None
         return [Effects(doc, messages, records)], StatefulLogic.RETAIN

@@ -14,6 +14,7 @@ from http_api.views import (
     encode_history_cursor,
     history_entry,
     order_view,
+    payment_entry,
 )
 from shared.domain.model import Status
 from shared.schemas.requests import order_of_request
@@ -56,7 +57,7 @@ async def order_history(request: web.Request) -> web.Response:
     """Every command that reached the order, oldest first, a page at a time."""
     who = principal(request)
     order_id = order_id_of(request)
-    await visible_order(request, who, order_id)
+    order = await visible_order(request, who, order_id)
     limit = _limit(request.query.get("limit"))
     after = 0
     if request.query.get("cursor"):
@@ -64,10 +65,12 @@ async def order_history(request: web.Request) -> web.Response:
             after = decode_history_cursor(request.query["cursor"])
         except ValueError as exc:
             raise Problem(400, str(exc), invalidParams=[{"name": "cursor"}]) from exc
-    records = await request.app[keys.STORE].history(order_id, after, limit + 1)
-    more = len(records) > limit
-    cursor = encode_history_cursor(records[limit - 1]) if more else ""
-    return _page(request, [history_entry(r) for r in records[:limit]], cursor, more)
+    head = [payment_entry(order)] if after < 1 else []
+    records = await request.app[keys.STORE].history(order_id, max(after, 1), limit + 1 - len(head))
+    entries = head + [history_entry(r) for r in records]
+    more = len(entries) > limit
+    cursor = encode_history_cursor(entries[limit - 1]) if more else ""
+    return _page(request, entries[:limit], cursor, more)
 
 
 def _page(request: web.Request, items: list, cursor: str, more: bool) -> web.Response:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
+from shared.domain.decide import created_event_id
 from shared.money import json_number
 from shared.storage import PENDING, cents
 
@@ -19,8 +20,26 @@ def order_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in doc.items() if k not in INTERNAL}
 
 
+def payment_entry(order: dict[str, Any]) -> dict[str, Any]:
+    """The first entry of an order's history, its payment, told by the order itself."""
+    return {
+        "requestId": order["paymentId"],
+        "kind": "payment",
+        "requestedBy": None,
+        "requestedAt": order["createdAt"],
+        "status": "applied",
+        "type": "OrderCreated",
+        "eventId": created_event_id(order["paymentId"]),
+        "version": 1,
+        "revision": 1,
+        "charged": _plain(order["totalPrice"]),
+        "refunded": 0,
+        "stock": [{"productId": p["productId"], "delta": -p["quantity"]} for p in order["products"]],
+    }
+
+
 def history_entry(record: dict[str, Any]) -> dict[str, Any]:
-    """One command that reached an order, as ``GET /:orderId/history`` shows it."""
+    """One request that reached an order, as ``GET /:orderId/history`` shows it."""
     entry = {
         "requestId": record["requestId"],
         "kind": record["kind"],
@@ -64,8 +83,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return value[0], value[1]
 
 
-def encode_history_cursor(record: dict[str, Any]) -> str:
-    return _encode({"seq": record["seq"]})
+def encode_history_cursor(entry: dict[str, Any]) -> str:
+    return _encode({"seq": entry["revision"]})
 
 
 def decode_history_cursor(cursor: str) -> int:

@@ -1,11 +1,12 @@
 """The stored documents: an order (collection ``orders``) and the record of each
-command that reached it (collection ``order-requests``), and back.
+request that reached it (collection ``order-requests``), and back.
 
-Money is Decimal128 in currency units. Every decided command leaves a record, kept
-for the life of the order: it is how a replayed request, however old, yields the
-outcome it had the first time (with the same event ids), and it is the order's
-history. The records are separate documents so that an order's own document does
-not grow, and get heavier to write, with every request it sees.
+Money is Decimal128 in currency units. Every decided request leaves a record, kept
+for the life of the order (a payment leaves none: the order it made is its record).
+The records are how a replayed request, however old, yields the outcome it had
+the first time (with the same event ids), and they are the order's history. They
+are separate documents so that an order's own document does not grow, and get
+heavier to write, with every request it sees.
 
 An order is written before the records of the requests it applied, and carries
 those records (``pending``: the ones of its latest write, not all of them) until
@@ -22,7 +23,7 @@ from typing import Any, NamedTuple
 
 from bson.decimal128 import Decimal128
 
-from shared.domain.commands import AcceptPayment, Command, RejectInvalid, UpdateOrder
+from shared.domain.commands import RejectInvalid, Request, UpdateOrder
 from shared.domain.effects import charged, refunded, stock_changes
 from shared.domain.events import (
     Event,
@@ -173,21 +174,20 @@ def pending_ids(docs: Iterable[dict[str, Any]]) -> list[str]:
     return [r["_id"] for doc in docs for r in doc.get(PENDING, ())]
 
 
-def record_id(order_id: str, request_id: str | None) -> str:
-    """One record per request of an order, and one for the payment that made it."""
-    return f"{order_id}/payment" if request_id is None else f"{order_id}/request/{request_id}"
+def record_id(order_id: str, request_id: str) -> str:
+    """One record per request of an order."""
+    return f"{order_id}/request/{request_id}"
 
 
-def record_doc(command: Command, event: Event, order: Order) -> dict[str, Any]:
+def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
     """The record of ``command``, decided as ``event``, which left ``order``."""
-    request_id = None if isinstance(command, AcceptPayment) else command.request_id
     actor = getattr(command, "requested_by", None)
     rejected = isinstance(event, RequestRejected)
     return {
-        "_id": record_id(order.id, request_id),
+        "_id": record_id(order.id, command.request_id),
         "orderId": order.id,
         "seq": order.revision,
-        "requestId": command.command_id,
+        "requestId": command.request_id,
         "kind": _kind(command),
         "requestedBy": None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)},
         "requestedAt": command.at,
@@ -206,9 +206,7 @@ def recorded_from_doc(doc: dict[str, Any]) -> Recorded:
     return Recorded(doc["seq"], _event_from_doc(doc["type"], doc["event"]))
 
 
-def _kind(command: Command) -> str:
-    if isinstance(command, AcceptPayment):
-        return "payment"
+def _kind(command: Request) -> str:
     if isinstance(command, UpdateOrder):
         return "update"
     if isinstance(command, RejectInvalid):

@@ -84,6 +84,10 @@ def created_event(order: Order) -> OrderCreated:
     return _order_created(order, order.id, order.created_at, origin)
 
 
+def created_event_id(payment_id: str) -> str:
+    return event_id(payment_id, "created")
+
+
 def _decide_payment(order: Order | None, cmd: AcceptPayment) -> list[Event]:
     if order is not None:
         return [created_event(order)]
@@ -95,7 +99,7 @@ def _order_created(source: Order | AcceptPayment, order_id: str, at: str, origin
     # Positional, in field order (each argument names its field): on the hot path,
     # keywords cost a NamedTuple about as much again as the construction itself.
     return OrderCreated(
-        event_id(source.payment_id, "created"),
+        created_event_id(source.payment_id),
         order_id,
         1,  # version
         at,

@@ -9,7 +9,7 @@ from http_api.auth import issue_token
 from shared.config import load_settings
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
-from shared.storage import order_to_doc, record_doc, record_id
+from shared.storage import order_to_doc
 from shared.topics import Topics
 from tests.api.fakes import DecidingPublisher, FakeStore
 from tests.flowkit import payment
@@ -28,9 +28,8 @@ ADMIN = bearer("root", ["admin"])
 
 def add_order(store: FakeStore, payment_id: str, user: str = "user-1", at_ms: int = 1_760_000_000_000) -> str:
     command = parse_message("payment", json.dumps(payment(payment_id, user=user)).encode(), at_ms).command
-    order, (created,) = handle(None, command)
+    order, _ = handle(None, command)
     store.docs[order.id] = order_to_doc(order)
-    store.records_by_id[record_id(order.id, None)] = record_doc(command, created, order)
     return order.id
 
 

@@ -67,11 +67,12 @@ def test_the_loader_finds_stored_orders_in_chunks(mongo_uri):
 
 
 def refunded_once():
-    """An order after a payment and one refund, with the records of both."""
-    order, (created,) = handle(None, pay())
-    first = record_doc(pay(), created, order)
+    """An order after a payment and two refunds, with the records of both refunds."""
+    order, _ = handle(None, pay())
+    order, (first,) = handle(order, refund_some("r0", "pear", 1))
+    first_record = record_doc(refund_some("r0", "pear", 1), first, order)
     order, (refunded,) = handle(order, refund_some("r1", "apple", 1))
-    return order, [first, record_doc(refund_some("r1", "apple", 1), refunded, order)], refunded
+    return order, [first_record, record_doc(refund_some("r1", "apple", 1), refunded, order)], refunded
 
 
 def test_a_record_is_written_once_and_found_by_id(mongo_uri):
