@@ -137,19 +137,45 @@ async def test_f3_concurrent_partial_refunds_of_one_line_never_refund_more_than_
     assert set(outcomes) == request_ids and set(outcomes.values()) == {1}
 
 
-def _stream(stack: Stack, scenario: Scenario, seconds: float) -> threading.Thread:
-    """Produce the payments evenly over ``seconds`` from a thread."""
+class _Stream(threading.Thread):
+    """Produces the payments evenly over ``seconds``. A chunk the broker failed to take
+    (it may be restarting) is sent again with a new producer: payments are idempotent."""
 
-    def run() -> None:
-        batch = max(1, len(scenario.payments) // 40)
-        for i in range(0, len(scenario.payments), batch):
-            chunk = scenario.payments[i : i + batch]
-            stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in chunk])
-            time.sleep(seconds / 40)
+    def __init__(self, stack: Stack, scenario: Scenario, seconds: float):
+        super().__init__(daemon=True)
+        self._stack, self._payments, self._seconds = stack, scenario.payments, seconds
+        self.error: BaseException | None = None
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+    def run(self) -> None:
+        try:
+            batch = max(1, len(self._payments) // 40)
+            for i in range(0, len(self._payments), batch):
+                self._send([(p["paymentId"], p) for p in self._payments[i : i + batch]])
+                time.sleep(self._seconds / 40)
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+
+    def _send(self, items: list) -> None:
+        for attempt in range(5):
+            try:
+                self._stack.produce(self._stack.topics.payment_accepted[0], items)
+                return
+            except AssertionError:
+                if attempt == 4:
+                    raise
+                self._stack.reconnect()
+                time.sleep(1)
+
+    def finish(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise AssertionError(f"payments could not all be produced: {self.error}") from self.error
+
+
+def _stream(stack: Stack, scenario: Scenario, seconds: float) -> _Stream:
+    stream = _Stream(stack, scenario, seconds)
+    stream.start()
+    return stream
 
 
 def restart_mid_stream(stack: Stack, server, seed: int) -> None:
@@ -161,7 +187,7 @@ def restart_mid_stream(stack: Stack, server, seed: int) -> None:
     server.stop()
     time.sleep(1.5)
     server.start()
-    producer.join()
+    producer.finish()
     settle(stack, scenario, timeout=240)
     assert_matches_core(stack, scenario)
 
