@@ -8,7 +8,7 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.metrics import Metrics, metrics_middleware
-from http_api.outcomes import POLL_INTERVAL, OutcomeWatcher
+from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
 from http_api.problems import problems_middleware
 from http_api.routes import setup_routes
@@ -23,9 +23,10 @@ def create_app(
     *,
     store: OrderStore | None = None,
     publisher: Publisher | None = None,
-    poll_interval: float = POLL_INTERVAL,
+    feed: OutcomeFeed | None = None,
 ) -> web.Application:
-    """The API; ``store`` and ``publisher`` default to Mongo and Kafka from ``settings``."""
+    """The API; ``store``, ``publisher`` and the outcome ``feed`` default to Mongo and
+    Kafka from ``settings``."""
     metrics = Metrics()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES, middlewares=[metrics_middleware(metrics), problems_middleware]
@@ -33,13 +34,14 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.TOPICS] = Topics.from_settings(settings)
     app[keys.METRICS] = metrics
-    app.cleanup_ctx.append(_store_ctx(store, poll_interval))
+    app.cleanup_ctx.append(_store_ctx(store))
+    app.cleanup_ctx.append(_outcomes_ctx(feed))
     app.cleanup_ctx.append(_publisher_ctx(publisher))
     setup_routes(app)
     return app
 
 
-def _store_ctx(given: OrderStore | None, poll_interval: float):
+def _store_ctx(given: OrderStore | None):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         store = given
         if store is None:
@@ -48,11 +50,27 @@ def _store_ctx(given: OrderStore | None, poll_interval: float):
             store = MongoOrderStore(_required(app[keys.SETTINGS].mongo_uri, "MONGO_URI"))
             await store.ensure_indexes()
         app[keys.STORE] = store
-        app[keys.OUTCOMES] = OutcomeWatcher(store, poll_interval)
         yield
-        await app[keys.OUTCOMES].close()
         if given is None:
             await store.close()  # type: ignore[attr-defined]
+
+    return ctx
+
+
+def _outcomes_ctx(given: OutcomeFeed | None):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        watcher = OutcomeWatcher(app[keys.STORE])
+        feed = given
+        if feed is None:
+            from http_api.outcome_feed import KafkaOutcomeFeed
+
+            brokers = app[keys.SETTINGS].brokers or [_required(None, "KAFKA_URI")]
+            feed = KafkaOutcomeFeed(brokers, app[keys.TOPICS].order_events)
+        await feed.start(watcher.wanted(), watcher.decided)
+        app[keys.OUTCOMES] = watcher
+        yield
+        await feed.close()
+        await watcher.close()
 
     return ctx
 

@@ -86,8 +86,8 @@ async def submit(
     app = request.app
     topic = app[keys.TOPICS].refund_request if kind == "refund" else app[keys.TOPICS].order_update_request
     started = time.perf_counter()
-    await app[keys.PUBLISHER].publish(topic, order_id, body)
-    decided = await app[keys.OUTCOMES].wait(order_id, rid, max(0.0, timeout - (time.perf_counter() - started)))
+    publish = app[keys.PUBLISHER].publish(topic, order_id, body)
+    decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
     app[keys.METRICS].outcome_wait.observe(time.perf_counter() - started)
     if decided is None:
         app[keys.METRICS].outcome_timeouts.inc()

@@ -1,12 +1,12 @@
-"""Waiting for the outcome of a request by watching for its record in Mongo.
+"""Waiting for the outcome of a request, told by the outcome feed.
 
-The dataflow stores a record of each decided request (``shared.storage``) right
-after the order it changed. A waiter is answered once its record is there and
-the order has reached the record's revision (always so, checked all the same),
-so a caller that gets 200 reads its own write. One task polls for all
-waiters of this process with one query per tick (by record id: its cost does not
-depend on how many requests an order has seen); several API processes each watch
-their own waiters. A waiter never outlives its timeout.
+The feed (``http_api.outcome_feed``) says which of this process's waited-for
+requests the dataflow has decided; the watcher then reads their records and
+orders by id, a batch at a time, and answers the waiters. Nothing is polled:
+the database cost is per answered request, however many wait. The flow stores
+the order, then the record, then publishes the event, so a caller that gets 200
+reads its own write. A waiter whose outcome the feed did not tell in time gets
+one last look at its record before it is told to wait no longer (None).
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable, Container
+from typing import Any, NamedTuple, Protocol
 
 from http_api.ports import OrderStore
 from shared.storage import record_id
 
 log = logging.getLogger(__name__)
-
-# Seconds between polls while someone waits: half of it is the mean wait an outcome adds.
-POLL_INTERVAL = 0.01
 
 
 class Decided(NamedTuple):
@@ -32,60 +30,93 @@ class Decided(NamedTuple):
     order: dict[str, Any]
 
 
+class OutcomeFeed(Protocol):
+    async def start(self, wanted: Container[str], decided: Callable[[list[str]], None]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class OutcomeWatcher:
-    def __init__(self, store: OrderStore, interval: float = POLL_INTERVAL):
+    def __init__(self, store: OrderStore):
         self._store = store
-        self._interval = interval
-        self._waiters: dict[tuple[str, str], list[asyncio.Future[Decided]]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._waiters: dict[str, tuple[str, list[asyncio.Future[Decided]]]] = {}  # request id -> order, futures
+        self._told: set[str] = set()
+        self._flush: asyncio.Task[None] | None = None
 
     @property
     def waiting(self) -> int:
-        return sum(len(w) for w in self._waiters.values())
+        return sum(len(futures) for _, futures in self._waiters.values())
 
-    async def wait(self, order_id: str, request_id: str, timeout: float) -> Decided | None:
-        """The outcome, or None when it did not come in time."""
-        future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
-        key = (order_id, request_id)
-        self._waiters.setdefault(key, []).append(future)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._watch())
+    def wanted(self) -> Container[str]:
+        """The request ids someone waits for (read by the feed's thread: a set's
+        membership test is safe there, and a stale answer costs only a late reply)."""
+        return self._waiters.keys()
+
+    async def wait(
+        self, order_id: str, request_id: str, timeout: float, publish: Awaitable[None] | None = None
+    ) -> Decided | None:
+        """Publish (so the waiter is in place before any outcome can come), then the
+        outcome, or None when it did not come within ``timeout`` of the call."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        future: asyncio.Future[Decided] = loop.create_future()
+        self._waiters.setdefault(request_id, (order_id, []))[1].append(future)
         try:
-            return await asyncio.wait_for(future, timeout)
+            if publish is not None:
+                await publish
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
         except TimeoutError:
-            return None
+            found = await self._look([request_id])  # the last look: a missed event costs a late 200, not a 202
+            return found.get(request_id)
         finally:
-            waiters = self._waiters.get(key, [])
-            if future in waiters:
-                waiters.remove(future)
-            if not waiters:
-                self._waiters.pop(key, None)
+            self._forget(request_id, future)
 
-    async def _watch(self) -> None:
-        while self._waiters:
+    def decided(self, request_ids: list[str]) -> None:
+        """The feed's news, on the loop: answer these waiters, a batch at a time."""
+        self._told.update(request_ids)
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.create_task(self._answer())
+
+    async def _answer(self) -> None:
+        while self._told:
+            told, self._told = self._told, set()
             try:
-                await self._poll()
-            except Exception as exc:  # a slow or restarting server: keep waiting, waiters time out
-                log.warning("outcome poll failed: %s", exc)
-            await asyncio.sleep(self._interval)
+                found = await self._look([rid for rid in told if rid in self._waiters])
+            except Exception as exc:  # a slow or restarting server: the waiters' last look tries again
+                log.warning("reading outcomes failed: %s", exc)
+                continue
+            for rid, outcome in found.items():
+                for future in self._waiters.get(rid, ("", []))[1]:
+                    if not future.done():
+                        future.set_result(outcome)
 
-    async def _poll(self) -> None:
-        """One query for the waiters' records, one more for the orders of those found."""
-        ids = {record_id(order, request): (order, request) for order, request in self._waiters}
-        found = await self._store.records(sorted(ids))
-        if not found:
-            return
-        orders = await self._store.get_many(sorted({ids[rid][0] for rid in found}))
-        for rid, record in found.items():
+    async def _look(self, request_ids: list[str]) -> dict[str, Decided]:
+        """The stored outcomes among ``request_ids`` (two reads by id, whatever their number)."""
+        keyed = {record_id(self._waiters[rid][0], rid): rid for rid in request_ids if rid in self._waiters}
+        if not keyed:
+            return {}
+        records = await self._store.records(sorted(keyed))
+        if not records:
+            return {}
+        orders = await self._store.get_many(sorted({r["orderId"] for r in records.values()}))
+        found = {}
+        for key, record in records.items():
             order = orders.get(record["orderId"])
-            if order is None or order["revision"] < record["seq"]:
-                continue  # the record is stored, its order not yet
-            for future in self._waiters.get(ids[rid], []):
-                if not future.done():
-                    future.set_result(Decided(record, order))
+            if order is not None and order["revision"] >= record["seq"]:
+                found[keyed[key]] = Decided(record, order)
+        return found
+
+    def _forget(self, request_id: str, future: asyncio.Future[Decided]) -> None:
+        entry = self._waiters.get(request_id)
+        if entry is None:
+            return
+        if future in entry[1]:
+            entry[1].remove(future)
+        if not entry[1]:
+            del self._waiters[request_id]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self._flush is not None:
+            self._flush.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await self._flush

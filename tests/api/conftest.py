@@ -11,7 +11,7 @@ from shared.domain import handle
 from shared.schemas.inputs import parse_message
 from shared.storage import order_to_doc
 from shared.topics import Topics
-from tests.api.fakes import DecidingPublisher, FakeStore
+from tests.api.fakes import DecidingPublisher, FakeFeed, FakeStore
 from tests.flowkit import payment
 
 SECRET = "test-secret-for-the-order-api-0123456789"
@@ -44,10 +44,15 @@ def settings():
 
 
 @pytest.fixture
-def publisher(store, settings) -> DecidingPublisher:
-    return DecidingPublisher(store, Topics.from_settings(settings))
+def feed() -> FakeFeed:
+    return FakeFeed()
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings, store, publisher):
-    return await aiohttp_client(create_app(settings, store=store, publisher=publisher, poll_interval=0.005))
+def publisher(store, settings, feed) -> DecidingPublisher:
+    return DecidingPublisher(store, Topics.from_settings(settings), feed)
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings, store, publisher, feed):
+    return await aiohttp_client(create_app(settings, store=store, publisher=publisher, feed=feed))

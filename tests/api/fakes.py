@@ -6,6 +6,7 @@ way the dataflow would, and stores the result where the fake store reads it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -51,10 +52,29 @@ class FakeStore:
             raise ConnectionError("mongo is down")
 
 
+class FakeFeed:
+    """Tells the watcher of each request the fake publisher decided, as the Kafka feed would."""
+
+    def __init__(self) -> None:
+        self._wanted = None
+        self._decided = None
+
+    async def start(self, wanted, decided) -> None:
+        self._wanted, self._decided = wanted, decided
+
+    def tell(self, request_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: request_id in self._wanted and self._decided([request_id]))
+
+    async def close(self) -> None:
+        self._decided = None
+
+
 class DecidingPublisher:
-    def __init__(self, store: FakeStore, topics: Topics, deciding: bool = True) -> None:
+    def __init__(self, store: FakeStore, topics: Topics, feed: FakeFeed, deciding: bool = True) -> None:
         self.store = store
         self.topics = topics
+        self.feed = feed
         self.deciding = deciding
         self.published: list[tuple[str, str, dict[str, Any]]] = []
         self.up = True
@@ -74,8 +94,9 @@ class DecidingPublisher:
         before = order_from_doc(doc) if doc else None
         after, events = handle(before, command, recorded)
         if after is not None and after is not before:
-            self.store.records_by_id[key] = record_doc(command, events[0], after)
             self.store.docs[after.id] = order_to_doc(after)
+            self.store.records_by_id[key] = record_doc(command, events[0], after)
+        self.feed.tell(command.request_id)
 
     async def ping(self) -> None:
         if not self.up:
