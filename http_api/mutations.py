@@ -20,7 +20,7 @@ from http_api.access import order_id_of, principal, visible_order
 from http_api.auth import Principal
 from http_api.outcomes import Decided
 from http_api.problems import Problem
-from http_api.reads import request_outcome
+from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.schemas.inputs import UPDATABLE, Invalid
 from shared.schemas.requests import fingerprint, idempotent_token, refund_request, request_id, update_request
@@ -101,7 +101,7 @@ async def submit(
 def respond(rid: str, decided: Decided) -> web.Response:
     outcome = request_outcome(rid, decided.record, decided.order)
     if outcome["status"] == "applied":
-        return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid})
+        return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid, "ETag": etag(decided.order)})
     reason = outcome["reason"]
     detail = outcome["detail"] or f"the request was rejected: {reason}"
     raise Problem(REJECTION_STATUS.get(reason, 409), detail, reason=reason, requestId=rid)

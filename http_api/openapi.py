@@ -24,6 +24,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+ETAG = {"description": "the order's version, quoted: the If-Match of PATCH", "schema": {"type": "string"}}
 ORDER_PARAM = {"name": "orderId", "in": "path", "required": True, "schema": ORDER_ID}
 TIMEOUT_PARAM = {
     "name": "timeout",
@@ -234,8 +235,20 @@ SPEC: dict[str, Any] = {
         "/api/order/findOrder/{orderId}": {
             "get": {
                 "summary": "One order (owner or admin)",
-                "parameters": [ORDER_PARAM],
-                "responses": {"200": _json(_ref("Order"), "the order"), **_problems(400, 401, 403, 404)},
+                "parameters": [
+                    ORDER_PARAM,
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "description": "an ETag from an earlier answer: 304 when the order is still at it",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {**_json(_ref("Order"), "the order"), "headers": {"ETag": ETAG}},
+                    "304": {"description": "not modified since that ETag", "headers": {"ETag": ETAG}},
+                    **_problems(400, 401, 403, 404),
+                },
             }
         },
         "/api/order/{orderId}": {

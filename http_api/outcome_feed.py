@@ -71,8 +71,11 @@ class KafkaOutcomeFeed:
     ) -> None:
         try:
             while self._running:
+                first = consumer.poll(0.1)  # returns with the first message: consume() would wait for 500
+                if first is None:
+                    continue
                 found = []
-                for msg in consumer.consume(500, 0.1):
+                for msg in [first, *consumer.consume(499, 0)]:
                     value = msg.value()
                     if msg.error() is not None or not value or _REQUEST_ID not in value:
                         continue

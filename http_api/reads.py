@@ -25,9 +25,24 @@ MAX_LIMIT = 100
 
 
 async def find_order(request: web.Request) -> web.Response:
+    """The order, with its version as ``ETag``; 304 when ``If-None-Match`` has it."""
     who = principal(request)
     doc = await visible_order(request, who, order_id_of(request))
-    return web.json_response(order_view(doc))
+    tag = etag(doc)
+    if _matches(request.headers.get("If-None-Match", ""), tag):
+        return web.Response(status=304, headers={"ETag": tag})
+    return web.json_response(order_view(doc), headers={"ETag": tag})
+
+
+def etag(doc: dict) -> str:
+    """An order's version (what ``If-Match`` on PATCH takes): every change the API
+    shows moves it on."""
+    return f'"{doc["version"]}"'
+
+
+def _matches(if_none_match: str, tag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return tag in tags or "*" in tags
 
 
 async def find_user_orders(request: web.Request) -> web.Response:

@@ -120,3 +120,24 @@ async def test_health_metrics_and_openapi(client, store, publisher):
 async def test_an_unknown_route_is_a_problem_too(client):
     response = await client.get("/api/order/nothing/here/at/all", headers=bearer("u"))
     assert response.status == 404 and response.content_type == PROBLEM
+
+
+async def test_an_order_carries_its_version_as_etag(client, store):
+    order_id = add_order(store, "pay-1")
+    response = await client.get(f"/api/order/findOrder/{order_id}", headers=OWNER)
+    assert response.headers["ETag"] == '"1"'
+
+
+async def test_if_none_match_with_the_current_version_is_304_without_a_body(client, store):
+    order_id = add_order(store, "pay-1")
+    response = await client.get(f"/api/order/findOrder/{order_id}", headers={**OWNER, "If-None-Match": '"1"'})
+    assert response.status == 304
+    assert await response.read() == b""
+
+
+async def test_if_none_match_with_an_older_version_is_the_order(client, store):
+    order_id = add_order(store, "pay-1")
+    await client.patch(f"/api/order/{order_id}", json={"address": "2 High St"}, headers=OWNER)
+    response = await client.get(f"/api/order/findOrder/{order_id}", headers={**OWNER, "If-None-Match": '"1"'})
+    assert response.status == 200
+    assert response.headers["ETag"] == '"2"'
