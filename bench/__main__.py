@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import b1_throughput, b2_b3_api, b4_memory
+from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory
 from bench.results import write_reports
 from ops.servers import SecantusDB, Tansu
 
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
             if "B2" in only or "B3" in only:
                 log("B2 refund latency, B3 reads")
                 results += b2_b3_api.run(kafka.uri, mongo.uri, workdir, quick, log)
+                log("B2 repeated: refunds piled on 300 orders")
+                results += b2_repeated.run(kafka.uri, mongo.uri, workdir, mongo.proc.pid, log)
             if "B4" in only:
                 log("B4 memory")
                 results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)
