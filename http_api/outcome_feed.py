@@ -14,15 +14,17 @@ import asyncio
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Container
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 log = logging.getLogger(__name__)
 
 # How long a fetch may wait for data (Tansu holds a fetch for all of it): latency vs idle polling.
 FETCH_WAIT_MS = 10
+START_TIMEOUT = 30.0  # seconds to find where each partition ends
 _REQUEST_ID = b'"requestId"'
 
 
@@ -54,13 +56,24 @@ class KafkaOutcomeFeed:
         after this returns is missed (Tansu's end is short of the true end: a few old
         events are read again, which nobody waits for)."""
         consumer = Consumer(self._config)
-        partitions = consumer.list_topics(self._topic, timeout=30).topics[self._topic].partitions
-        ends = [
-            TopicPartition(self._topic, p, consumer.get_watermark_offsets(TopicPartition(self._topic, p), 30)[1])
-            for p in partitions
-        ]
-        consumer.assign(ends)
+        try:
+            partitions = consumer.list_topics(self._topic, timeout=30).topics[self._topic].partitions
+            consumer.assign([TopicPartition(self._topic, p, self._end(consumer, p)) for p in partitions])
+        except BaseException:
+            consumer.close()
+            raise
         return consumer
+
+    def _end(self, consumer: Consumer, partition: int) -> int:
+        """The partition's end; a topic just made may have no leader for a moment."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                return consumer.get_watermark_offsets(TopicPartition(self._topic, partition), 10)[1]
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _read(
         self,
