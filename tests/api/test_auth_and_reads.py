@@ -141,3 +141,11 @@ async def test_if_none_match_with_an_older_version_is_the_order(client, store):
     response = await client.get(f"/api/order/findOrder/{order_id}", headers={**OWNER, "If-None-Match": '"1"'})
     assert response.status == 200
     assert response.headers["ETag"] == '"2"'
+
+
+async def test_a_long_request_line_gets_a_problem_document_not_the_parsers_text(client, store):
+    order_id = add_order(store, "pay-1")
+    query = "&".join(f"timeout=x{i}" for i in range(2_000))  # about 20 KiB
+    response = await client.post(f"/api/order/{order_id}/refund?{query}", headers=OWNER)
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
