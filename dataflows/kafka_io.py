@@ -72,10 +72,10 @@ class PromptKafkaSource(KafkaSource):
 
     def build_part(self, step_id: str, for_part: str, resume_state: ResumePoint | int | None) -> PromptPartition:
         point = as_resume_point(resume_state)
-        _, topic = for_part.split("-", 1)
+        index, topic = for_part.split("-", 1)
         facts = self._broker_facts()
         if point is not None:
-            reason = mismatch(facts, topic, int(for_part.split("-", 1)[0]), point)
+            reason = mismatch(facts, topic, int(index), point)
             if reason is not None:
                 raise mismatch_error(reason, _recovery_dir())
         inner = super().build_part(step_id, for_part, None if point is None else point.offset)

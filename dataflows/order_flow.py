@@ -8,7 +8,7 @@ Mongo is the order's state store. The keyed step keeps each order in memory whil
 it is busy and loads it from Mongo (a few queries a batch) when a key has no state:
 after any restart, with or without recovery, or after an idle order was evicted.
 
-Every decided command leaves a record (``shared.storage``), kept for the life of
+Every decided request leaves a record (``shared.storage``), kept for the life of
 the order; the load step looks up the records of each batch's requests (one query
 a batch), so a request already decided, however long ago, yields the events it
 yielded the first time, with the same ids, and changes nothing: a replay from any

@@ -18,13 +18,12 @@ from aiohttp import web
 from http_api import keys
 from http_api.access import order_id_of, principal, visible_order
 from http_api.auth import Principal
-from http_api.outcomes import Decided
+from http_api.outcomes import Decided, stored_outcome
 from http_api.problems import Problem
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.schemas.inputs import UPDATABLE, Invalid
 from shared.schemas.requests import fingerprint, idempotent_token, refund_request, request_id, update_request
-from shared.storage import record_id
 from shared.timefmt import iso
 
 DEFAULT_TIMEOUT = 5.0
@@ -79,10 +78,9 @@ async def submit(
     body = _request_body(kind, rid, order_id, who, fields, expected_version)
     if token is not None:
         await _claim(request, who, token, rid, fingerprint(kind, order_id, {**fields, "v": expected_version}))
-        key = record_id(order_id, rid)
-        record = (await request.app[keys.STORE].records([key])).get(key)
-        if record is not None and doc["revision"] >= record["seq"]:
-            return respond(rid, Decided(record, doc))
+        known = await stored_outcome(request.app[keys.STORE], doc, rid)
+        if known is not None:
+            return respond(rid, known)
     app = request.app
     topic = app[keys.TOPICS].refund_request if kind == "refund" else app[keys.TOPICS].order_update_request
     started = time.perf_counter()

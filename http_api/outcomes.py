@@ -29,6 +29,19 @@ class Decided(NamedTuple):
     record: dict[str, Any]
     order: dict[str, Any]
 
+    @classmethod
+    def of(cls, record: dict[str, Any] | None, order: dict[str, Any] | None) -> Decided | None:
+        """The outcome a reader may be shown: the record, once its order is stored too."""
+        if record is None or order is None or order["revision"] < record["seq"]:
+            return None
+        return cls(record, order)
+
+
+async def stored_outcome(store: OrderStore, order: dict[str, Any], request_id: str) -> Decided | None:
+    """The request's outcome, read by its record's id, when it is decided and stored."""
+    key = record_id(order["_id"], request_id)
+    return Decided.of((await store.records([key])).get(key), order)
+
 
 class OutcomeFeed(Protocol):
     async def start(self, wanted: Container[str], decided: Callable[[list[str]], None]) -> None: ...
@@ -101,9 +114,9 @@ class OutcomeWatcher:
         orders = await self._store.get_many(sorted({r["orderId"] for r in records.values()}))
         found = {}
         for key, record in records.items():
-            order = orders.get(record["orderId"])
-            if order is not None and order["revision"] >= record["seq"]:
-                found[keyed[key]] = Decided(record, order)
+            decided = Decided.of(record, orders.get(record["orderId"]))
+            if decided is not None:
+                found[keyed[key]] = decided
         return found
 
     def _forget(self, request_id: str, future: asyncio.Future[Decided]) -> None:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.access import order_id_of, principal, visible_order
+from http_api.outcomes import stored_outcome
 from http_api.problems import Problem
 from http_api.views import (
     decode_cursor,
@@ -18,7 +19,6 @@ from http_api.views import (
 )
 from shared.domain.model import Status
 from shared.schemas.requests import order_of_request
-from shared.storage import record_id
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -113,11 +113,8 @@ async def request_status(request: web.Request) -> web.Response:
     if order_id is None:
         raise Problem(400, "not a request id of this API", invalidParams=[{"name": "requestId"}])
     doc = await visible_order(request, who, order_id)
-    key = record_id(order_id, request_id)
-    record = (await request.app[keys.STORE].records([key])).get(key)
-    if record is not None and doc["revision"] < record["seq"]:
-        record = None  # recorded, its order not stored yet: still pending for a reader
-    return web.json_response(request_outcome(request_id, record, doc))
+    decided = await stored_outcome(request.app[keys.STORE], doc, request_id)
+    return web.json_response(request_outcome(request_id, decided.record if decided else None, doc))
 
 
 def request_outcome(request_id: str, record: dict | None, doc: dict) -> dict:

@@ -59,21 +59,16 @@ def ready_store(
     facts: PartitionFacts | None = None,
 ) -> str:
     """Make the store usable for this broker; says what was done."""
-    if recovery.exists() and not fresh:
+    if not recovery.exists():
+        said = "made"
+    elif fresh:
+        said = "made fresh for the embedded broker, which starts empty"
+    else:
         reason = store_mismatch(recovery, facts or BrokerFacts(brokers, list(topics)), topics)
         if reason is None:
             return "kept: it matches the input topics"
-        shutil.rmtree(recovery)
-        _make(recovery, partitions)
-        return f"made fresh, the old one did not match the input topics ({reason})"
-    if recovery.exists():
-        shutil.rmtree(recovery)
-        _make(recovery, partitions)
-        return "made fresh for the embedded broker, which starts empty"
-    _make(recovery, partitions)
-    return "made"
-
-
-def _make(recovery: Path, partitions: int) -> None:
+        said = f"made fresh, the old one did not match the input topics ({reason})"
+    shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
     init_db_dir(recovery, partitions)
+    return said
