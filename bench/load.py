@@ -40,21 +40,27 @@ async def open_loop(make_request, rate: float, seconds: float) -> tuple[list[flo
     return latencies, errors
 
 
-async def closed_loop(url: str, headers: dict[str, str], concurrency: int, seconds: float) -> tuple[float, float]:
-    """Requests per second and p99 latency (s) with ``concurrency`` clients back to back."""
+async def closed_loop(
+    urls: str | list[str], headers: dict[str, str], concurrency: int, seconds: float
+) -> tuple[float, float]:
+    """Requests per second and p99 latency (s) with ``concurrency`` clients back to back;
+    with several ``urls``, client ``c`` asks for ``urls[c]``, ``urls[c + concurrency]``, ..."""
+    urls = [urls] if isinstance(urls, str) else urls
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
 
-        async def client() -> None:
+        async def client(c: int) -> None:
+            i = c
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
-                async with session.get(url, headers=headers) as response:
+                async with session.get(urls[i % len(urls)], headers=headers) as response:
                     await response.read()
                     assert response.status == 200, response.status
                 latencies.append(time.perf_counter() - sent)
+                i += concurrency
 
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        await asyncio.gather(*(client(c) for c in range(concurrency)))
         elapsed = time.perf_counter() - started
     return len(latencies) / elapsed, percentile(latencies, 99)

@@ -12,6 +12,7 @@ from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
 from http_api.problems import problems_middleware
 from http_api.routes import setup_routes
+from http_api.views import RenderedOrders
 from shared.config import Settings
 from shared.topics import Topics
 
@@ -40,6 +41,7 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.TOPICS] = Topics.from_settings(settings)
     app[keys.METRICS] = metrics
+    app[keys.RENDERED] = RenderedOrders()
     app.cleanup_ctx.append(_store_ctx(store))
     app.cleanup_ctx.append(_outcomes_ctx(feed))
     app.cleanup_ctx.append(_publisher_ctx(publisher))

@@ -11,6 +11,7 @@ from aiohttp import web
 from http_api.problems import Problem
 
 ALGORITHMS = ["HS256"]
+VERIFIED_CACHE_SIZE = 4_096  # tokens whose signature was checked, kept to skip the HMAC on the next call
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,39 @@ def authenticate(request: web.Request, secret: str | None) -> Principal:
         raise Problem(401, "a token is required (Authorization: Bearer or the token cookie)")
     if not secret:
         raise Problem(401, "the service has no JWT_SEC configured, so no token is valid")
+    return _verified(token, secret, time.time())
+
+
+# (token, secret) -> (who, not before, expiry): a token's bytes and signature do not
+# change, so a token verified once needs only its times checked again.
+_VERIFIED: dict[tuple[str, str], tuple[Principal, float, float]] = {}
+
+
+def _verified(token: str, secret: str, now: float) -> Principal:
+    known = _VERIFIED.get((token, secret))
+    if known is not None:
+        who, not_before, expiry = known
+        if now >= expiry:
+            del _VERIFIED[(token, secret)]
+            raise Problem(401, "the token has expired")
+        if now < not_before:
+            raise Problem(401, "the token is not valid: The token is not yet valid (nbf or iat)")
+        return who
     try:
         claims = jwt.decode(token, secret, algorithms=ALGORITHMS, options={"require": ["exp"]})
     except jwt.ExpiredSignatureError as exc:
         raise Problem(401, "the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise Problem(401, f"the token is not valid: {exc}") from exc
+    who = _principal(claims)
+    if len(_VERIFIED) >= VERIFIED_CACHE_SIZE:
+        del _VERIFIED[next(iter(_VERIFIED))]  # the oldest
+    not_before = max(float(claims.get(claim, float("-inf"))) for claim in ("nbf", "iat"))
+    _VERIFIED[(token, secret)] = (who, not_before, float(claims["exp"]))
+    return who
+
+
+def _principal(claims: dict) -> Principal:
     user_id, roles = claims.get("userId"), claims.get("userType", [])
     if isinstance(roles, str):
         roles = [roles]

@@ -7,6 +7,7 @@ from aiohttp import web
 from http_api.metrics import Metrics
 from http_api.outcomes import OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
+from http_api.views import RenderedOrders
 from shared.config import Settings
 from shared.topics import Topics
 
@@ -16,3 +17,4 @@ STORE = web.AppKey("store", OrderStore)
 PUBLISHER = web.AppKey("publisher", Publisher)
 OUTCOMES = web.AppKey("outcomes", OutcomeWatcher)
 METRICS = web.AppKey("metrics", Metrics)
+RENDERED = web.AppKey("rendered", RenderedOrders)

@@ -8,8 +8,9 @@ from typing import Any
 from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from http_api.read_batches import ReadBatches
 from shared.config import database_name
-from shared.storage import COLLECTION, PENDING, RECORDS, id_queries
+from shared.storage import COLLECTION, PENDING, RECORDS, id_queries, split_latest_write
 
 KEYS_COLLECTION = "idempotency-keys"
 KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
@@ -23,12 +24,32 @@ class MongoOrderStore:
         self._orders = db[COLLECTION]
         self._records = db[RECORDS]
         self._keys = db[KEYS_COLLECTION]
+        self._reads = ReadBatches(self.get_many)
 
     async def get(self, order_id: str) -> dict[str, Any] | None:
-        return await self._orders.find_one({"_id": order_id}, LEAN)
+        """One order; reads asked for together share a query (see ``read_batches``)."""
+        return await self._reads.get(order_id)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if len(order_ids) == 1:
+            doc = await self._orders.find_one({"_id": order_ids[0]}, LEAN)
+            return {} if doc is None else {doc["_id"]: doc}
         return {doc["_id"]: doc async for doc in self._find_ids(self._orders, order_ids, LEAN)}
+
+    async def orders_and_records(
+        self, wanted: dict[str, str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """One query when the records are in their orders' latest writes (the usual
+        case for a request just decided), two otherwise."""
+        orders, records = {}, {}
+        async for doc in self._find_ids(self._orders, sorted(set(wanted.values())), {"origin": 0}):
+            order, latest = split_latest_write(doc)
+            orders[order["_id"]] = order
+            records.update((r["_id"], r) for r in latest if r["_id"] in wanted)
+        missing = [key for key in wanted if key not in records and wanted[key] in orders]
+        if missing:
+            records.update(await self.records(missing))
+        return orders, records
 
     async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {doc["_id"]: doc async for doc in self._find_ids(self._records, record_ids, None)}

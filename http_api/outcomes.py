@@ -1,8 +1,9 @@
 """Waiting for the outcome of a request, told by the outcome feed.
 
 The feed (``http_api.outcome_feed``) says which of this process's waited-for
-requests the dataflow has decided; the watcher then reads their records and
-orders by id, a batch at a time, and answers the waiters. Nothing is polled:
+requests the dataflow has decided; the watcher then reads their orders by id
+(with the records of each order's latest write; older records by id), a batch at
+a time, and answers the waiters. Nothing is polled:
 the database cost is per answered request, however many wait. The flow stores
 the order, then the record, then publishes the event, so a caller that gets 200
 reads its own write. A waiter whose outcome the feed did not tell in time gets
@@ -104,14 +105,12 @@ class OutcomeWatcher:
                         future.set_result(outcome)
 
     async def _look(self, request_ids: list[str]) -> dict[str, Decided]:
-        """The stored outcomes among ``request_ids`` (two reads by id, whatever their number)."""
-        keyed = {record_id(self._waiters[rid][0], rid): rid for rid in request_ids if rid in self._waiters}
+        """The stored outcomes among ``request_ids`` (one or two reads by id, whatever their number)."""
+        order_of = {rid: self._waiters[rid][0] for rid in request_ids if rid in self._waiters}
+        keyed = {record_id(order_id, rid): rid for rid, order_id in order_of.items()}
         if not keyed:
             return {}
-        records = await self._store.records(sorted(keyed))
-        if not records:
-            return {}
-        orders = await self._store.get_many(sorted({r["orderId"] for r in records.values()}))
+        orders, records = await self._store.orders_and_records({key: order_of[rid] for key, rid in keyed.items()})
         found = {}
         for key, record in records.items():
             decided = Decided.of(record, orders.get(record["orderId"]))

@@ -12,6 +12,14 @@ class OrderStore(Protocol):
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]: ...
 
+    async def orders_and_records(
+        self, wanted: dict[str, str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """For ``wanted`` (record id -> order id): the orders, then those records that
+        exist, by id. The orders are read first, so each order is at least as new as
+        any of its records found."""
+        ...
+
     async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The request records among ``record_ids`` (``shared.storage.record_doc``), by id."""
         ...

@@ -31,7 +31,8 @@ async def find_order(request: web.Request) -> web.Response:
     tag = etag(doc)
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return web.Response(status=304, headers={"ETag": tag})
-    return web.json_response(order_view(doc), headers={"ETag": tag})
+    body = request.app[keys.RENDERED].body(doc)
+    return web.Response(body=body, content_type="application/json", headers={"ETag": tag})
 
 
 def etag(doc: dict) -> str:

@@ -20,6 +20,26 @@ def order_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in doc.items() if k not in INTERNAL}
 
 
+class RenderedOrders:
+    """Orders as JSON bodies, kept by (id, revision): only the flow writes orders,
+    one document per revision, so a revision's body never changes. Reading the
+    document stays (that is what keeps reads fresh); rendering it is skipped."""
+
+    def __init__(self, size: int = 4_096):
+        self._size = size
+        self._bodies: dict[tuple[str, int], bytes] = {}
+
+    def body(self, doc: dict[str, Any]) -> bytes:
+        key = (doc["_id"], doc["revision"])
+        body = self._bodies.get(key)
+        if body is None:
+            body = json.dumps(order_view(doc)).encode()
+            if len(self._bodies) >= self._size:
+                del self._bodies[next(iter(self._bodies))]  # the oldest
+            self._bodies[key] = body
+        return body
+
+
 def payment_entry(order: dict[str, Any]) -> dict[str, Any]:
     """The first entry of an order's history, its payment, told by the order itself."""
     return {

@@ -170,6 +170,12 @@ def missing_records(docs: Iterable[dict[str, Any]], stored_ids: set[str]) -> lis
     return [r for doc in docs for r in doc.get(PENDING, ()) if r["_id"] not in stored_ids]
 
 
+def split_latest_write(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An order's document without ``pending``, and the records of its latest write."""
+    records = doc.get(PENDING, [])
+    return {k: v for k, v in doc.items() if k != PENDING}, records
+
+
 def pending_ids(docs: Iterable[dict[str, Any]]) -> list[str]:
     return [r["_id"] for doc in docs for r in doc.get(PENDING, ())]
 

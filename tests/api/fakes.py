@@ -37,6 +37,9 @@ class FakeStore:
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.docs[i] for i in order_ids if i in self.docs}
 
+    async def orders_and_records(self, wanted: dict[str, str]) -> tuple[dict, dict]:
+        return await self.get_many(sorted(set(wanted.values()))), await self.records(list(wanted))
+
     async def find_by_user(self, user_id, status, after, limit):
         docs = [d for d in self.docs.values() if d["userId"] == user_id and (status is None or d["status"] == status)]
         docs.sort(key=lambda d: (d["createdAt"], d["_id"]), reverse=True)

@@ -15,9 +15,10 @@ from dataflows.mongo_io import (
     write_orders,
     write_records,
 )
+from http_api.mongo_store import MongoOrderStore
 from ops.sandbox import with_database
 from shared.domain import handle
-from shared.storage import order_to_doc, record_doc
+from shared.storage import PENDING, order_to_doc, record_doc
 from tests.unit.builders import pay, refund_some
 
 
@@ -105,3 +106,31 @@ def test_loading_an_order_stores_the_records_its_last_write_was_cut_before(mongo
     loaded = MongoOrderLoader(mongo_uri).load([order.id])
     assert loaded[order.id] == order
     assert sorted(d["_id"] for d in records_collection(mongo_uri).find({})) == sorted(r["_id"] for r in records)
+
+
+async def test_the_api_finds_a_record_in_its_orders_latest_write_before_it_is_stored(mongo_uri):
+    order, records, _ = refunded_once()
+    orders = orders_collection(mongo_uri)
+    write_orders(orders, [order_to_doc(order)], records)  # the records are in `pending` only
+    store = MongoOrderStore(mongo_uri)
+    try:
+        found_orders, found_records = await store.orders_and_records({records[1]["_id"]: order.id})
+    finally:
+        await store.close()
+    assert found_records[records[1]["_id"]]["requestId"] == records[1]["requestId"]
+    assert PENDING not in found_orders[order.id]
+
+
+async def test_the_api_reads_records_older_than_the_latest_write_by_id(mongo_uri):
+    order, records, _ = refunded_once()
+    orders = orders_collection(mongo_uri)
+    write_records(records_collection(mongo_uri), records)
+    later, _ = handle(order, refund_some("later", "apple", 1))
+    write_orders(orders, [order_to_doc(later)], [])  # a newer write, whose `pending` lacks them
+    store = MongoOrderStore(mongo_uri)
+    try:
+        found_orders, found_records = await store.orders_and_records({records[1]["_id"]: order.id})
+    finally:
+        await store.close()
+    assert list(found_records) == [records[1]["_id"]]
+    assert found_orders[order.id]["revision"] == later.revision

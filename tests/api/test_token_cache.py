@@ -1,0 +1,57 @@
+"""A token verified once is remembered, and its times are still checked on every use."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from http_api.auth import _VERIFIED, Principal, _verified
+from http_api.problems import Problem
+
+SECRET = "a-test-secret-of-enough-length-0123456789"
+T0 = int(time.time())
+
+
+def signed(claims: dict, key: str = SECRET) -> str:
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    _VERIFIED.clear()
+    yield
+    _VERIFIED.clear()
+
+
+def test_a_remembered_token_gives_the_same_principal():
+    token = signed({"userId": "u1", "userType": ["admin"], "iat": T0 - 10, "exp": T0 + 60})
+    first = _verified(token, SECRET, T0 - 5)
+    assert first == Principal("u1", ("admin",))
+    assert _verified(token, SECRET, T0) == first
+
+
+def test_a_remembered_token_is_refused_once_it_expires():
+    token = signed({"userId": "u1", "iat": T0 - 10, "exp": T0 + 60})
+    _verified(token, SECRET, T0)
+    with pytest.raises(Problem) as refused:
+        _verified(token, SECRET, T0 + 60)
+    assert refused.value.status_code == 401
+    assert "expired" in refused.value.detail
+
+
+def test_a_token_remembered_under_one_secret_is_checked_again_under_another():
+    token = signed({"userId": "u1", "exp": T0 + 60})
+    _verified(token, SECRET, T0)
+    with pytest.raises(Problem) as refused:
+        _verified(token, "another-secret-of-enough-length-0123456", T0)
+    assert refused.value.status_code == 401
+
+
+def test_a_remembered_token_is_not_valid_before_its_nbf():
+    token = signed({"userId": "u1", "nbf": T0 - 5, "exp": T0 + 60})
+    _verified(token, SECRET, T0)
+    with pytest.raises(Problem) as refused:
+        _verified(token, SECRET, T0 - 6)
+    assert "not yet valid" in refused.value.detail
