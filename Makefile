@@ -15,8 +15,8 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 
 install: $(VENV_STAMP)  ## make .venv and install everything
 
-run: install  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set)
-	$(PY) -m ops.run
+run: install  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2
+	$(PY) -m ops.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1)
 
 produce: install  ## produce sample payments while make run runs: make produce N=1000
 	$(PY) -m ops.produce --count $(or $(N),10) --wait

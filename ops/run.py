@@ -20,7 +20,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recovery_partitions
 from ops.recovery_store import ready_store
+from ops.servers import free_port
 from shared.config import Settings, load_settings
 from shared.topics import Topics
 
@@ -39,8 +41,6 @@ Try it, in another terminal:
 
 def _port_or_free(preferred: int) -> int:
     import socket
-
-    from ops.servers import free_port
 
     with socket.socket() as s:
         try:
@@ -70,7 +70,8 @@ def start_servers(stack: ExitStack, settings: Settings, data: Path) -> tuple[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-w", "--workers", type=int, default=1, help="dataflow workers (default 1)")
+    parser.add_argument("-p", "--processes", type=int, default=1, help="dataflow processes (default 1)")
+    parser.add_argument("-w", "--workers", type=int, default=1, help="workers per dataflow process (default 1)")
     parser.add_argument("--snapshot-interval", type=int, default=5, help="recovery snapshot seconds (default 5)")
     parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only, no dataflow or API")
     args = parser.parse_args(argv)
@@ -85,9 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
         settings = load_settings(env)
         setup(settings)
-        recovery = settings.recovery_dir or data / "recovery"
+        recovery = (settings.recovery_dir or data / "recovery").resolve()
         topics = Topics.from_settings(settings)
-        done = ready_store(recovery, max(1, args.workers), settings.brokers, topics.inputs, fresh=embedded_kafka)
+        plan = ClusterPlan(
+            local_addresses(args.processes, free_port) if args.processes > 1 else (),
+            tuple(range(args.processes)),
+            args.workers,
+            recovery,
+            args.snapshot_interval,
+        )
+        done = ready_store(recovery, recovery_partitions(plan), settings.brokers, topics.inputs, fresh=embedded_kafka)
         print(f"  recovery store              {recovery}: {done}")
         endpoints = data / "run.env"
         endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(dev_tokens(env["JWT_SEC"], data, settings.port))
         if args.no_dataflow:
             return _wait_forever()
-        return run_services(env, recovery, args, settings.port)
+        return run_services(env, plan, settings.port, data / "logs")
     return 0
 
 
@@ -110,29 +118,30 @@ def setup(settings: Settings) -> None:
     print(f"  topics                      {len(Topics.from_settings(settings).all)} ready ({len(created)} created)")
 
 
-def run_services(env: dict[str, str], recovery: Path, args: argparse.Namespace, port: int) -> int:
-    """The dataflow and the API as child processes, until one exits or Ctrl-C."""
-    flow = [
-        sys.executable, "-m", "bytewax.run", "dataflows.order_flow:flow",
-        "-w", str(args.workers), "-r", str(recovery), "-s", str(args.snapshot_interval), "-b", "0",
-    ]  # fmt: skip
+def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path) -> int:
+    """The dataflow's processes (supervised: restarted together when one exits) and
+    the API, until the API exits or Ctrl-C."""
+    supervisor = Supervisor(plan, env, Backoff(), log_dir=logs if len(plan.local_ids) > 1 else None)
     api = [sys.executable, "-m", "http_api", "--port", str(port)]
-    print(f"  dataflow                    {' '.join(flow[2:])}")
+    where = f", output in {logs}/flow-<id>.log" if len(plan.local_ids) > 1 else ""
+    print(f"  dataflow                    {len(plan.local_ids)} process(es) x {plan.workers} worker(s){where}")
+    print(f"                              {' '.join(plan.command(0)[2:])}")
     print(f"  api                         http://127.0.0.1:{port}/api/order  (openapi.json there too)")
-    procs = [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (flow, api)]
-    print("\nRunning; Ctrl-C stops everything.")
+    supervisor.start()
+    api_proc = subprocess.Popen(api, env=env, start_new_session=True)
+    print("\nRunning; Ctrl-C stops everything. A dataflow process that dies is restarted with the others.")
     try:
-        while all(p.poll() is None for p in procs):
+        while api_proc.poll() is None:
+            supervisor.tick()
             time.sleep(0.5)
-        failed = next(p for p in procs if p.poll() is not None)
-        print(f"\n{'dataflow' if failed is procs[0] else 'api'} exited with {failed.returncode}; stopping")
-        return failed.returncode or 1
+        print(f"\napi exited with {api_proc.returncode}; stopping")
+        return api_proc.returncode or 1
     except KeyboardInterrupt:
         print("\nStopping ...")
         return 0
     finally:
-        for proc in procs:
-            _stop(proc)
+        supervisor.stop()
+        _stop(api_proc)
 
 
 def _stop(proc: subprocess.Popen) -> None:

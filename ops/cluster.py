@@ -1,0 +1,237 @@
+"""Run the dataflow as a cluster of processes, and keep it running.
+
+    python -m ops.cluster --processes 2 --workers 2          # 2 processes x 2 workers on this host
+    python -m ops.cluster --addresses "10.0.0.1:2101;10.0.0.2:2101" --process-ids 0   # on host 1
+    python -m ops.cluster --addresses "10.0.0.1:2101;10.0.0.2:2101" --process-ids 1   # on host 2
+
+Bytewax ends every process of a cluster when one of them dies, so the
+supervisor treats the processes it runs as one unit: when any of them exits, it
+stops the rest and starts them all again from the recovery store, waiting
+longer after each quick failure (1 s, 2 s, 4 s ... up to --max-backoff). A
+cluster that ran for --stable seconds starts again from 1 s. The same recovery
+store serves any number of processes and workers (stop-start rescaling): stop
+the cluster, start it with other counts.
+
+On several hosts, run one supervisor per host, each with the same --addresses
+and its own --process-ids; the recovery store must then be on storage every
+host reaches (each worker writes its own recovery partitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("ops.cluster")
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """Which processes of which cluster run here, and how."""
+
+    addresses: tuple[str, ...]  # host:port of every process, in process-id order; () for one process
+    local_ids: tuple[int, ...]  # the processes this supervisor runs
+    workers: int
+    recovery: Path
+    snapshot_s: int = 5
+    flow: str = "dataflows.order_flow:flow"
+
+    def command(self, process_id: int) -> list[str]:
+        cmd = [sys.executable, "-m", "bytewax.run", self.flow, "-w", str(self.workers)]
+        if self.addresses:
+            cmd += ["-i", str(process_id), "-a", ";".join(self.addresses)]
+        return [*cmd, "-r", str(self.recovery), "-s", str(self.snapshot_s), "-b", "0"]
+
+
+def local_addresses(processes: int, free_port: Callable[[], int]) -> tuple[str, ...]:
+    return tuple(f"127.0.0.1:{free_port()}" for _ in range(processes))
+
+
+@dataclass
+class Backoff:
+    """Seconds to wait before a restart: doubling after quick failures, reset after a stable run."""
+
+    first: float = 1.0
+    most: float = 30.0
+    stable: float = 60.0
+    _next: float = field(default=0.0, init=False)
+
+    def after_run(self, ran_for: float) -> float:
+        self._next = self.first if ran_for >= self.stable or self._next == 0 else min(self.most, self._next * 2)
+        return self._next
+
+
+class Supervisor:
+    """Starts the plan's processes, restarts them all when one exits, stops them on request.
+
+    ``tick()`` does one step of supervision; ``run()`` ticks until asked to stop, and
+    ``make run`` ticks it beside the API."""
+
+    def __init__(
+        self,
+        plan: ClusterPlan,
+        env: Mapping[str, str],
+        backoff: Backoff,
+        log_dir: Path | None = None,
+        max_restarts: int | None = None,
+    ):
+        self.plan = plan
+        self.env = dict(env)
+        self.backoff = backoff
+        self.log_dir = log_dir
+        self.max_restarts = max_restarts
+        self.procs: dict[int, subprocess.Popen] = {}
+        self.restarts = 0
+        self.gave_up = False
+        self._started = 0.0
+        self._restart_at: float | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        if not self.plan.recovery.exists():
+            from bytewax.recovery import init_db_dir
+
+            self.plan.recovery.mkdir(parents=True)
+            init_db_dir(self.plan.recovery, recovery_partitions(self.plan))
+        for pid in self.plan.local_ids:
+            out = None
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                out = open(self.log_dir / f"flow-{pid}.log", "ab")  # noqa: SIM115 (the child keeps it)
+            self.procs[pid] = subprocess.Popen(
+                self.plan.command(pid), env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            if out is not None:
+                out.close()
+        log.info("started process(es) %s (os pids %s)", list(self.procs), [p.pid for p in self.procs.values()])
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM to every process group, then SIGKILL to those still there after ``grace``."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+
+    def exited(self) -> dict[int, int]:
+        """Process id -> exit code, for the local processes that have ended."""
+        return {pid: proc.returncode for pid, proc in self.procs.items() if proc.poll() is not None}
+
+    def tick(self) -> None:
+        """Start the cluster again when its wait is over; when a process has exited,
+        stop the others and schedule the restart."""
+        now = time.monotonic()
+        if self._restart_at is not None:
+            if now >= self._restart_at:
+                self._restart_at = None
+                self.start()
+            return
+        ended = self.exited()
+        if not ended:
+            return
+        self.stop()
+        if self.max_restarts is not None and self.restarts >= self.max_restarts:
+            log.error("process(es) %s exited (codes %s); no restarts left", list(ended), ended)
+            self.gave_up = True
+            return
+        wait = self.backoff.after_run(now - self._started)
+        self.restarts += 1
+        log.warning("process(es) %s exited (codes %s); restart %d in %.0f s", list(ended), ended, self.restarts, wait)
+        self._restart_at = now + wait
+
+    def request_stop(self) -> None:
+        self._stopping = True
+
+    def run(self, poll_s: float = 0.2) -> int:
+        """Until asked to stop (0) or out of restarts (1)."""
+        self.start()
+        try:
+            while not self._stopping and not self.gave_up:
+                self.tick()
+                time.sleep(poll_s)
+        finally:
+            self.stop()
+        return 1 if self.gave_up else 0
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.cluster", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-p", "--processes", type=int, default=1, help="processes on this host (default 1)")
+    parser.add_argument("-w", "--workers", type=int, default=1, help="workers per process (default 1)")
+    parser.add_argument("--addresses", help='every process\'s host:port, ";"-separated (default: loopback, free ports)')
+    parser.add_argument("--process-ids", help="with --addresses: the process ids to run here, comma-separated")
+    parser.add_argument("--recovery", type=Path, help="recovery store (default RECOVERY_DIR or .data/recovery)")
+    parser.add_argument("--snapshot-interval", type=int, default=5, help="seconds between snapshots (default 5)")
+    parser.add_argument("--max-backoff", type=float, default=30.0, help="longest wait between restarts (default 30 s)")
+    parser.add_argument("--stable", type=float, default=60.0, help="a run this long resets the back-off (default 60 s)")
+    parser.add_argument("--log-dir", type=Path, help="write each process's output to LOG_DIR/flow-<id>.log")
+    return parser.parse_args(argv)
+
+
+def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
+    from ops.servers import free_port
+
+    if args.addresses:
+        addresses = tuple(a.strip() for a in args.addresses.split(";") if a.strip())
+        ids = range(len(addresses)) if not args.process_ids else (int(i) for i in args.process_ids.split(","))
+        local = tuple(ids)
+        if any(not 0 <= i < len(addresses) for i in local):
+            raise SystemExit(f"--process-ids must be between 0 and {len(addresses) - 1}")
+    else:
+        addresses = local_addresses(args.processes, free_port) if args.processes > 1 else ()
+        local = tuple(range(args.processes))
+    return ClusterPlan(addresses, local, args.workers, recovery, args.snapshot_interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ops.recovery_store import ready_store
+    from shared.config import load_settings
+    from shared.topics import Topics
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    recovery = (args.recovery or settings.recovery_dir or settings.data_dir / "recovery").resolve()
+    plan = plan_from_args(args, recovery)
+    if not recovery.exists():
+        done = ready_store(
+            recovery, recovery_partitions(plan), settings.brokers, Topics.from_settings(settings).inputs, False
+        )
+        log.info("recovery store %s: %s", recovery, done)
+    supervisor = Supervisor(plan, os.environ, Backoff(most=args.max_backoff, stable=args.stable), args.log_dir)
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: supervisor.request_stop())
+    log.info("cluster %s, here %s, %d worker(s) each", ";".join(plan.addresses), list(plan.local_ids), plan.workers)
+    return supervisor.run()
+
+
+def recovery_partitions(plan: ClusterPlan) -> int:
+    """Fixed when the store is made, whatever the cluster later grows to: one per worker of
+    this cluster, at least 4, so a later, larger cluster still spreads its snapshot writes."""
+    return max(4, max(1, len(plan.addresses)) * plan.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
