@@ -13,6 +13,7 @@ from bytewax.inputs import StatefulSourcePartition
 from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from dataflows.flow_metrics import SNAPSHOTS
 from dataflows.resume import (
     Fingerprint,
     PartitionFacts,
@@ -26,6 +27,7 @@ from shared.schemas.outputs import OutMessage
 
 log = logging.getLogger(__name__)
 
+STATS_INTERVAL_MS = 2_000
 PRODUCER_CONFIG = {
     "acks": "all",
     "enable.idempotence": True,
@@ -42,7 +44,12 @@ def kafka_source(
     # A short fetch wait bounds latency on brokers that hold a fetch for its whole wait.
     # An offset the partition no longer has (a topic made again while the flow runs)
     # restarts from its beginning rather than its end: replays are harmless, skips are not.
-    config = {"fetch.wait.max.ms": str(fetch_wait_ms), "auto.offset.reset": "earliest"}
+    # librdkafka's statistics feed bytewax's consumer-lag gauge (dataflows.flow_metrics).
+    config = {
+        "fetch.wait.max.ms": str(fetch_wait_ms),
+        "auto.offset.reset": "earliest",
+        "statistics.interval.ms": str(STATS_INTERVAL_MS),
+    }
     return PromptKafkaSource(
         brokers,
         list(topics),
@@ -179,6 +186,7 @@ class PromptPartition(StatefulSourcePartition):
         return self._awake
 
     def snapshot(self) -> ResumePoint:
+        SNAPSHOTS.inc()
         msg = self._last_message
         if msg is not None and msg.offset is not None:
             stamp = msg.timestamp[1] if msg.timestamp else -1

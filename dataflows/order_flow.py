@@ -257,7 +257,7 @@ def get_flow() -> Dataflow:
     from dataflows.kafka_io import kafka_source
     from dataflows.mongo_io import MongoOrderLoader
     from dataflows.payment_lookup import PaymentLookup
-    from dataflows.store_then_publish import StoreThenPublishSink
+    from dataflows.store_then_publish import StoreThenPublishSink, metrics_at
     from ops.prepare import prepare
     from shared.config import load_settings
 
@@ -275,7 +275,7 @@ def get_flow() -> Dataflow:
         kafka_source(
             settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
-        StoreThenPublishSink(settings.mongo_uri, settings.brokers),
+        StoreThenPublishSink(settings.mongo_uri, settings.brokers, metrics_at(settings), topics.order_dlq),
         MongoOrderLoader(settings.mongo_uri),
         topics,
         completer=lookup,

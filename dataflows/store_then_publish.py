@@ -12,11 +12,14 @@ The order of the three writes is what makes a crash anywhere harmless:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from dataflows import flow_metrics
+from shared.config import Settings
 from shared.schemas.outputs import OutMessage
 
 
@@ -30,31 +33,68 @@ class Effects:
     records: tuple[dict[str, Any], ...] = ()
 
 
+class MetricsAt(NamedTuple):
+    host: str
+    port: int
+    liveness_s: float
+
+
+def metrics_at(settings: Settings) -> MetricsAt | None:
+    port = settings.flow_metrics_port
+    return None if port is None else MetricsAt(settings.flow_metrics_host, port, settings.flow_liveness_s)
+
+
 class _Partition(StatelessSinkPartition[Effects]):
-    def __init__(self, mongo_uri: str, brokers: list[str]):
+    def __init__(self, mongo_uri: str, brokers: list[str], dlq_topic: str | None):
         from dataflows.kafka_io import MessagePublisher
         from dataflows.mongo_io import orders_collection, records_collection
 
         self._orders = orders_collection(mongo_uri)
         self._records = records_collection(mongo_uri)
         self._publisher = MessagePublisher(brokers)
+        self._dlq_topic = dlq_topic
 
     def write_batch(self, items: list[Effects]) -> None:
         from dataflows.mongo_io import write_orders, write_records
 
         records = [r for e in items for r in e.records]
-        write_orders(self._orders, [e.doc for e in items if e.doc is not None], records)
-        write_records(self._records, records)
-        self._publisher.publish([m for e in items for m in e.messages])
+        docs = [e.doc for e in items if e.doc is not None]
+        messages = [m for e in items for m in e.messages]
+        _timed("orders", write_orders, self._orders, docs, records)
+        _timed("records", write_records, self._records, records)
+        _timed("kafka", self._publisher.publish, messages)
+        self._count(docs, records, messages)
+
+    def _count(self, docs: list[dict[str, Any]], records: list[dict[str, Any]], messages: list[OutMessage]) -> None:
+        outcomes = [(r["kind"], r["status"]) for r in records]
+        outcomes += [("payment", "applied") for m in messages if m.value.get("type") == "OrderCreated"]
+        dead = sum(1 for m in messages if m.topic == self._dlq_topic)
+        for m in messages:
+            flow_metrics.EVENTS.labels(m.topic).inc()
+        flow_metrics.record_batch(outcomes, len(docs), dead)
 
     def close(self) -> None:
         self._publisher.close()
 
 
+def _timed(target: str, write, *args: Any) -> None:
+    started = time.perf_counter()
+    write(*args)
+    flow_metrics.WRITE_SECONDS.labels(target).observe(time.perf_counter() - started)
+
+
 class StoreThenPublishSink(DynamicSink[Effects]):
-    def __init__(self, mongo_uri: str, brokers: list[str]):
+    """``metrics``: where each process serves ``/metrics`` and ``/live`` (none when None)."""
+
+    def __init__(
+        self, mongo_uri: str, brokers: list[str], metrics: MetricsAt | None = None, dlq_topic: str | None = None
+    ):
         self._mongo_uri = mongo_uri
         self._brokers = brokers
+        self._metrics = metrics
+        self._dlq_topic = dlq_topic
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        return _Partition(self._mongo_uri, self._brokers)
+        if self._metrics is not None:
+            flow_metrics.serve(*self._metrics)
+        return _Partition(self._mongo_uri, self._brokers, self._dlq_topic)

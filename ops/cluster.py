@@ -83,7 +83,10 @@ class Supervisor:
         backoff: Backoff,
         log_dir: Path | None = None,
         max_restarts: int | None = None,
+        liveness_s: float | None = None,
     ):
+        """``liveness_s``: restart the cluster when a process's ``/live`` says stalled, or has
+        not answered for this long (needs FLOW_METRICS_PORT in ``env``)."""
         self.plan = plan
         self.env = dict(env)
         self.backoff = backoff
@@ -95,9 +98,13 @@ class Supervisor:
         self._started = 0.0
         self._restart_at: float | None = None
         self._stopping = False
+        self.liveness_s = liveness_s
+        self._answered: dict[int, float] = {}
+        self._next_check = 0.0
 
     def start(self) -> None:
         self._started = time.monotonic()
+        self._answered = {pid: self._started for pid in self.plan.local_ids}
         if not self.plan.recovery.exists():
             from bytewax.recovery import init_db_dir
 
@@ -109,17 +116,32 @@ class Supervisor:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
                 out = open(self.log_dir / f"flow-{pid}.log", "ab")  # noqa: SIM115 (the child keeps it)
             self.procs[pid] = subprocess.Popen(
-                self.plan.command(pid), env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self.plan.command(pid),
+                env=self.env_of(pid),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             if out is not None:
                 out.close()
         log.info("started process(es) %s (os pids %s)", list(self.procs), [p.pid for p in self.procs.values()])
+
+    def env_of(self, process_id: int) -> dict[str, str]:
+        """Process ``i`` serves its metrics on FLOW_METRICS_PORT + i."""
+        base = self.env.get("FLOW_METRICS_PORT")
+        return self.env if not base else {**self.env, "FLOW_METRICS_PORT": str(int(base) + process_id)}
+
+    def metrics_urls(self) -> dict[int, str]:
+        base = self.env.get("FLOW_METRICS_PORT")
+        host = self.env.get("FLOW_METRICS_HOST", "127.0.0.1")
+        return {} if not base else {i: f"http://{host}:{int(base) + i}" for i in self.plan.local_ids}
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM to every process group, then SIGKILL to those still there after ``grace``."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
+                _signal_group(proc, signal.SIGCONT)  # a stopped (SIGSTOP) process acts on it only once continued
         deadline = time.monotonic() + grace
         for proc in self.procs.values():
             try:
@@ -141,7 +163,7 @@ class Supervisor:
                 self._restart_at = None
                 self.start()
             return
-        ended = self.exited()
+        ended = self.exited() or self._stalled(now)
         if not ended:
             return
         self.stop()
@@ -153,6 +175,23 @@ class Supervisor:
         self.restarts += 1
         log.warning("process(es) %s exited (codes %s); restart %d in %.0f s", list(ended), ended, self.restarts, wait)
         self._restart_at = now + wait
+
+    def _stalled(self, now: float) -> dict[int, int]:
+        """Processes whose ``/live`` says stalled or has been silent for ``liveness_s``
+        (code -1 in what ``tick`` logs)."""
+        urls = self.metrics_urls()
+        if self.liveness_s is None or not urls or now < self._next_check:
+            return {}
+        self._next_check = now + min(2.0, self.liveness_s / 4)
+        stalled = {}
+        for pid, url in urls.items():
+            verdict = _ask_live(url)
+            if verdict is not None:
+                self._answered[pid] = now
+            if verdict is False or now - self._answered.get(pid, now) > self.liveness_s:
+                log.warning("process %d is not live (%s)", pid, "stalled" if verdict is False else "no answer")
+                stalled[pid] = -1
+        return stalled
 
     def request_stop(self) -> None:
         self._stopping = True
@@ -167,6 +206,20 @@ class Supervisor:
         finally:
             self.stop()
         return 1 if self.gave_up else 0
+
+
+def _ask_live(url: str) -> bool | None:
+    """True when ``/live`` says 200, False on 503, None when it does not answer."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/live", timeout=1.0) as response:
+            return response.status == 200
+    except urllib.error.HTTPError as exc:
+        return False if exc.code == 503 else None
+    except OSError:
+        return None
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
@@ -187,6 +240,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-backoff", type=float, default=30.0, help="longest wait between restarts (default 30 s)")
     parser.add_argument("--stable", type=float, default=60.0, help="a run this long resets the back-off (default 60 s)")
     parser.add_argument("--log-dir", type=Path, help="write each process's output to LOG_DIR/flow-<id>.log")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="process i serves /metrics and /live on this port + i (default FLOW_METRICS_PORT; none when unset)",
+    )
+    parser.add_argument(
+        "--liveness",
+        type=float,
+        help="restart all when a process is stalled or silent this many seconds (default FLOW_LIVENESS_S, 60)",
+    )
     return parser.parse_args(argv)
 
 
@@ -220,7 +283,16 @@ def main(argv: list[str] | None = None) -> int:
             recovery, recovery_partitions(plan), settings.brokers, Topics.from_settings(settings).inputs, False
         )
         log.info("recovery store %s: %s", recovery, done)
-    supervisor = Supervisor(plan, os.environ, Backoff(most=args.max_backoff, stable=args.stable), args.log_dir)
+    env = dict(os.environ)
+    if args.metrics_port is not None:
+        env["FLOW_METRICS_PORT"] = str(args.metrics_port)
+    if args.liveness is not None:
+        env["FLOW_LIVENESS_S"] = str(args.liveness)
+    backoff = Backoff(most=args.max_backoff, stable=args.stable)
+    liveness = float(env.get("FLOW_LIVENESS_S", "60"))
+    supervisor = Supervisor(plan, env, backoff, args.log_dir, liveness_s=liveness)
+    for pid, url in supervisor.metrics_urls().items():
+        log.info("process %d: %s/metrics, %s/live", pid, url, url)
     signal.signal(signal.SIGTERM, lambda *_: supervisor.request_stop())
     signal.signal(signal.SIGINT, lambda *_: supervisor.request_stop())
     log.info("cluster %s, here %s, %d worker(s) each", ";".join(plan.addresses), list(plan.local_ids), plan.workers)

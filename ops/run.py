@@ -27,6 +27,7 @@ from shared.config import Settings, load_settings
 from shared.topics import Topics
 
 log = logging.getLogger("ops.run")
+DEFAULT_METRICS_PORT = 9464  # the dataflow's first process; process i uses this + i
 
 EXAMPLES = """
 Try it, in another terminal:
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         kafka_uri, mongo_uri, embedded_kafka = start_servers(stack, settings, data)
         env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
+        env.setdefault("FLOW_METRICS_PORT", str(_port_or_free(DEFAULT_METRICS_PORT)))
         settings = load_settings(env)
         setup(settings)
         recovery = (settings.recovery_dir or data / "recovery").resolve()
@@ -121,12 +123,18 @@ def setup(settings: Settings) -> None:
 def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path) -> int:
     """The dataflow's processes (supervised: restarted together when one exits) and
     the API, until the API exits or Ctrl-C."""
-    supervisor = Supervisor(plan, env, Backoff(), log_dir=logs if len(plan.local_ids) > 1 else None)
+    liveness = float(env.get("FLOW_LIVENESS_S", "60"))
+    supervisor = Supervisor(
+        plan, env, Backoff(), log_dir=logs if len(plan.local_ids) > 1 else None, liveness_s=liveness
+    )
     api = [sys.executable, "-m", "http_api", "--port", str(port)]
     where = f", output in {logs}/flow-<id>.log" if len(plan.local_ids) > 1 else ""
     print(f"  dataflow                    {len(plan.local_ids)} process(es) x {plan.workers} worker(s){where}")
     print(f"                              {' '.join(plan.command(0)[2:])}")
+    for pid, url in supervisor.metrics_urls().items():
+        print(f"  dataflow process {pid} metrics  {url}/metrics  (liveness: {url}/live)")
     print(f"  api                         http://127.0.0.1:{port}/api/order  (openapi.json there too)")
+    print(f"  api metrics                 http://127.0.0.1:{port}/metrics")
     supervisor.start()
     api_proc = subprocess.Popen(api, env=env, start_new_session=True)
     print("\nRunning; Ctrl-C stops everything. A dataflow process that dies is restarted with the others.")

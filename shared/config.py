@@ -54,6 +54,9 @@ class Settings:
     idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
     data_dir: Path = Path(".data")
     recovery_dir: Path | None = None
+    flow_metrics_host: str = "127.0.0.1"
+    flow_metrics_port: int | None = None  # each dataflow process's /metrics and /live; none when unset
+    flow_liveness_s: float = 60.0  # input waiting and nothing stored this long: /live says stalled
 
     @property
     def brokers(self) -> list[str]:
@@ -87,6 +90,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         idle_poll_ms=float(get("KAFKA_IDLE_POLL_MS", "2")),
         data_dir=data_dir,
         recovery_dir=Path(recovery) if recovery else None,
+        flow_metrics_host=get("FLOW_METRICS_HOST", "127.0.0.1"),
+        flow_metrics_port=int(get("FLOW_METRICS_PORT")) if get("FLOW_METRICS_PORT") else None,
+        flow_liveness_s=float(get("FLOW_LIVENESS_S", "60")),
     )
 
 
