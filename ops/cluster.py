@@ -105,10 +105,10 @@ class Supervisor:
     def start(self) -> None:
         self._started = time.monotonic()
         self._answered = {pid: self._started for pid in self.plan.local_ids}
-        if not self.plan.recovery.exists():
+        if 0 in self.plan.local_ids and not any(self.plan.recovery.glob("part-*.sqlite3")):
             from bytewax.recovery import init_db_dir
 
-            self.plan.recovery.mkdir(parents=True)
+            self.plan.recovery.mkdir(parents=True, exist_ok=True)
             init_db_dir(self.plan.recovery, recovery_partitions(self.plan))
         for pid in self.plan.local_ids:
             out = None
@@ -269,7 +269,7 @@ def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ops.recovery_store import ready_store
+    from ops.recovery_store import has_partitions, ready_store
     from shared.config import load_settings
     from shared.topics import Topics
 
@@ -278,11 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     recovery = (args.recovery or settings.recovery_dir or settings.data_dir / "recovery").resolve()
     plan = plan_from_args(args, recovery)
-    if not recovery.exists():
+    if 0 in plan.local_ids and not has_partitions(recovery):
         done = ready_store(
             recovery, recovery_partitions(plan), settings.brokers, Topics.from_settings(settings).inputs, False
         )
         log.info("recovery store %s: %s", recovery, done)
+    elif not _wait_for_store(recovery, 120):
+        log.error("no recovery store in %s after 120 s (process 0's supervisor makes it)", recovery)
+        return 1
     env = dict(os.environ)
     if args.metrics_port is not None:
         env["FLOW_METRICS_PORT"] = str(args.metrics_port)
@@ -297,6 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: supervisor.request_stop())
     log.info("cluster %s, here %s, %d worker(s) each", ";".join(plan.addresses), list(plan.local_ids), plan.workers)
     return supervisor.run()
+
+
+def _wait_for_store(recovery: Path, timeout: float) -> bool:
+    from ops.recovery_store import has_partitions
+
+    deadline = time.monotonic() + timeout
+    while not has_partitions(recovery):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 
 def recovery_partitions(plan: ClusterPlan) -> int:

@@ -59,7 +59,7 @@ def ready_store(
     facts: PartitionFacts | None = None,
 ) -> str:
     """Make the store usable for this broker; says what was done."""
-    if not recovery.exists():
+    if not has_partitions(recovery):
         said = "made"
     elif fresh:
         said = "made fresh for the embedded broker, which starts empty"
@@ -68,7 +68,20 @@ def ready_store(
         if reason is None:
             return "kept: it matches the input topics"
         said = f"made fresh, the old one did not match the input topics ({reason})"
-    shutil.rmtree(recovery, ignore_errors=True)
-    recovery.mkdir(parents=True)
+    _empty(recovery)
     init_db_dir(recovery, partitions)
     return said
+
+
+def has_partitions(recovery: Path) -> bool:
+    return any(recovery.glob("part-*.sqlite3"))
+
+
+def _empty(recovery: Path) -> None:
+    """The directory, emptied (it may be a mount point, which cannot be removed)."""
+    recovery.mkdir(parents=True, exist_ok=True)
+    for child in recovery.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()

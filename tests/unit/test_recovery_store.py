@@ -91,3 +91,11 @@ def test_an_embedded_broker_always_gets_a_fresh_store(tmp_path):
     assert said == "made fresh for the embedded broker, which starts empty"
     assert resume_points(store) == {}
     assert (store / "part-0.sqlite3").is_file()
+
+
+def test_an_empty_directory_gets_partitions_and_stays_where_it_is(tmp_path):
+    store = tmp_path / "mounted"
+    store.mkdir()  # a volume's mount point: it exists, and cannot be removed
+    said = ready_store(store, 4, [], ("payments",), fresh=False, facts=Facts("id-1"))
+    assert said == "made"
+    assert sorted(p.name for p in store.iterdir()) == [f"part-{i}.sqlite3" for i in range(4)]

@@ -1,0 +1,279 @@
+"""The Grafana dashboard for the dataflow and the API, and a picture of it from a real run.
+
+    python -m ops.dashboard json > deploy/grafana/dashboards/order-service.json
+    python -m ops.dashboard record --flow http://127.0.0.1:9464 --api http://127.0.0.1:8080 \\
+        --seconds 120 --out samples.jsonl        # scrape /metrics every second
+    python -m ops.dashboard picture samples.jsonl docs/dashboard.png
+
+Each panel is written once, as PromQL for Grafana and as the same arithmetic on
+recorded scrapes for the picture (no Prometheus or Grafana needed to draw it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+Series = dict[str, list[tuple[float, float]]]  # legend -> (time, value)
+Scrape = tuple[float, dict[tuple[str, tuple[tuple[str, str], ...]], float]]
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    promql: str
+    legend: str
+    unit: str
+    compute: Callable[[list[Scrape]], Series]
+
+
+def _by(labels: tuple[tuple[str, str], ...], keys: tuple[str, ...]) -> str:
+    found = dict(labels)
+    return " ".join(found.get(k, "") for k in keys) or "all"
+
+
+def gauge(name: str, by: tuple[str, ...]) -> Callable[[list[Scrape]], Series]:
+    def compute(scrapes: list[Scrape]) -> Series:
+        out: Series = defaultdict(list)
+        for t, samples in scrapes:
+            sums: dict[str, float] = defaultdict(float)
+            for (n, labels), v in samples.items():
+                if n == name:
+                    sums[_by(labels, by)] += v
+            for legend, v in sums.items():
+                out[legend].append((t, v))
+        return out
+
+    return compute
+
+
+def rate(name: str, by: tuple[str, ...], window: int = 5) -> Callable[[list[Scrape]], Series]:
+    """Per-second increase over ``window`` scrapes, summed by ``by`` (a restart's reset counts as 0)."""
+
+    def compute(scrapes: list[Scrape]) -> Series:
+        out: Series = defaultdict(list)
+        for i in range(window, len(scrapes)):
+            (t0, old), (t1, new) = scrapes[i - window], scrapes[i]
+            sums: dict[str, float] = defaultdict(float)
+            for key, v in new.items():
+                if key[0] == name:
+                    sums[_by(key[1], by)] += max(0.0, v - old.get(key, 0.0)) / (t1 - t0)
+            for legend, v in sums.items():
+                out[legend].append((t1, v))
+        return out
+
+    return compute
+
+
+def ratio(top: Callable[[list[Scrape]], Series], bottom: Callable[[list[Scrape]], Series], scale: float = 1.0):
+    def compute(scrapes: list[Scrape]) -> Series:
+        tops, bottoms = top(scrapes), bottom(scrapes)
+        out: Series = {}
+        for legend, points in tops.items():
+            under = dict(bottoms.get(legend, []))
+            out[legend] = [(t, scale * v / under[t]) for t, v in points if under.get(t)]
+        return out
+
+    return compute
+
+
+def since(name: str) -> Callable[[list[Scrape]], Series]:
+    def compute(scrapes: list[Scrape]) -> Series:
+        points = []
+        for t, samples in scrapes:
+            stamps = [v for (n, _), v in samples.items() if n == name and v > 0]
+            if stamps:
+                points.append((t, t - max(stamps)))
+        return {"seconds": points}
+
+    return compute
+
+
+PANELS = [
+    Panel(
+        "Consumer lag (messages waiting)",
+        'sum by (topic) (bytewax_kafka_consumer_lag{job="order-flow"})',
+        "{{topic}}",
+        "short",
+        gauge("bytewax_kafka_consumer_lag", ("topic",)),
+    ),
+    Panel(
+        "Commands stored per second",
+        "sum by (kind, outcome) (rate(order_flow_commands_total[1m]))",
+        "{{kind}} {{outcome}}",
+        "ops",
+        rate("order_flow_commands_total", ("kind", "outcome")),
+    ),
+    Panel(
+        "Dead letters per second",
+        "sum(rate(order_flow_dead_letters_total[1m]))",
+        "dead letters",
+        "ops",
+        rate("order_flow_dead_letters_total", ()),
+    ),
+    Panel(
+        "Batch write time, mean (ms)",
+        "1000 * sum by (target) (rate(order_flow_write_seconds_sum[1m]))"
+        " / sum by (target) (rate(order_flow_write_seconds_count[1m]))",
+        "{{target}}",
+        "ms",
+        ratio(
+            rate("order_flow_write_seconds_sum", ("target",)),
+            rate("order_flow_write_seconds_count", ("target",)),
+            1000,
+        ),
+    ),
+    Panel(
+        "Orders per batch, mean",
+        "sum(rate(order_flow_batch_orders_sum[1m])) / sum(rate(order_flow_batch_orders_count[1m]))",
+        "orders",
+        "short",
+        ratio(rate("order_flow_batch_orders_sum", ()), rate("order_flow_batch_orders_count", ())),
+    ),
+    Panel(
+        "Seconds since a batch was stored",
+        "time() - max(order_flow_last_progress_timestamp_seconds)",
+        "seconds",
+        "s",
+        since("order_flow_last_progress_timestamp_seconds"),
+    ),
+    Panel(
+        "API requests per second, by status",
+        "sum by (status) (rate(order_api_requests_total[1m]))",
+        "{{status}}",
+        "reqps",
+        rate("order_api_requests_total", ("status",)),
+    ),
+    Panel(
+        "API answers 202 (no outcome in time) per second",
+        "sum(rate(order_api_outcome_timeouts_total[1m]))",
+        "202",
+        "ops",
+        rate("order_api_outcome_timeouts_total", ()),
+    ),
+]
+
+
+def grafana_json() -> dict:
+    panels = []
+    for i, p in enumerate(PANELS):
+        panels.append(
+            {
+                "id": i + 1,
+                "type": "timeseries",
+                "title": p.title,
+                "datasource": {"type": "prometheus", "uid": "prometheus"},
+                "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
+                "fieldConfig": {"defaults": {"unit": p.unit}, "overrides": []},
+                "targets": [{"refId": "A", "expr": p.promql, "legendFormat": p.legend}],
+            }
+        )
+    return {
+        "uid": "order-service",
+        "title": "Order service",
+        "schemaVersion": 39,
+        "time": {"from": "now-30m", "to": "now"},
+        "refresh": "10s",
+        "panels": panels,
+    }
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=3) as response:
+        text = response.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def record(urls: list[str], seconds: float, out: Path) -> None:
+    """One line per second: the time and every sample of every URL (a URL that does not
+    answer, a stopped process say, adds nothing that second)."""
+    deadline = time.time() + seconds
+    with out.open("w") as f:
+        while time.time() < deadline:
+            merged: dict = {}
+            for url in urls:
+                try:
+                    for (name, labels), v in scrape(url).items():
+                        key = (name, (*labels, ("instance", url)))
+                        merged[key] = v
+                except OSError:
+                    pass
+            f.write(json.dumps([time.time(), [[n, list(map(list, ls)), v] for (n, ls), v in merged.items()]]) + "\n")
+            f.flush()
+            print(f"\r{len(merged)} samples, {deadline - time.time():.0f} s left ", end="", file=sys.stderr)
+            time.sleep(max(0.0, 1.0 - (time.time() % 1.0)))
+    print(file=sys.stderr)
+
+
+def load(path: Path) -> list[Scrape]:
+    scrapes = []
+    for line in path.read_text().splitlines():
+        t, samples = json.loads(line)
+        scrapes.append((t, {(n, tuple(tuple(x) for x in ls)): v for n, ls, v in samples}))
+    return scrapes
+
+
+def picture(scrapes: list[Scrape], out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start = scrapes[0][0]
+    rows = (len(PANELS) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(14, 3.2 * rows), sharex=True)
+    for ax, panel in zip(axes.flat, PANELS, strict=False):
+        for legend, points in sorted(panel.compute(scrapes).items()):
+            if points:
+                ax.plot([t - start for t, _ in points], [v for _, v in points], label=legend, linewidth=1.4)
+        ax.set_title(panel.title, fontsize=10)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7, loc="upper right")
+    for ax in axes[-1]:
+        ax.set_xlabel("seconds")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("json", help="print the Grafana dashboard")
+    rec = sub.add_parser("record", help="scrape /metrics every second into a file")
+    rec.add_argument("--flow", action="append", default=[], help="a dataflow process's base URL (repeatable)")
+    rec.add_argument("--api", action="append", default=[], help="an API's base URL (repeatable)")
+    rec.add_argument("--seconds", type=float, default=120)
+    rec.add_argument("--out", type=Path, required=True)
+    pic = sub.add_parser("picture", help="draw the dashboard's panels from recorded scrapes")
+    pic.add_argument("samples", type=Path)
+    pic.add_argument("out", type=Path)
+    pic.add_argument("--title", default="Order service, a real run (scraped every second)")
+    args = parser.parse_args(argv)
+    if args.command == "json":
+        print(json.dumps(grafana_json(), indent=2))
+    elif args.command == "record":
+        record(args.flow + args.api, args.seconds, args.out)
+    else:
+        picture(load(args.samples), args.out, args.title)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

