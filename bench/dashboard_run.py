@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(line.split("=", 1) for line in (args.data / "run.env").read_text().split())
     kafka, token = env["KAFKA_URI"], (args.data / "admin-token").read_text().strip()
     flows = args.flow or ["http://127.0.0.1:9464", "http://127.0.0.1:9465"]
-    samples = args.out.with_suffix(".jsonl")
+    samples = Path(tempfile.gettempdir()) / "order-dashboard-samples.jsonl"
     recorder = threading.Thread(target=dashboard.record, args=([*flows, args.api], args.seconds, samples))
     recorder.start()
     time.sleep(5)
