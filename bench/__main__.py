@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory
+from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling
 from bench.results import write_reports
 from ops.servers import SecantusDB, Tansu
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1", help="smaller sizes"
     )
-    parser.add_argument("--only", default="B1,B2,B4", help="which to run, e.g. B1,B4 (B2 includes B3)")
+    parser.add_argument("--only", default="B1,B2,B4,B5", help="which to run, e.g. B1,B4 (B2 includes B3)")
     args = parser.parse_args(argv)
     only = {x.strip().upper() for x in args.only.split(",")}
     quick = args.quick
@@ -47,13 +47,16 @@ def main(argv: list[str] | None = None) -> None:
                 results += b2_b3_api.run(kafka.uri, mongo.uri, workdir, quick, log)
                 log("B2 repeated: refunds piled on 300 orders")
                 results += b2_repeated.run(kafka.uri, mongo.uri, workdir, mongo.proc.pid, log)
+            if "B5" in only:
+                log("B5 scaling: workers and processes")
+                results += b5_scaling.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 100_000, log)
             if "B4" in only:
                 log("B4 memory")
                 results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)
     title = f"Order service benchmarks ({'quick' if quick else 'full'}, {os.cpu_count()} cores, Tansu + SecantusDB)"
     print()
     kind = "quick" if quick else "full"
-    complete = only >= {"B1", "B2", "B4"}
+    complete = only >= {"B1", "B2", "B4", "B5"}
     print(write_reports(results, OUT, title, copy_as=kind if complete else None))
     copies = f" and {kind}.*" if complete else ""
     print(f"written: {OUT}/latest.json, latest.md, latest.png{copies} ({time.perf_counter() - started:.0f}s)")

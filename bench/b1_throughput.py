@@ -83,15 +83,19 @@ def progress(count: Callable[[], int], n: int, log, what: str, every: float = 15
     return check
 
 
-def time_flow(stack: Stack, n: int, processes: int, log) -> float:
-    """Orders per second from the first order announced until every order is stored and announced
-    (the process's start-up is left out, as the naive baseline's connecting is)."""
+def start_flows(stack: Stack, processes: int, workers: int = 1) -> None:
     if processes == 1:
-        stack.start_flow()
+        stack.start_flow(workers=workers)
     else:
         addresses = ";".join(f"127.0.0.1:{free_port()}" for _ in range(processes))
         for i in range(processes):
-            stack.start_flow(cluster=(i, addresses))
+            stack.start_flow(workers=workers, cluster=(i, addresses))
+
+
+def time_flow(stack: Stack, n: int, processes: int, log, workers: int = 1) -> float:
+    """Orders per second from the first order announced until every order is stored and announced
+    (the process's start-up is left out, as the naive baseline's connecting is)."""
+    start_flows(stack, processes, workers)
     emitted = EventCount(stack)
     stack.wait_for(lambda: emitted() > 0, timeout=300, what="a first order", interval=0.01)
     started = time.perf_counter()
@@ -99,17 +103,17 @@ def time_flow(stack: Stack, n: int, processes: int, log) -> float:
     emitted.close()
     stack.wait_for(lambda: stack.orders.estimated_document_count() >= n, timeout=600, what=f"{n} orders")
     elapsed = time.perf_counter() - started
-    log(f"    flow x{processes}: {n} orders in {elapsed:.1f}s")
+    log(f"    flow {processes} process(es) x {workers} worker(s): {n} orders in {elapsed:.1f}s")
     for proc in list(stack.flows):
         stack.kill_flow(proc)
     return n / elapsed
 
 
-def time_live(stack: Stack, messages: list[tuple[str, bytes]], log) -> float:
+def time_live(stack: Stack, messages: list[tuple[str, bytes]], log, processes: int = 1, workers: int = 1) -> float:
     """Orders per second while the payments are produced as fast as the producer can,
     to a flow already running and idle: live traffic, not a backlog. From the first
     payment sent until every order is stored and announced."""
-    stack.start_flow()
+    start_flows(stack, processes, workers)
     emitted = EventCount(stack)
     preload(stack, messages[:1])
     stack.wait_for(lambda: emitted() >= 1, timeout=300, what="the flow's first order", interval=0.01)

@@ -52,8 +52,15 @@ class ClusterPlan:
         return [*cmd, "-r", str(self.recovery), "-s", str(self.snapshot_s), "-b", "0"]
 
 
-def local_addresses(processes: int, free_port: Callable[[], int]) -> tuple[str, ...]:
-    return tuple(f"127.0.0.1:{free_port()}" for _ in range(processes))
+def local_addresses(processes: int, free_port: Callable[[], int], avoid: set[int] = frozenset()) -> tuple[str, ...]:
+    """Loopback addresses on free ports, none in ``avoid`` (the metrics ports: the kernel
+    hands out free ports in sequence, so a metrics base + 1 is a likely pick)."""
+    ports: list[int] = []
+    while len(ports) < processes:
+        port = free_port()
+        if port not in avoid and port not in ports:
+            ports.append(port)
+    return tuple(f"127.0.0.1:{p}" for p in ports)
 
 
 @dataclass

@@ -90,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         setup(settings)
         recovery = (settings.recovery_dir or data / "recovery").resolve()
         topics = Topics.from_settings(settings)
+        metrics = int(env["FLOW_METRICS_PORT"])
         plan = ClusterPlan(
-            local_addresses(args.processes, free_port) if args.processes > 1 else (),
+            local_addresses(args.processes, free_port, set(range(metrics, metrics + args.processes)))
+            if args.processes > 1
+            else (),
             tuple(range(args.processes)),
             args.workers,
             recovery,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops.cluster import Backoff, ClusterPlan, parse_args, plan_from_args, recovery_partitions
+from ops.cluster import Backoff, ClusterPlan, local_addresses, parse_args, plan_from_args, recovery_partitions
 
 
 def test_one_process_runs_without_cluster_addresses():
@@ -51,3 +51,9 @@ def test_a_stable_run_resets_the_wait():
     backoff.after_run(1)
     backoff.after_run(1)
     assert backoff.after_run(61) == 1
+
+
+def test_cluster_addresses_avoid_the_metrics_ports():
+    handed_out = iter([9464, 9465, 9466, 9467])
+    addresses = local_addresses(2, lambda: next(handed_out), avoid={9464, 9465})
+    assert addresses == ("127.0.0.1:9466", "127.0.0.1:9467")

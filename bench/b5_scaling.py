@@ -1,0 +1,42 @@
+"""B5: throughput as the dataflow grows: 1, 2 and 4 workers in one process, and 2
+processes, each preloaded and live, beside the 1-worker figures of the same run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.b1_throughput import payments, preload, time_flow, time_live
+from bench.results import Result
+from ops.sandbox import Stack
+
+SHAPES = [(1, 1), (1, 2), (1, 4), (2, 1)]  # (processes, workers per process)
+
+
+def name(processes: int, workers: int) -> str:
+    return f"{workers} worker{'s' if workers > 1 else ''}" if processes == 1 else f"{processes} processes x {workers}"
+
+
+def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log) -> list[Result]:
+    preloaded: dict[tuple[int, int], float] = {}
+    live: dict[tuple[int, int], float] = {}
+    for processes, workers in SHAPES:
+        tag = f"b5-{processes}x{workers}"
+        stack = Stack(kafka_uri, mongo_uri, workdir / tag)
+        try:
+            preload(stack, payments(n, tag))
+            preloaded[(processes, workers)] = time_flow(stack, n, processes, log, workers)
+        finally:
+            stack.close()
+        stack = Stack(kafka_uri, mongo_uri, workdir / f"{tag}-live")
+        try:
+            live[(processes, workers)] = time_live(stack, payments(n, f"{tag}-live"), log, processes, workers)
+        finally:
+            stack.close()
+    results = []
+    for shape in SHAPES[1:]:
+        label = name(*shape)
+        results += [
+            Result(f"B5 preloaded, {label} vs 1 worker", preloaded[shape], "orders/s", preloaded[(1, 1)], ""),
+            Result(f"B5 live, {label} vs 1 worker", live[shape], "orders/s", live[(1, 1)], ""),
+        ]
+    return results
