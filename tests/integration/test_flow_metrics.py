@@ -8,22 +8,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses
+from ops.dashboard import scrape as scrape_url
 from ops.sandbox import Stack
 from ops.servers import free_port
 from tests.flowkit import payment
 
 
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    return scrape_url(f"http://127.0.0.1:{port}")
 
 
 def total(samples: dict[tuple[str, tuple], float], name: str, **labels: str) -> float:
