@@ -32,11 +32,16 @@ def payments(n: int, tag: str) -> list[tuple[str, bytes]]:
 
 
 def preload(stack: Stack, messages: list[tuple[str, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": stack.settings.kafka_uri, "linger.ms": 20, "batch.size": 1_000_000})
+    produce_all(stack.settings.kafka_uri or "", stack.topics.payment_accepted[0], messages)
+
+
+def produce_all(kafka_uri: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
+    """As fast as the producer takes them, waiting for room when its queue is full."""
+    producer = Producer({"bootstrap.servers": kafka_uri, "linger.ms": 20, "batch.size": 1_000_000})
     for key, value in messages:
         while True:
             try:
-                producer.produce(stack.topics.payment_accepted[0], value, key.encode())
+                producer.produce(topic, value, key.encode())
                 break
             except BufferError:
                 producer.poll(0.05)

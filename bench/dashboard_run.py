@@ -24,29 +24,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-from confluent_kafka import Producer
 
+from bench.b1_throughput import payments, produce_all
 from ops import dashboard
-from ops.samples import payment
 from shared.ids import order_id_for_payment
-
-
-def produce(kafka_uri: str, topic: str, bodies: list[tuple[str, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": kafka_uri, "linger.ms": 5})
-    for key, value in bodies:
-        while True:
-            try:
-                producer.produce(topic, value, key.encode())
-                break
-            except BufferError:
-                producer.poll(0.1)
-    producer.flush(60)
-
-
-def payments(prefix: str, n: int) -> list[tuple[str, bytes]]:
-    import json
-
-    return [(f"{prefix}-{i}", json.dumps(payment(f"{prefix}-{i}", user=f"user-{i % 3}")).encode()) for i in range(n)]
 
 
 async def refunds(api: str, token: str, order_ids: list[str], rate: float, seconds: float) -> None:
@@ -83,20 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     recorder = threading.Thread(target=dashboard.record, args=([*flows, args.api], args.seconds, samples))
     recorder.start()
     time.sleep(5)
-    first = payments("dash", 2_000)
-    produce(kafka, "payment-accepted", first)
+    first = payments(2_000, "dash")
+    produce_all(kafka, "payment-accepted", first)
     time.sleep(5)
     ids = [order_id_for_payment(key) for key, _ in first]
     traffic = threading.Thread(target=lambda: asyncio.run(refunds(args.api, token, ids, 40, 60)))
     traffic.start()
     time.sleep(10)
-    produce(kafka, "payment-accepted", [(f"bad-{i}", b"{not json") for i in range(20)])
+    produce_all(kafka, "payment-accepted", [(f"bad-{i}", b"{not json") for i in range(20)])
     time.sleep(10)
     victim = flow_pids()[-1]
     print(f"kill -9 {victim}", file=sys.stderr)
     os.kill(victim, signal.SIGKILL)
     time.sleep(15)
-    produce(kafka, "payment-accepted", payments("burst", 20_000))
+    produce_all(kafka, "payment-accepted", payments(20_000, "burst"))
     traffic.join()
     recorder.join()
     dashboard.picture(dashboard.load(samples), args.out, "Order service, make run PROCESSES=2 (scraped every second)")

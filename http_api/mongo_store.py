@@ -31,9 +31,6 @@ class MongoOrderStore:
         return await self._reads.get(order_id)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        if len(order_ids) == 1:
-            doc = await self._orders.find_one({"_id": order_ids[0]}, LEAN)
-            return {} if doc is None else {doc["_id"]: doc}
         return {doc["_id"]: doc async for doc in self._find_ids(self._orders, order_ids, LEAN)}
 
     async def orders_and_records(

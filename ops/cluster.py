@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ops.recovery_store import has_partitions
+
 log = logging.getLogger("ops.cluster")
 
 
@@ -112,11 +114,12 @@ class Supervisor:
     def start(self) -> None:
         self._started = time.monotonic()
         self._answered = {pid: self._started for pid in self.plan.local_ids}
-        if 0 in self.plan.local_ids and not any(self.plan.recovery.glob("part-*.sqlite3")):
+        if 0 in self.plan.local_ids and not has_partitions(self.plan.recovery):
             from bytewax.recovery import init_db_dir
 
             self.plan.recovery.mkdir(parents=True, exist_ok=True)
             init_db_dir(self.plan.recovery, recovery_partitions(self.plan))
+            log.info("recovery store %s: made (%d partitions)", self.plan.recovery, recovery_partitions(self.plan))
         for pid in self.plan.local_ids:
             out = None
             if self.log_dir is not None:
@@ -276,21 +279,14 @@ def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ops.recovery_store import has_partitions, ready_store
     from shared.config import load_settings
-    from shared.topics import Topics
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     recovery = (args.recovery or settings.recovery_dir or settings.data_dir / "recovery").resolve()
     plan = plan_from_args(args, recovery)
-    if 0 in plan.local_ids and not has_partitions(recovery):
-        done = ready_store(
-            recovery, recovery_partitions(plan), settings.brokers, Topics.from_settings(settings).inputs, False
-        )
-        log.info("recovery store %s: %s", recovery, done)
-    elif not _wait_for_store(recovery, 120):
+    if 0 not in plan.local_ids and not _wait_for_store(recovery, 120):
         log.error("no recovery store in %s after 120 s (process 0's supervisor makes it)", recovery)
         return 1
     env = dict(os.environ)
@@ -310,8 +306,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _wait_for_store(recovery: Path, timeout: float) -> bool:
-    from ops.recovery_store import has_partitions
-
     deadline = time.monotonic() + timeout
     while not has_partitions(recovery):
         if time.monotonic() > deadline:

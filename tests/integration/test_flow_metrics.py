@@ -73,8 +73,8 @@ def test_live_is_200_while_idle(stack: Stack):
 
 
 def test_a_stalled_process_gets_the_cluster_restarted_and_nothing_is_lost(stack: Stack, tmp_path: Path):
-    addresses = local_addresses(2, free_port)
-    base = metrics_base(2, taken={int(a.rsplit(":", 1)[1]) for a in addresses})
+    base = free_port()
+    addresses = local_addresses(2, free_port, avoid={base, base + 1})
     env = {**stack.env, "FLOW_METRICS_PORT": str(base), "FLOW_LIVENESS_S": "5"}
     plan = ClusterPlan(addresses, (0, 1), 1, tmp_path / "recovery", snapshot_s=1)
     supervisor = Supervisor(plan, env, Backoff(first=0.2), log_dir=tmp_path / "logs", liveness_s=5)
@@ -92,27 +92,6 @@ def test_a_stalled_process_gets_the_cluster_restarted_and_nothing_is_lost(stack:
     finally:
         supervisor.stop()
     assert stack.orders.count_documents({}) == 400
-
-
-def metrics_base(processes: int, taken: set[int]) -> int:
-    """A first port whose next ``processes`` ports are free and none of ``taken`` (the
-    kernel hands out free ports in sequence, so base + 1 is often a cluster address)."""
-    while True:
-        base = free_port()
-        wanted = set(range(base, base + processes))
-        if not wanted & taken and all(_free(p) for p in wanted):
-            return base
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _ticked(supervisor: Supervisor) -> bool:
