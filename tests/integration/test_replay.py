@@ -55,10 +55,14 @@ def by_event_id(messages: list[dict]) -> dict[str, list[dict]]:
 def test_a_full_replay_from_offset_0_leaves_every_document_byte_identical(stack: Stack):
     flow = stack.start_flow()
     order_id = long_lived_order(stack)
+    # Orders are written before their records, so wait for both.
     stack.wait_for(
-        lambda: (stack.orders.find_one({"_id": order_id}) or {}).get("revision") == REQUESTS + 1,
+        lambda: (
+            (stack.orders.find_one({"_id": order_id}) or {}).get("revision") == REQUESTS + 1
+            and stack.records.count_documents({"orderId": order_id}) == REQUESTS
+        ),
         timeout=120,
-        what="every request decided and stored",
+        what="every request decided and stored, with its record",
     )
     before = raw_documents(stack, order_id)
     assert len(before) == 1 + REQUESTS  # the order, and one record per request
