@@ -5,10 +5,14 @@ Each process serves ``/metrics`` (Prometheus text) and ``/live`` on
 the port is unset). ``ops.cluster`` gives process ``i`` the port
 ``FLOW_METRICS_PORT + i``.
 
-``/live`` answers 200 while the process makes progress (a batch stored within
-``FLOW_LIVENESS_S`` seconds) or has nothing waiting (every input partition it
-reads at lag 0); otherwise 503: input is waiting and nothing is being stored,
-the signature of a cluster stalled on a lost peer.
+``/live`` answers 200 while the process makes progress: an epoch closed or a
+batch stored within ``FLOW_LIVENESS_S`` seconds. Bytewax's input closes an
+epoch (and snapshots its partitions) only once the whole cluster has finished
+the one before, busy or idle, so a process whose partitions close no epoch
+for that long belongs to a stuck cluster: a peer lost behind a link that sent
+no reset, or a store that does not answer. It answers 503 then; a process that
+reads no input partition (more workers than partitions, or still forming its
+cluster) is always live. The window must be longer than the snapshot interval.
 
 Consumer lag is bytewax's own ``bytewax_kafka_consumer_lag`` gauge, fed by
 librdkafka's statistics (``statistics.interval.ms``) through this project's
@@ -49,30 +53,43 @@ BATCH_ORDERS = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
 SNAPSHOTS = Counter("order_flow_snapshots_total", "Input partition snapshots taken (resume points)")
-LAST_PROGRESS = Gauge("order_flow_last_progress_timestamp_seconds", "When a batch was last stored (Unix time)")
+LAST_PROGRESS = Gauge(
+    "order_flow_last_progress_timestamp_seconds", "When an epoch last closed or a batch was stored (Unix time)"
+)
 
 
 class Liveness:
-    """Progress within ``window_s``, or nothing waiting."""
+    """Progress (an epoch closed, a batch stored) within ``window_s`` on a process that
+    reads input partitions."""
 
     def __init__(self, window_s: float, lag: Callable[[], Iterable[float]], clock: Callable[[], float] = time.time):
         self.window_s = window_s
         self._lag = lag
         self._clock = clock
         self._last = clock()
+        self._partitions = 0
+
+    def reading(self) -> None:
+        """One more input partition read here; the window starts with the first."""
+        if self._partitions == 0:
+            self._last = self._clock()
+        self._partitions += 1
 
     def progressed(self) -> None:
         self._last = self._clock()
         LAST_PROGRESS.set(self._last)
 
     def check(self) -> tuple[bool, str]:
+        if self._partitions == 0:
+            return True, "no input partitions read here (yet)"
         waiting = sum(max(0.0, v) for v in self._lag())
         quiet = self._clock() - self._last
-        if waiting == 0:
-            return True, f"idle: no input waiting; last progress {quiet:.1f} s ago"
         if quiet < self.window_s:
-            return True, f"progressing: last batch stored {quiet:.1f} s ago, {waiting:.0f} messages waiting"
-        return False, f"stalled: {waiting:.0f} messages waiting and nothing stored for {quiet:.1f} s"
+            return True, f"progressing: last epoch or batch {quiet:.1f} s ago, {waiting:.0f} messages waiting"
+        return False, (
+            f"stalled: no epoch closed and nothing stored for {quiet:.1f} s ({waiting:.0f} messages waiting); "
+            "the cluster is stuck (a peer lost, or a server not answering)"
+        )
 
 
 def consumer_lag() -> list[float]:

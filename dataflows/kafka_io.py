@@ -13,7 +13,7 @@ from bytewax.inputs import StatefulSourcePartition
 from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from dataflows.flow_metrics import SNAPSHOTS
+from dataflows.flow_metrics import SNAPSHOTS, liveness
 from dataflows.resume import (
     Fingerprint,
     PartitionFacts,
@@ -87,6 +87,7 @@ class PromptKafkaSource(KafkaSource):
                 raise mismatch_error(reason, _recovery_dir())
         inner = super().build_part(step_id, for_part, None if point is None else point.offset)
         last = None if point is None else point.last
+        liveness().reading()
         return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last)
 
     def _broker_facts(self) -> PartitionFacts:
@@ -187,6 +188,7 @@ class PromptPartition(StatefulSourcePartition):
 
     def snapshot(self) -> ResumePoint:
         SNAPSHOTS.inc()
+        liveness().progressed()  # bytewax snapshots a partition when the cluster closes an epoch
         msg = self._last_message
         if msg is not None and msg.offset is not None:
             stamp = msg.timestamp[1] if msg.timestamp else -1

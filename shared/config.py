@@ -56,7 +56,7 @@ class Settings:
     recovery_dir: Path | None = None
     flow_metrics_host: str = "127.0.0.1"
     flow_metrics_port: int | None = None  # each dataflow process's /metrics and /live; none when unset
-    flow_liveness_s: float = 60.0  # input waiting and nothing stored this long: /live says stalled
+    flow_liveness_s: float = 60.0  # no epoch closed, nothing stored this long: /live says stalled
 
     @property
     def brokers(self) -> list[str]:
