@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> None:
                 results += b2_repeated.run(kafka.uri, mongo.uri, workdir, mongo.proc.pid, log)
             if "B5" in only:
                 log("B5 scaling: workers and processes")
-                results += b5_scaling.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 100_000, log)
+                pids = {"database (SecantusDB)": mongo.proc.pid, "broker (Tansu)": kafka.proc.pid}
+                results += b5_scaling.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 100_000, log, pids)
             if "B4" in only:
                 log("B4 memory")
                 results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)

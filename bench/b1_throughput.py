@@ -10,6 +10,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from bench.cpu import cpu_seconds
 from bench.results import Result
 from dataflows.mongo_io import ensure_indexes
 from ops.samples import payment
@@ -97,17 +98,29 @@ def start_flows(stack: Stack, processes: int, workers: int = 1) -> None:
             stack.start_flow(workers=workers, cluster=(i, addresses))
 
 
-def time_flow(stack: Stack, n: int, processes: int, log, workers: int = 1) -> float:
+def time_flow(
+    stack: Stack, n: int, processes: int, log, workers: int = 1, cpu: dict[str, float] | None = None
+) -> float:
     """Orders per second from the first order announced until every order is stored and announced
-    (the process's start-up is left out, as the naive baseline's connecting is)."""
+    (the process's start-up is left out, as the naive baseline's connecting is).
+
+    ``cpu``: name -> process id in, name -> CPU-seconds used over the same span out;
+    the dataflow's own processes are added as "dataflow"."""
     start_flows(stack, processes, workers)
     emitted = EventCount(stack)
     stack.wait_for(lambda: emitted() > 0, timeout=300, what="a first order", interval=0.01)
+    pids = {**(cpu or {}), **{f"flow-{i}": proc.pid for i, proc in enumerate(stack.flows)}}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
     stack.wait_for(progress(emitted, n, log, "orders announced"), timeout=3600, what=f"{n} order events", interval=0.05)
     emitted.close()
     stack.wait_for(lambda: stack.orders.estimated_document_count() >= n, timeout=600, what=f"{n} orders")
     elapsed = time.perf_counter() - started
+    if cpu is not None:
+        used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        cpu.clear()
+        cpu.update({k: v for k, v in used.items() if not k.startswith("flow-")})
+        cpu["dataflow"] = sum(v for k, v in used.items() if k.startswith("flow-"))
     log(f"    flow {processes} process(es) x {workers} worker(s): {n} orders in {elapsed:.1f}s")
     for proc in list(stack.flows):
         stack.kill_flow(proc)

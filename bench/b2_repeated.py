@@ -9,12 +9,12 @@ database server's CPU-seconds per 1,000 refunds against 1,000 direct
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench.cpu import cpu_seconds
 from bench.load import percentile
 from bench.results import Result
 from http_api.auth import issue_token
@@ -26,13 +26,6 @@ from shared.ids import order_id_for_payment
 ORDERS = 300
 UNITS = 10
 USER = "shopper"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def setup(stack: Stack, sets: int, log) -> tuple[int, list[list[str]]]:

@@ -1,5 +1,8 @@
 """B5: throughput as the dataflow grows: 1, 2 and 4 workers in one process, and 2
-processes, each preloaded and live, beside the 1-worker figures of the same run."""
+processes, each preloaded and live, beside the 1-worker figures of the same run;
+and what one order costs each process (CPU-ms of the dataflow, the database and
+the broker during the 1-worker preloaded run), the figures the README's sizing
+model rests on."""
 
 from __future__ import annotations
 
@@ -16,15 +19,18 @@ def name(processes: int, workers: int) -> str:
     return f"{workers} worker{'s' if workers > 1 else ''}" if processes == 1 else f"{processes} processes x {workers}"
 
 
-def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log) -> list[Result]:
+def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log, server_pids: dict[str, int]) -> list[Result]:
+    """``server_pids``: the database's and the broker's process ids, by name."""
     preloaded: dict[tuple[int, int], float] = {}
     live: dict[tuple[int, int], float] = {}
+    cpu = dict(server_pids)
     for processes, workers in SHAPES:
         tag = f"b5-{processes}x{workers}"
         stack = Stack(kafka_uri, mongo_uri, workdir / tag)
         try:
             preload(stack, payments(n, tag))
-            preloaded[(processes, workers)] = time_flow(stack, n, processes, log, workers)
+            measured = cpu if (processes, workers) == (1, 1) else None
+            preloaded[(processes, workers)] = time_flow(stack, n, processes, log, workers, measured)
         finally:
             stack.close()
         stack = Stack(kafka_uri, mongo_uri, workdir / f"{tag}-live")
@@ -39,4 +45,7 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log) -> list[Resu
             Result(f"B5 preloaded, {label} vs 1 worker", preloaded[shape], "orders/s", preloaded[(1, 1)], ""),
             Result(f"B5 live, {label} vs 1 worker", live[shape], "orders/s", live[(1, 1)], ""),
         ]
+    for who, seconds in cpu.items():
+        note = f"{n} preloaded payments, 1 worker, from the first order announced to the last"
+        results.append(Result(f"B5 {who} CPU per order", 1000 * seconds / n, "CPU-ms", None, "", note=note))
     return results
