@@ -54,7 +54,7 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
     except Problem as exc:
         return problem_response(request, exc.status_code, exc.detail, **exc.extra)
     except web.HTTPRequestEntityTooLarge:
-        # Bad input is 400 (CONTRACTS.md), however it is bad.
+        # Bad input is 400 (docs/http-api.md), however it is bad.
         return problem_response(request, 400, f"the request body is larger than {request.client_max_size} bytes")
     except web.HTTPException as exc:
         if exc.status_code < 400:

@@ -1,4 +1,4 @@
-"""Every route of the API, in one table."""
+"""Every route of the API, in one table (documented in docs/http-api.md)."""
 
 from __future__ import annotations
 

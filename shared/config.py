@@ -20,7 +20,7 @@ TOPIC_DEFAULTS: dict[str, str] = {
     "quantity_update": "quantity-update",
     "order_events": "order-events",
     "order_dlq": "order-dlq",
-    # The original shop's topics, emitted for compatibility (CONTRACTS.md).
+    # The original shop's topics, emitted for compatibility (docs/topics.md).
     "compat_order_created": "orderService-orderCreated",
     "compat_basket_clear": "orderService-basketClear",
     "compat_checkout_inactive": "orderService-orderCreated-checkoutActive",

@@ -1,4 +1,4 @@
-"""The stored documents: an order (collection ``orders``) and the record of each
+"""The stored documents (docs/storage.md): an order (collection ``orders``) and the record of each
 request that reached it (collection ``order-requests``), and back.
 
 Money is Decimal128 in currency units. Every decided request leaves a record, kept

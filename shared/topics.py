@@ -1,4 +1,5 @@
-"""The topic registry: every topic the service reads or writes, in one place."""
+"""The topic registry: every topic the service reads or writes, in one place
+(their payloads: docs/topics.md)."""
 
 from __future__ import annotations
 

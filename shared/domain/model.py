@@ -1,4 +1,4 @@
-"""The order aggregate: immutable values, money in integer cents.
+"""The order aggregate: immutable values, money in integer cents (its rules: docs/orders.md).
 
 The domain's values are NamedTuples rather than frozen dataclasses: as immutable,
 and built in a third of the time (a frozen dataclass sets each field through

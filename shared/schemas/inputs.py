@@ -1,4 +1,4 @@
-"""Parse and validate input messages into commands, as CONTRACTS.md defines them.
+"""Parse and validate input messages into commands, as docs/topics.md defines them.
 
 Pure: bytes in, a command or a reason out. Nothing here raises on bad input.
 """

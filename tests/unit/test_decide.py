@@ -1,4 +1,4 @@
-"""The order rules of CONTRACTS.md, on the pure core."""
+"""The order rules of docs/orders.md, on the pure core."""
 
 from __future__ import annotations
 

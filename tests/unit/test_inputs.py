@@ -1,4 +1,4 @@
-"""Validation of input messages against CONTRACTS.md."""
+"""Validation of input messages against docs/topics.md."""
 
 from __future__ import annotations
 
