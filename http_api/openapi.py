@@ -10,6 +10,7 @@ from shared.domain.model import Status
 
 ORDER_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
 PROBLEM = {"$ref": "#/components/responses/Problem"}
+STRING = {"type": "string"}
 
 
 def _problems(*codes: int) -> dict[str, Any]:
@@ -311,6 +312,21 @@ SPEC: dict[str, Any] = {
         },
         "/api/order/openapi.json": {
             "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}
+        },
+        "/api/order/docs": {
+            "get": {
+                "summary": "This document in Swagger UI (an HTML page)",
+                "security": [],
+                "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": STRING}}}},
+            }
+        },
+        "/api/order/docs/{asset}": {
+            "get": {
+                "summary": "A file the docs page loads (Swagger UI's script and style, served from here)",
+                "security": [],
+                "parameters": [{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the file"}, **_problems(404)},
+            }
         },
         "/health/live": {
             "get": {

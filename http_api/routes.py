@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from http_api import health, mutations, reads
+from http_api import docs_page, health, mutations, reads
 from http_api.openapi import openapi
 
 BASE = "/api/order"
@@ -14,6 +14,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes(
         [
             web.get(f"{BASE}/openapi.json", openapi),
+            web.get(docs_page.BASE, docs_page.page),
+            web.get(f"{docs_page.BASE}/{{asset}}", docs_page.asset),
             web.get(f"{BASE}/find/{{userId}}", reads.find_user_orders),
             web.get(f"{BASE}/findOrder/{{orderId}}", reads.find_order),
             web.get(f"{BASE}/requests/{{requestId}}", reads.request_status),
