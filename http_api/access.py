@@ -7,12 +7,13 @@ from typing import Any
 from aiohttp import web
 
 from http_api import keys
-from http_api.auth import Principal, authenticate
+from http_api.auth import authenticate
 from http_api.problems import Problem
+from shared.domain.model import Actor
 from shared.schemas.requests import ORDER_ID
 
 
-def principal(request: web.Request) -> Principal:
+def actor_of(request: web.Request) -> Actor:
     return authenticate(request, request.app[keys.SETTINGS].jwt_secret)
 
 
@@ -23,11 +24,11 @@ def order_id_of(request: web.Request) -> str:
     return order_id
 
 
-async def visible_order(request: web.Request, who: Principal, order_id: str) -> dict[str, Any]:
+async def visible_order(request: web.Request, who: Actor, order_id: str) -> dict[str, Any]:
     """The order, when it exists and ``who`` owns it or is an admin."""
     doc = await request.app[keys.STORE].get(order_id)
     if doc is None:
         raise Problem(404, f"no order {order_id}")
-    if not who.may_see(doc["userId"]):
+    if not who.acts_for(doc["userId"]):
         raise Problem(403, "this order belongs to another user")
     return doc

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import jwt
 from aiohttp import web
 
 from http_api.problems import Problem
+from shared.domain.model import Actor
 
 ALGORITHMS = ["HS256"]
 VERIFIED_CACHE_SIZE = 4_096  # tokens whose signature was checked, kept to skip the HMAC on the next call
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    roles: tuple[str, ...]
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-    def may_see(self, owner_id: str) -> bool:
-        return self.is_admin or self.user_id == owner_id
 
 
 def token_of(request: web.Request) -> str | None:
@@ -34,7 +21,7 @@ def token_of(request: web.Request) -> str | None:
     return request.cookies.get("token") or None
 
 
-def authenticate(request: web.Request, secret: str | None) -> Principal:
+def authenticate(request: web.Request, secret: str | None) -> Actor:
     token = token_of(request)
     if token is None:
         raise Problem(401, "a token is required (Authorization: Bearer or the token cookie)")
@@ -45,10 +32,10 @@ def authenticate(request: web.Request, secret: str | None) -> Principal:
 
 # (token, secret) -> (who, not before, expiry): a token's bytes and signature do not
 # change, so a token verified once needs only its times checked again.
-_VERIFIED: dict[tuple[str, str], tuple[Principal, float, float]] = {}
+_VERIFIED: dict[tuple[str, str], tuple[Actor, float, float]] = {}
 
 
-def _verified(token: str, secret: str, now: float) -> Principal:
+def _verified(token: str, secret: str, now: float) -> Actor:
     known = _VERIFIED.get((token, secret))
     if known is not None:
         who, not_before, expiry = known
@@ -64,7 +51,7 @@ def _verified(token: str, secret: str, now: float) -> Principal:
         raise Problem(401, "the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise Problem(401, f"the token is not valid: {exc}") from exc
-    who = _principal(claims)
+    who = _actor(claims)
     if len(_VERIFIED) >= VERIFIED_CACHE_SIZE:
         del _VERIFIED[next(iter(_VERIFIED))]  # the oldest
     not_before = max(float(claims.get(claim, float("-inf"))) for claim in ("nbf", "iat"))
@@ -72,13 +59,13 @@ def _verified(token: str, secret: str, now: float) -> Principal:
     return who
 
 
-def _principal(claims: dict) -> Principal:
+def _actor(claims: dict) -> Actor:
     user_id, roles = claims.get("userId"), claims.get("userType", [])
     if isinstance(roles, str):
         roles = [roles]
     if not isinstance(user_id, str) or not user_id or not isinstance(roles, list):
         raise Problem(401, "the token lacks a userId or has a malformed userType")
-    return Principal(user_id, tuple(r for r in roles if isinstance(r, str)))
+    return Actor(user_id, tuple(r for r in roles if isinstance(r, str)))
 
 
 def issue_token(

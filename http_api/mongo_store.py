@@ -10,11 +10,10 @@ from pymongo.errors import DuplicateKeyError
 
 from http_api.read_batches import ReadBatches
 from shared.config import database_name
-from shared.storage import COLLECTION, PENDING, RECORDS, id_queries, split_latest_write
+from shared.storage import CLIENT_READ, COLLECTION, RECORDS, id_queries, split_latest_write
 
 KEYS_COLLECTION = "idempotency-keys"
 KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
-LEAN = {"origin": 0, PENDING: 0}  # what reads leave out
 
 
 class MongoOrderStore:
@@ -31,7 +30,7 @@ class MongoOrderStore:
         return await self._reads.get(order_id)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {doc["_id"]: doc async for doc in self._find_ids(self._orders, order_ids, LEAN)}
+        return {doc["_id"]: doc async for doc in self._find_ids(self._orders, order_ids, CLIENT_READ)}
 
     async def orders_and_records(
         self, wanted: dict[str, str]
@@ -70,7 +69,8 @@ class MongoOrderStore:
         if after:
             created, order_id = after
             query["$or"] = [{"createdAt": {"$lt": created}}, {"createdAt": created, "_id": {"$lt": order_id}}]
-        cursor = self._orders.find(query, LEAN).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+        cursor = self._orders.find(query, CLIENT_READ).sort(newest_first).limit(limit)
         return await cursor.to_list(limit)
 
     async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:

@@ -16,12 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from http_api import keys
-from http_api.access import order_id_of, principal, visible_order
-from http_api.auth import Principal
+from http_api.access import actor_of, order_id_of, visible_order
 from http_api.outcomes import Decided, stored_outcome
 from http_api.problems import Problem
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
+from shared.domain.model import Actor
 from shared.schemas.inputs import UPDATABLE, Invalid
 from shared.schemas.requests import fingerprint, idempotent_token, refund_request, request_id, update_request
 from shared.timefmt import iso
@@ -69,7 +69,7 @@ async def patch_order(request: web.Request) -> web.Response:
 async def submit(
     request: web.Request, kind: str, fields: dict[str, Any], expected_version: int | None = None
 ) -> web.Response:
-    who = principal(request)
+    who = actor_of(request)
     order_id = order_id_of(request)
     timeout = _timeout(request)
     token = _token(request, who)
@@ -106,7 +106,7 @@ def respond(rid: str, decided: Decided) -> web.Response:
 
 
 def _request_body(
-    kind: str, rid: str, order_id: str, who: Principal, fields: dict[str, Any], expected_version: int | None
+    kind: str, rid: str, order_id: str, who: Actor, fields: dict[str, Any], expected_version: int | None
 ) -> dict[str, Any]:
     now = iso(datetime.now(UTC))
     try:
@@ -119,7 +119,7 @@ def _request_body(
         raise Problem(400, str(exc)) from exc
 
 
-def _token(request: web.Request, who: Principal) -> str | None:
+def _token(request: web.Request, who: Actor) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
@@ -129,7 +129,7 @@ def _token(request: web.Request, who: Principal) -> str | None:
         raise Problem(400, str(exc)) from exc
 
 
-async def _claim(request: web.Request, who: Principal, token: str, rid: str, body_print: str) -> None:
+async def _claim(request: web.Request, who: Actor, token: str, rid: str, body_print: str) -> None:
     held_rid, held_print = await request.app[keys.STORE].claim_key(f"{who.user_id}:{token}", rid, body_print)
     if held_rid != rid or held_print != body_print:
         raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from http_api import keys
-from http_api.access import order_id_of, principal, visible_order
+from http_api.access import actor_of, order_id_of, visible_order
 from http_api.outcomes import stored_outcome
 from http_api.problems import Problem
 from http_api.views import (
@@ -19,6 +19,7 @@ from http_api.views import (
 )
 from shared.domain.model import Status
 from shared.schemas.requests import order_of_request
+from shared.storage import read_record
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -26,7 +27,7 @@ MAX_LIMIT = 100
 
 async def find_order(request: web.Request) -> web.Response:
     """The order, with its version as ``ETag``; 304 when ``If-None-Match`` has it."""
-    who = principal(request)
+    who = actor_of(request)
     doc = await visible_order(request, who, order_id_of(request))
     tag = etag(doc)
     if _matches(request.headers.get("If-None-Match", ""), tag):
@@ -49,9 +50,9 @@ def _matches(if_none_match: str, tag: str) -> bool:
 async def find_user_orders(request: web.Request) -> web.Response:
     """Newest first, as a JSON array (as the original); the next page's cursor in
     ``X-Next-Cursor`` and a ``Link: rel="next"`` header."""
-    who = principal(request)
+    who = actor_of(request)
     user_id = request.match_info["userId"]
-    if not who.may_see(user_id):
+    if not who.acts_for(user_id):
         raise Problem(403, "you may list only your own orders")
     limit = _limit(request.query.get("limit"))
     status = request.query.get("status")
@@ -71,7 +72,7 @@ async def find_user_orders(request: web.Request) -> web.Response:
 
 async def order_history(request: web.Request) -> web.Response:
     """Every command that reached the order, oldest first, a page at a time."""
-    who = principal(request)
+    who = actor_of(request)
     order_id = order_id_of(request)
     order = await visible_order(request, who, order_id)
     limit = _limit(request.query.get("limit"))
@@ -108,7 +109,7 @@ def _limit(raw: str | None) -> int:
 
 
 async def request_status(request: web.Request) -> web.Response:
-    who = principal(request)
+    who = actor_of(request)
     request_id = request.match_info["requestId"]
     order_id = order_of_request(request_id)
     if order_id is None:
@@ -121,12 +122,13 @@ async def request_status(request: web.Request) -> web.Response:
 def request_outcome(request_id: str, record: dict | None, doc: dict) -> dict:
     if record is None:
         return {"requestId": request_id, "orderId": doc["_id"], "status": "pending"}
-    if record["status"] == "rejected":
+    decided = read_record(record)
+    if decided.rejected:
         return {
             "requestId": request_id,
             "orderId": doc["_id"],
             "status": "rejected",
-            "reason": record["reason"],
-            "detail": record["detail"] or "",
+            "reason": decided.reason,
+            "detail": decided.detail,
         }
     return {"requestId": request_id, "orderId": doc["_id"], "status": "applied", "order": order_view(doc)}

@@ -11,13 +11,11 @@ from bson.decimal128 import Decimal128
 
 from shared.domain.decide import created_event_id
 from shared.money import json_number
-from shared.storage import PENDING, cents
-
-INTERNAL = {"origin", "revision", PENDING}
+from shared.storage import INTERNAL_FIELDS, cents, order_from_doc, read_record
 
 
 def order_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in doc.items() if k not in INTERNAL}
+    return {k: _plain(v) for k, v in doc.items() if k not in INTERNAL_FIELDS}
 
 
 class RenderedOrders:
@@ -40,42 +38,44 @@ class RenderedOrders:
         return body
 
 
-def payment_entry(order: dict[str, Any]) -> dict[str, Any]:
+def payment_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """The first entry of an order's history, its payment, told by the order itself."""
+    order = order_from_doc(doc)
     return {
-        "requestId": order["paymentId"],
+        "requestId": order.payment_id,
         "kind": "payment",
         "requestedBy": None,
-        "requestedAt": order["createdAt"],
+        "requestedAt": order.created_at,
         "status": "applied",
         "type": "OrderCreated",
-        "eventId": created_event_id(order["paymentId"]),
+        "eventId": created_event_id(order.payment_id),
         "version": 1,
         "revision": 1,
-        "charged": _plain(order["totalPrice"]),
+        "charged": json_number(order.total_price),
         "refunded": 0,
-        "stock": [{"productId": p["productId"], "delta": -p["quantity"]} for p in order["products"]],
+        "stock": [{"productId": line.product_id, "delta": -line.quantity} for line in order.lines],
     }
 
 
-def history_entry(record: dict[str, Any]) -> dict[str, Any]:
+def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """One request that reached an order, as ``GET /:orderId/history`` shows it."""
+    record = read_record(doc)
     entry = {
-        "requestId": record["requestId"],
-        "kind": record["kind"],
-        "requestedBy": record["requestedBy"],
-        "requestedAt": record["requestedAt"],
-        "status": record["status"],
-        "type": record["type"],
-        "eventId": record["event"]["event_id"],
-        "version": record["event"]["version"],
-        "revision": record["seq"],
-        "charged": _plain(record["charged"]),
-        "refunded": _plain(record["refunded"]),
-        "stock": record["stock"],
+        "requestId": record.request_id,
+        "kind": record.kind,
+        "requestedBy": record.requested_by,
+        "requestedAt": record.requested_at,
+        "status": "rejected" if record.rejected else "applied",
+        "type": record.event_type,
+        "eventId": record.event_id,
+        "version": record.version,
+        "revision": record.revision,
+        "charged": json_number(record.charged),
+        "refunded": json_number(record.refunded),
+        "stock": record.stock,
     }
-    if record["status"] == "rejected":
-        entry.update(reason=record["reason"], detail=record["detail"])
+    if record.rejected:
+        entry.update(reason=record.reason, detail=record.detail)
     return entry
 
 

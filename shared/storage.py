@@ -39,6 +39,10 @@ from shared.money import from_cents
 COLLECTION = "orders"
 RECORDS = "order-requests"
 PENDING = "pending"  # in an order's document: the records of its latest write
+# Stored for the flow's own use, never shown to a client.
+INTERNAL_FIELDS = frozenset({"origin", "revision", PENDING})
+# What a read for a client leaves out: the internal fields but ``revision``, which names the write it saw.
+CLIENT_READ = {name: 0 for name in sorted(INTERNAL_FIELDS - {"revision"})}
 # Longer $in lists are slow on SecantusDB (1,000 ids: 0.7 s; 100 ids: 11 ms), so lookups go 100 at a time.
 IN_CHUNK = 100
 
@@ -206,6 +210,44 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
         "type": type(event).__name__,
         "event": _event_doc(event),
     }
+
+
+class RecordView(NamedTuple):
+    """A stored request record as its readers (the API's outcomes and history) need it."""
+
+    request_id: str
+    kind: str
+    requested_by: dict[str, Any] | None
+    requested_at: str
+    rejected: bool
+    reason: str | None
+    detail: str
+    event_type: str
+    event_id: str
+    version: int
+    revision: int
+    charged: int  # cents
+    refunded: int  # cents
+    stock: list[dict[str, Any]]
+
+
+def read_record(doc: dict[str, Any]) -> RecordView:
+    return RecordView(
+        request_id=doc["requestId"],
+        kind=doc["kind"],
+        requested_by=doc["requestedBy"],
+        requested_at=doc["requestedAt"],
+        rejected=doc["status"] == "rejected",
+        reason=doc["reason"],
+        detail=doc["detail"] or "",
+        event_type=doc["type"],
+        event_id=doc["event"]["event_id"],
+        version=doc["event"]["version"],
+        revision=doc["seq"],
+        charged=cents(doc["charged"]),
+        refunded=cents(doc["refunded"]),
+        stock=doc["stock"],
+    )
 
 
 def recorded_from_doc(doc: dict[str, Any]) -> Recorded:

@@ -41,6 +41,10 @@ class Actor(NamedTuple):
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
+    def acts_for(self, owner_id: str) -> bool:
+        """Who may see and change an owner's orders: the owner, or an admin."""
+        return self.is_admin or self.user_id == owner_id
+
 
 class Line(NamedTuple):
     product_id: str
@@ -111,4 +115,4 @@ class Order(NamedTuple):
         return any_refunded(self.lines)
 
     def owned_by(self, actor: Actor | None) -> bool:
-        return actor is None or actor.is_admin or actor.user_id == self.user_id
+        return actor is None or actor.acts_for(self.user_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
-from shared.storage import order_from_doc, order_to_doc, record_doc, record_id, recorded_from_doc
+from shared.storage import CLIENT_READ, order_from_doc, order_to_doc, record_doc, record_id, recorded_from_doc
 from shared.topics import Topics
 
 
@@ -25,7 +25,7 @@ class FakeStore:
 
     async def get(self, order_id: str) -> dict[str, Any] | None:
         doc = self.docs.get(order_id)
-        return None if doc is None else {k: v for k, v in doc.items() if k != "origin"}
+        return None if doc is None else {k: v for k, v in doc.items() if k not in CLIENT_READ}
 
     async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.records_by_id[i] for i in record_ids if i in self.records_by_id}

@@ -7,8 +7,9 @@ import time
 import jwt
 import pytest
 
-from http_api.auth import _VERIFIED, Principal, _verified
+from http_api.auth import _VERIFIED, _verified
 from http_api.problems import Problem
+from shared.domain.model import Actor
 
 SECRET = "a-test-secret-of-enough-length-0123456789"
 T0 = int(time.time())
@@ -25,10 +26,10 @@ def empty_cache():
     _VERIFIED.clear()
 
 
-def test_a_remembered_token_gives_the_same_principal():
+def test_a_remembered_token_gives_the_same_actor():
     token = signed({"userId": "u1", "userType": ["admin"], "iat": T0 - 10, "exp": T0 + 60})
     first = _verified(token, SECRET, T0 - 5)
-    assert first == Principal("u1", ("admin",))
+    assert first == Actor("u1", ("admin",))
     assert _verified(token, SECRET, T0) == first
 
 
