@@ -1,8 +1,11 @@
 """The order dataflow: payments and requests in, orders to Mongo, events to Kafka.
 
-    python -m bytewax.run dataflows.order_flow:flow            # config from env / .env
-    python -m bytewax.run dataflows.order_flow:flow -w 2       # two workers
-    python -m bytewax.run dataflows.order_flow:flow -r DIR -s 5 -b 0   # with recovery
+    python -m bytewax.run "dataflows.order_flow:get_flow()"            # config from env / .env
+    python -m bytewax.run "dataflows.order_flow:get_flow()" -w 2       # two workers
+    python -m bytewax.run "dataflows.order_flow:get_flow()" -r DIR -s 5 -b 0   # with recovery
+
+``get_flow()`` builds the flow from the settings (and makes missing topics and
+indexes); ``build_flow`` takes its parts, for tests.
 
 Mongo is the order's state store. The keyed step keeps each order in memory while
 it is busy and loads it from Mongo (a few queries a batch) when a key has no state:
@@ -257,8 +260,8 @@ def get_flow() -> Dataflow:
     from dataflows.kafka_io import kafka_source
     from dataflows.mongo_io import MongoOrderLoader
     from dataflows.payment_lookup import PaymentLookup
+    from dataflows.setup import prepare
     from dataflows.store_then_publish import StoreThenPublishSink, metrics_at
-    from ops.prepare import prepare
     from shared.config import load_settings
 
     settings = load_settings()
@@ -286,10 +289,3 @@ def get_flow() -> Dataflow:
         completer=lookup,
         idle=timedelta(seconds=settings.state_idle_seconds),
     )
-
-
-def __getattr__(name: str) -> Dataflow:
-    # ``dataflows.order_flow:flow`` builds the flow on first use, not at import.
-    if name == "flow":
-        return get_flow()
-    raise AttributeError(name)

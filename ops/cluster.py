@@ -45,7 +45,7 @@ class ClusterPlan:
     workers: int
     recovery: Path
     snapshot_s: int = 5
-    flow: str = "dataflows.order_flow:flow"
+    flow: str = "dataflows.order_flow:get_flow()"
 
     def command(self, process_id: int) -> list[str]:
         cmd = [sys.executable, "-m", "bytewax.run", self.flow, "-w", str(self.workers)]

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def setup(settings: Settings) -> None:
-    from ops.prepare import prepare
+    from dataflows.setup import prepare
 
     created = prepare(settings)
     print(f"  topics                      {len(Topics.from_settings(settings).all)} ready ({len(created)} created)")

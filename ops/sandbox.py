@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from pymongo import MongoClient
 
-from ops.prepare import prepare
+from dataflows.setup import prepare
 from ops.servers import ROOT
 from shared.config import TOPIC_DEFAULTS, load_settings
 from shared.storage import COLLECTION, RECORDS
@@ -77,7 +77,7 @@ class Stack:
         cluster: tuple[int, str] | None = None,
     ) -> subprocess.Popen:
         """``cluster`` is (process id, addresses) for one process of several (-i/-a)."""
-        cmd = [sys.executable, "-m", "bytewax.run", "dataflows.order_flow:flow", "-w", str(workers)]
+        cmd = [sys.executable, "-m", "bytewax.run", "dataflows.order_flow:get_flow()", "-w", str(workers)]
         if cluster is not None:
             cmd += ["-i", str(cluster[0]), "-a", cluster[1]]
         if recovery is not None:

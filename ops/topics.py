@@ -6,62 +6,10 @@ python -m ops.topics [--partitions N]     # uses KAFKA_URI and the TOPIC_* setti
 from __future__ import annotations
 
 import argparse
-import logging
-import time
 
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
-
+from dataflows.setup import ensure_topics, log_configs
 from shared.config import load_settings
 from shared.topics import Topics
-
-log = logging.getLogger(__name__)
-
-
-# The log that ops.rebuild and ops.reconcile read back: kept for as long as the orders live.
-KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
-
-
-def ensure_topics(
-    brokers: list[str],
-    names: tuple[str, ...],
-    partitions: int,
-    timeout: float = 60,
-    configs: dict[str, dict[str, str]] | None = None,
-) -> list[str]:
-    """Create the missing ones (with ``configs[name]``, if any); returns what was
-    created. Waits until all are visible. Existing topics are left as they are."""
-    admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    missing = [n for n in dict.fromkeys(names) if n not in existing]
-    configs = configs or {}
-    if missing:
-        futures = admin.create_topics(
-            [NewTopic(n, num_partitions=partitions, replication_factor=1, config=configs.get(n, {})) for n in missing]
-        )
-        for _name, future in futures.items():
-            try:
-                future.result(timeout=timeout)
-            except KafkaException as exc:
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise
-    _wait_visible(admin, names, timeout)
-    return missing
-
-
-def _wait_visible(admin: AdminClient, names: tuple[str, ...], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        meta = admin.list_topics(timeout=timeout).topics
-        if all(n in meta and meta[n].partitions and meta[n].error is None for n in names):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topics not visible after {timeout}s")
-        time.sleep(0.2)
-
-
-def log_configs(topics: Topics) -> dict[str, dict[str, str]]:
-    return {topics.order_events: KEEP_FOREVER, topics.quantity_update: KEEP_FOREVER}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,13 +6,13 @@ import pytest
 
 from http_api.app import create_app
 from http_api.auth import issue_token
+from ops.samples import payment
 from shared.config import load_settings
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
 from shared.storage import order_to_doc
 from shared.topics import Topics
 from tests.api.fakes import DecidingPublisher, FakeFeed, FakeStore
-from tests.flowkit import payment
 
 SECRET = "test-secret-for-the-order-api-0123456789"
 

@@ -23,8 +23,8 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from dataflows.setup import prepare
 from http_api.auth import issue_token
-from ops.prepare import prepare
 from ops.sandbox import JWT_SECRET, Stack
 from ops.servers import ROOT, Tansu, free_port
 from shared.ids import order_id_for_payment
