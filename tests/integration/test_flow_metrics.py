@@ -11,7 +11,7 @@ from pathlib import Path
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses
 from ops.dashboard import scrape as scrape_url
 from ops.sandbox import Stack
-from ops.servers import free_port
+from ops.servers import free_port, free_port_run
 from tests.flowkit import payment
 
 
@@ -73,7 +73,7 @@ def test_live_is_200_while_idle(stack: Stack):
 
 
 def test_a_stalled_process_gets_the_cluster_restarted_and_nothing_is_lost(stack: Stack, tmp_path: Path):
-    base = free_port()
+    base = free_port_run(2)
     addresses = local_addresses(2, free_port, avoid={base, base + 1})
     env = {**stack.env, "FLOW_METRICS_PORT": str(base), "FLOW_LIVENESS_S": "5"}
     plan = ClusterPlan(addresses, (0, 1), 1, tmp_path / "recovery", snapshot_s=1)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -146,43 +146,49 @@ def finish(stack: Stack, scenario: Scenario, producer: threading.Thread, errors:
     settle(stack, scenario, timeout=240)
 
 
+def through_a_fault(
+    hosts: TestHosts, stack: Stack, workdir: Path, seed: int, fault: Callable[[HostCluster], float]
+) -> float:
+    """Feed a scenario through a cluster on the test hosts, break it mid-stream with
+    ``fault`` (which returns how long the cluster took to notice), wait for every
+    outcome, and check that nothing was lost or doubled."""
+    scenario = build(240, seed=seed, prefix=f"h{seed}")
+    cluster = HostCluster(hosts, stack, workdir).start()
+    try:
+        producer, errors = start_feeding(stack, scenario)
+        stack.wait_for(lambda: stack.orders.estimated_document_count() >= 60, 180, "the first orders")
+        took = fault(cluster)
+        finish(stack, scenario, producer, errors)
+    finally:
+        cluster.stop()
+    assert_matches_core(stack, scenario)
+    assert_one_decision_per_event_id(stack, len(scenario.events))
+    return took
+
+
 def test_killing_one_hosts_process_restarts_the_cluster_and_loses_nothing(
     hosts: TestHosts, far_stack: Stack, tmp_path: Path
 ):
-    scenario = build(240, seed=31, prefix="mk")
-    cluster = HostCluster(hosts, far_stack, tmp_path).start()
-    try:
-        producer, errors = start_feeding(far_stack, scenario)
-        far_stack.wait_for(lambda: far_stack.orders.estimated_document_count() >= 60, 180, "the first orders")
+    def kill(cluster: HostCluster) -> float:
         before = len(cluster.log(FLOWS[0]))
         os.kill(cluster.flow_process(FLOWS[1]), signal.SIGKILL)
-        took = wait_for_log(cluster, FLOWS[0], "exited", before, RESTART_BOUND_S)
-        finish(far_stack, scenario, producer, errors)
-    finally:
-        cluster.stop()
-    assert took < RESTART_BOUND_S
-    assert_matches_core(far_stack, scenario)
-    assert_one_decision_per_event_id(far_stack, len(scenario.events))
+        return wait_for_log(cluster, FLOWS[0], "exited", before, RESTART_BOUND_S)
+
+    assert through_a_fault(hosts, far_stack, tmp_path, 31, kill) < RESTART_BOUND_S
 
 
 def test_a_cut_link_is_found_by_liveness_and_nothing_is_lost_after_it_returns(
     hosts: TestHosts, far_stack: Stack, tmp_path: Path
 ):
-    scenario = build(240, seed=32, prefix="mc")
-    cluster = HostCluster(hosts, far_stack, tmp_path).start()
-    try:
-        producer, errors = start_feeding(far_stack, scenario)
-        far_stack.wait_for(lambda: far_stack.orders.estimated_document_count() >= 60, 180, "the first orders")
+    def cut(cluster: HostCluster) -> float:
         before = len(cluster.log(FLOWS[0]))
         hosts.cut(FLOWS[1])
         try:
             took = wait_for_log(cluster, FLOWS[0], "is not live", before, LIVENESS_S + 20)
-            time.sleep(CUT_AFTER_FOUND_S)  # restarts meet the cut link too
+            time.sleep(CUT_AFTER_FOUND_S)  # the restarted processes meet the cut link too
         finally:
             hosts.mend(FLOWS[1])
-        finish(far_stack, scenario, producer, errors)
-    finally:
-        cluster.stop()
+        return took
+
+    took = through_a_fault(hosts, far_stack, tmp_path, 32, cut)
     assert took < LIVENESS_S + 10, f"the stall was found after {took:.1f} s"
-    assert_matches_core(far_stack, scenario)
-    assert_one_decision_per_event_id(far_stack, len(scenario.events))
