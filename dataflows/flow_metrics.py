@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
+from shared.config import Settings
+
 log = logging.getLogger(__name__)
 
 LAG_METRIC = "bytewax_kafka_consumer_lag"
@@ -113,6 +115,12 @@ def record_batch(kinds_outcomes: Iterable[tuple[str, str]], orders: int, dead: i
         DEAD_LETTERS.inc(dead)
     BATCH_ORDERS.observe(orders)
     _liveness.progressed()
+
+
+def serve_configured(settings: Settings) -> None:
+    """Start the server where the settings say; none when FLOW_METRICS_PORT is unset."""
+    if settings.flow_metrics_port is not None:
+        serve(settings.flow_metrics_host, settings.flow_metrics_port, settings.flow_liveness_s)
 
 
 def serve(host: str, port: int, window_s: float) -> ThreadingHTTPServer | None:

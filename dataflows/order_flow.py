@@ -257,22 +257,19 @@ def build_flow(
 
 def get_flow() -> Dataflow:
     """The flow wired to the servers in the environment (KAFKA_URI, MONGO_URI)."""
+    from dataflows.flow_metrics import serve_configured
     from dataflows.kafka_io import kafka_source
     from dataflows.mongo_io import MongoOrderLoader
     from dataflows.payment_lookup import PaymentLookup
     from dataflows.setup import prepare
-    from dataflows.store_then_publish import StoreThenPublishSink, metrics_at
+    from dataflows.store_then_publish import StoreThenPublishSink
     from shared.config import load_settings
 
     settings = load_settings()
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
     topics = Topics.from_settings(settings)
-    metrics = metrics_at(settings)
-    if metrics is not None:  # answering from the start, while the topics are made and the cluster forms
-        from dataflows.flow_metrics import serve
-
-        serve(*metrics)
+    serve_configured(settings)  # answering from the start, while the topics are made and the cluster forms
     prepare(settings)
     lookup = (
         PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
@@ -283,7 +280,7 @@ def get_flow() -> Dataflow:
         kafka_source(
             settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
-        StoreThenPublishSink(settings.mongo_uri, settings.brokers, metrics, topics.order_dlq),
+        StoreThenPublishSink(settings.mongo_uri, settings.brokers, topics.order_dlq),
         MongoOrderLoader(settings.mongo_uri),
         topics,
         completer=lookup,

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from dataflows import flow_metrics
-from shared.config import Settings
 from shared.schemas.outputs import OutMessage
 
 
@@ -31,17 +30,6 @@ class Effects:
     doc: dict[str, Any] | None
     messages: list[OutMessage]
     records: tuple[dict[str, Any], ...] = ()
-
-
-class MetricsAt(NamedTuple):
-    host: str
-    port: int
-    liveness_s: float
-
-
-def metrics_at(settings: Settings) -> MetricsAt | None:
-    port = settings.flow_metrics_port
-    return None if port is None else MetricsAt(settings.flow_metrics_host, port, settings.flow_liveness_s)
 
 
 class _Partition(StatelessSinkPartition[Effects]):
@@ -84,17 +72,10 @@ def _timed(target: str, write, *args: Any) -> None:
 
 
 class StoreThenPublishSink(DynamicSink[Effects]):
-    """``metrics``: where each process serves ``/metrics`` and ``/live`` (none when None)."""
-
-    def __init__(
-        self, mongo_uri: str, brokers: list[str], metrics: MetricsAt | None = None, dlq_topic: str | None = None
-    ):
+    def __init__(self, mongo_uri: str, brokers: list[str], dlq_topic: str | None = None):
         self._mongo_uri = mongo_uri
         self._brokers = brokers
-        self._metrics = metrics
         self._dlq_topic = dlq_topic
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        if self._metrics is not None:
-            flow_metrics.serve(*self._metrics)
         return _Partition(self._mongo_uri, self._brokers, self._dlq_topic)
