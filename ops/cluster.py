@@ -95,7 +95,10 @@ class Supervisor:
         liveness_s: float | None = None,
     ):
         """``liveness_s``: restart the cluster when a process's ``/live`` says stalled, or has
-        not answered for this long (needs FLOW_METRICS_PORT in ``env``)."""
+        not answered for this long (needs FLOW_METRICS_PORT in ``env``). It must be over
+        twice the snapshot interval: an idle cluster closes one epoch per interval."""
+        if liveness_s is not None and liveness_s <= 2 * plan.snapshot_s:
+            raise ValueError(f"liveness {liveness_s} s must be over twice the snapshot interval ({plan.snapshot_s} s)")
         self.plan = plan
         self.env = dict(env)
         self.backoff = backoff
@@ -292,13 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if args.metrics_port is not None:
         env["FLOW_METRICS_PORT"] = str(args.metrics_port)
-    if args.liveness is not None:
-        env["FLOW_LIVENESS_S"] = str(args.liveness)
+    liveness = settings.flow_liveness_s if args.liveness is None else args.liveness
+    env["FLOW_LIVENESS_S"] = str(liveness)
     backoff = Backoff(most=args.max_backoff, stable=args.stable)
-    liveness = float(env.get("FLOW_LIVENESS_S", "60"))
-    if liveness <= 2 * plan.snapshot_s:
-        raise SystemExit("--liveness must be over twice --snapshot-interval (an idle cluster closes one epoch each)")
-    supervisor = Supervisor(plan, env, backoff, args.log_dir, liveness_s=liveness)
+    try:
+        supervisor = Supervisor(plan, env, backoff, args.log_dir, liveness_s=liveness)
+    except ValueError as exc:
+        raise SystemExit(f"--liveness: {exc}") from None
     for pid, url in supervisor.metrics_urls().items():
         log.info("process %d: %s/metrics, %s/live", pid, url, url)
     signal.signal(signal.SIGTERM, lambda *_: supervisor.request_stop())

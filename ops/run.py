@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(dev_tokens(env["JWT_SEC"], data, settings.port))
         if args.no_dataflow:
             return _wait_forever()
-        return run_services(env, plan, settings.port, data / "logs")
+        return run_services(env, plan, settings.port, data / "logs", settings.flow_liveness_s)
     return 0
 
 
@@ -123,12 +123,11 @@ def setup(settings: Settings) -> None:
     print(f"  topics                      {len(Topics.from_settings(settings).all)} ready ({len(created)} created)")
 
 
-def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path) -> int:
+def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, liveness_s: float) -> int:
     """The dataflow's processes (supervised: restarted together when one exits) and
     the API, until the API exits or Ctrl-C."""
-    liveness = float(env.get("FLOW_LIVENESS_S", "60"))
     supervisor = Supervisor(
-        plan, env, Backoff(), log_dir=logs if len(plan.local_ids) > 1 else None, liveness_s=liveness
+        plan, env, Backoff(), log_dir=logs if len(plan.local_ids) > 1 else None, liveness_s=liveness_s
     )
     api = [sys.executable, "-m", "http_api", "--port", str(port)]
     where = f", output in {logs}/flow-<id>.log" if len(plan.local_ids) > 1 else ""

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops.cluster import Backoff, ClusterPlan, local_addresses, parse_args, plan_from_args, recovery_partitions
+import pytest
+
+from ops.cluster import (
+    Backoff,
+    ClusterPlan,
+    Supervisor,
+    local_addresses,
+    parse_args,
+    plan_from_args,
+    recovery_partitions,
+)
 
 
 def test_one_process_runs_without_cluster_addresses():
@@ -57,3 +67,9 @@ def test_cluster_addresses_avoid_the_metrics_ports():
     handed_out = iter([9464, 9465, 9466, 9467])
     addresses = local_addresses(2, lambda: next(handed_out), avoid={9464, 9465})
     assert addresses == ("127.0.0.1:9466", "127.0.0.1:9467")
+
+
+def test_a_liveness_window_within_two_snapshot_intervals_is_refused():
+    plan = ClusterPlan((), (0,), 1, Path("/r"), snapshot_s=5)
+    with pytest.raises(ValueError, match="twice the snapshot interval"):
+        Supervisor(plan, {}, Backoff(), liveness_s=10)
