@@ -22,6 +22,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """With TESTS_MAY_NOT_SKIP=1 (CI, where everything a test needs is installed), a skip is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("TESTS_MAY_NOT_SKIP") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but TESTS_MAY_NOT_SKIP=1 says every test must run here: {report.longrepr}"
+
+
 def _given_servers() -> bool:
     return bool(os.environ.get("KAFKA_URI") and os.environ.get("MONGO_URI"))
 
