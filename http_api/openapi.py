@@ -10,7 +10,6 @@ from shared.domain.model import Status
 
 ORDER_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
 PROBLEM = {"$ref": "#/components/responses/Problem"}
-STRING = {"type": "string"}
 
 
 def _problems(*codes: int) -> dict[str, Any]:
@@ -317,7 +316,9 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "This document in Swagger UI (an HTML page)",
                 "security": [],
-                "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": STRING}}}},
+                "responses": {
+                    "200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
+                },
             }
         },
         "/api/order/docs/{asset}": {
