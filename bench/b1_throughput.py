@@ -20,6 +20,7 @@ from shared.domain import RefundProduct, handle
 from shared.schemas.inputs import parse_message
 from shared.schemas.outputs import dumps, event_payload
 from shared.storage import order_to_doc
+from shared.topics import Kind
 
 TS = 1_760_000_000_000
 
@@ -33,7 +34,7 @@ def payments(n: int, tag: str) -> list[tuple[str, bytes]]:
 
 
 def preload(stack: Stack, messages: list[tuple[str, bytes]]) -> None:
-    produce_all(stack.settings.kafka_uri or "", stack.topics.payment_accepted[0], messages)
+    produce_all(stack.settings.kafka_uri or "", stack.topics.payment_accepted.name, messages)
 
 
 def produce_all(kafka_uri: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
@@ -60,7 +61,7 @@ class EventCount:
         self.consumer = Consumer(
             {"bootstrap.servers": stack.settings.kafka_uri, "group.id": "bench-progress", "enable.auto.commit": False}
         )
-        topic = stack.topics.order_events
+        topic = stack.topics.order_events.name
         parts = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
         self.consumer.assign([TopicPartition(topic, p, -2) for p in parts])
         self.seen = 0
@@ -157,7 +158,7 @@ def naive(stack: Stack, limit: int) -> float:
             "auto.offset.reset": "earliest",
         }
     )
-    consumer.subscribe([stack.topics.payment_accepted[0]])
+    consumer.subscribe([stack.topics.payment_accepted.name])
     producer = Producer({"bootstrap.servers": stack.settings.kafka_uri, "acks": "all"})
     orders = stack.orders.database["naive-orders"]
     done, started = 0, None
@@ -166,10 +167,10 @@ def naive(stack: Stack, limit: int) -> float:
         if msg is None or msg.error():
             continue
         started = started or time.perf_counter()
-        command = parse_message("payment", msg.value(), TS).command
+        command = parse_message(Kind.PAYMENT, msg.value(), TS).command
         order, events = handle(None, command)
         orders.insert_one(order_to_doc(order))
-        producer.produce(stack.topics.order_events, dumps(event_payload(events[0], order)), order.id.encode())
+        producer.produce(stack.topics.order_events.name, dumps(event_payload(events[0], order)), order.id.encode())
         producer.flush()
         consumer.commit(msg, asynchronous=False)
         done += 1
@@ -180,7 +181,7 @@ def naive(stack: Stack, limit: int) -> float:
 def parse_rate(messages: list[tuple[str, bytes]]) -> float:
     started = time.perf_counter()
     for _, value in messages:
-        parse_message("payment", value, TS)
+        parse_message(Kind.PAYMENT, value, TS)
     return len(messages) / (time.perf_counter() - started)
 
 
@@ -189,7 +190,7 @@ def pure_core(messages: list[tuple[str, bytes]], rounds: int = 3) -> float:
 
     One untimed round first (the allocator's first touch of fresh memory is not the
     core's cost), then the median of ``rounds``."""
-    payments = [parse_message("payment", value, TS).command for _, value in messages]
+    payments = [parse_message(Kind.PAYMENT, value, TS).command for _, value in messages]
 
     def one_round() -> float:
         started = time.perf_counter()
@@ -209,7 +210,7 @@ def raw_consume(stack: Stack, n: int) -> float:
     consumer = Consumer(
         {"bootstrap.servers": stack.settings.kafka_uri, "group.id": "raw", "enable.partition.eof": True}
     )
-    topic = stack.topics.payment_accepted[0]
+    topic = stack.topics.payment_accepted.name
     parts = consumer.list_topics(topic).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, -2) for p in parts])
     seen, eof, started = 0, 0, time.perf_counter()
@@ -224,7 +225,7 @@ def raw_consume(stack: Stack, n: int) -> float:
 
 
 def raw_insert(stack: Stack, messages: list[tuple[str, bytes]]) -> float:
-    docs = [order_to_doc(handle(None, parse_message("payment", v, TS).command)[0]) for _, v in messages]
+    docs = [order_to_doc(handle(None, parse_message(Kind.PAYMENT, v, TS).command)[0]) for _, v in messages]
     scratch = stack.orders.database["raw-insert"]
     ensure_indexes(scratch)
     started = time.perf_counter()

@@ -79,7 +79,7 @@ def setup(stack: Stack, log) -> tuple[int, list[str]]:
         )
         for i in range(ORDERS)
     ]
-    stack.produce(stack.topics.payment_accepted[0], [(b["paymentId"], b) for b in bodies])
+    stack.produce(stack.topics.payment_accepted.name, [(b["paymentId"], b) for b in bodies])
     ids = [order_id_for_payment(b["paymentId"]) for b in bodies]
     stack.wait_for(lambda: stack.orders.estimated_document_count() >= ORDERS, 120, "B2 orders")
     port = free_port()

@@ -33,7 +33,7 @@ def setup(stack: Stack, sets: int, log) -> tuple[int, list[list[str]]]:
     stack.start_flow()
     line = [{"productId": "apple", "quantity": UNITS, "price": 1}]
     bodies = [payment(f"rep-{i}", user=USER, products=line, totalPrice=UNITS) for i in range(sets * ORDERS)]
-    stack.produce(stack.topics.payment_accepted[0], [(b["paymentId"], b) for b in bodies])
+    stack.produce(stack.topics.payment_accepted.name, [(b["paymentId"], b) for b in bodies])
     ids = [order_id_for_payment(b["paymentId"]) for b in bodies]
     stack.wait_for(lambda: stack.orders.count_documents({}) >= len(ids), 120, "B2 repeated orders")
     port = free_port()

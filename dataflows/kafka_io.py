@@ -23,18 +23,12 @@ from dataflows.resume import (
     mismatch,
     mismatch_error,
 )
+from shared.kafka_config import producer_config
 from shared.schemas.outputs import OutMessage
 
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_MS = 2_000
-PRODUCER_CONFIG = {
-    "acks": "all",
-    "enable.idempotence": True,
-    "linger.ms": 5,
-    "compression.type": "lz4",
-    "message.timeout.ms": 120_000,
-}
 
 
 def kafka_source(
@@ -203,9 +197,8 @@ class PromptPartition(StatefulSourcePartition):
 class MessagePublisher:
     """Produces each message to its own topic; acks=all, idempotent, delivery checked."""
 
-    def __init__(self, brokers: list[str], extra_config: dict | None = None):
-        config = {"bootstrap.servers": ",".join(brokers), **PRODUCER_CONFIG, **(extra_config or {})}
-        self._producer = Producer(config)
+    def __init__(self, brokers: list[str]):
+        self._producer = Producer(producer_config(brokers, linger_ms=5))
 
     def publish(self, items: list[OutMessage]) -> None:
         failures: list[str] = []

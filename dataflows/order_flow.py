@@ -40,7 +40,7 @@ from shared.domain.model import Order
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.schemas.outputs import OutMessage, dead_letter, render
 from shared.storage import Recorded, order_to_doc, record_doc, record_id
-from shared.topics import Topics
+from shared.topics import Topics, names
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,9 @@ class PaymentCompleter(Protocol):
 
 
 @dataclass(frozen=True)
-class Pending:
-    """A command waiting for the payment service, with its source message for the DLQ."""
+class AwaitingPayment:
+    """A payment message holding only its paymentId: to be completed from the payment
+    service, with its source message for the DLQ."""
 
     ref: PaymentReference
     source: KafkaSourceMessage
@@ -73,7 +74,7 @@ class Pending:
 # --- steps as plain functions ---------------------------------------------------
 
 
-def triage(topics: Topics, item: Raw) -> list[Command | Pending | OutMessage]:
+def triage(topics: Topics, item: Raw) -> list[Command | AwaitingPayment | OutMessage]:
     """A raw message becomes a command, a payment to complete, a dead letter, or both."""
     if isinstance(item, KafkaError):
         if item.msg.value is None:
@@ -83,11 +84,11 @@ def triage(topics: Topics, item: Raw) -> list[Command | Pending | OutMessage]:
         return [_dead(topics, item.msg, f"kafka error: {item.err}")]
     timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
     parsed = parse_message(topics.input_kind(item.topic), item.value, timestamp)
-    out: list[Command | Pending | OutMessage] = []
+    out: list[Command | AwaitingPayment | OutMessage] = []
     if parsed.error is not None:
         out.append(_dead(topics, item, parsed.error))
     if isinstance(parsed.command, PaymentReference):
-        out.append(Pending(parsed.command, item))
+        out.append(AwaitingPayment(parsed.command, item))
     elif parsed.command is not None:
         out.append(parsed.command)
     return out
@@ -98,7 +99,7 @@ def _dead(topics: Topics, msg: KafkaSourceMessage, error: str) -> OutMessage:
 
 
 def complete_payments(
-    topics: Topics, completer: PaymentCompleter | None, batch: list[Pending]
+    topics: Topics, completer: PaymentCompleter | None, batch: list[AwaitingPayment]
 ) -> list[Command | OutMessage]:
     if completer is None:
         return [
@@ -242,10 +243,10 @@ def build_flow(
     triaged = op.flat_map("triage", raw, lambda item: triage(topics, item))
     split = op.branch("dead?", triaged, lambda x: isinstance(x, OutMessage))
     dead = split.trues
-    pending = op.branch("pending?", split.falses, lambda x: isinstance(x, Pending))
-    completed = op.flat_map_batch("complete", pending.trues, lambda batch: complete_payments(topics, completer, batch))
+    lookup = op.branch("needs-lookup?", split.falses, lambda x: isinstance(x, AwaitingPayment))
+    completed = op.flat_map_batch("complete", lookup.trues, lambda batch: complete_payments(topics, completer, batch))
     done = op.branch("completed-dead?", completed, lambda x: isinstance(x, OutMessage))
-    commands = op.merge("commands", pending.falses, done.falses)
+    commands = op.merge("commands", lookup.falses, done.falses)
     held = HeldOrders()
     keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, held, batch))
     effects = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held))
@@ -268,7 +269,7 @@ def get_flow() -> Dataflow:
     settings = load_settings()
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
-    topics = Topics.from_settings(settings)
+    topics = settings.topics
     serve_configured(settings)  # answering from the start, while the topics are made and the cluster forms
     prepare(settings)
     lookup = (
@@ -278,9 +279,9 @@ def get_flow() -> Dataflow:
     )
     return build_flow(
         kafka_source(
-            settings.brokers, topics.inputs, settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
+            settings.brokers, names(topics.inputs), settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
-        StoreThenPublishSink(settings.mongo_uri, settings.brokers, topics.order_dlq),
+        StoreThenPublishSink(settings.mongo_uri, settings.brokers, topics.order_dlq.name),
         MongoOrderLoader(settings.mongo_uri),
         topics,
         completer=lookup,

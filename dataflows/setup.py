@@ -14,15 +14,15 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from dataflows.mongo_io import ensure_indexes, orders_collection
 from shared.config import Settings
-from shared.topics import Topics
+from shared.topics import Topics, names
 
 
 def prepare(settings: Settings) -> list[str]:
     """Create missing topics and indexes; returns the topics created."""
     if not settings.brokers or not settings.mongo_uri:
         raise ValueError("KAFKA_URI and MONGO_URI must be set")
-    topics = Topics.from_settings(settings)
-    created = ensure_topics(settings.brokers, topics.all, settings.partitions, configs=log_configs(topics))
+    topics = settings.topics
+    created = ensure_topics(settings.brokers, names(topics.all), settings.partitions, configs=log_configs(topics))
     ensure_indexes(orders_collection(settings.mongo_uri))
     return created
 
@@ -70,4 +70,4 @@ def _wait_visible(admin: AdminClient, names: tuple[str, ...], timeout: float) ->
 
 
 def log_configs(topics: Topics) -> dict[str, dict[str, str]]:
-    return {topics.order_events: KEEP_FOREVER, topics.quantity_update: KEEP_FOREVER}
+    return {topics.order_events.name: KEEP_FOREVER, topics.quantity_update.name: KEEP_FOREVER}

@@ -14,7 +14,6 @@ from http_api.problems import problems_middleware
 from http_api.routes import setup_routes
 from http_api.views import RenderedOrders
 from shared.config import Settings
-from shared.topics import Topics
 
 MAX_BODY_BYTES = 64 * 1024
 # aiohttp's HTTP parser answers a request line or header over its limit (8 KiB by
@@ -39,7 +38,7 @@ def create_app(
         handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )
     app[keys.SETTINGS] = settings
-    app[keys.TOPICS] = Topics.from_settings(settings)
+    app[keys.TOPICS] = settings.topics
     app[keys.METRICS] = metrics
     app[keys.RENDERED] = RenderedOrders()
     app.cleanup_ctx.append(_store_ctx(store))

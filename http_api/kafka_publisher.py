@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
+from shared.kafka_config import producer_config
+from shared.schemas.outputs import dumps
+from shared.topics import Topic
+
 
 class KafkaPublisher:
     def __init__(self, brokers: list[str]):
-        config = {"bootstrap.servers": ",".join(brokers)}
-        self._producer = Producer({**config, "acks": "all", "enable.idempotence": True, "linger.ms": 1})
-        self._admin = AdminClient(config)
+        self._producer = Producer(producer_config(brokers, linger_ms=1))
+        self._admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
         self._running = True
         self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
         self._poller.start()
@@ -24,7 +26,7 @@ class KafkaPublisher:
         while self._running:
             self._producer.poll(0.05)
 
-    async def publish(self, topic: str, key: str, value: dict[str, Any]) -> None:
+    async def publish(self, topic: Topic, key: str, value: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
 
@@ -34,8 +36,7 @@ class KafkaPublisher:
             else:
                 loop.call_soon_threadsafe(_settle, delivered, KafkaException(err))
 
-        payload = json.dumps(value, separators=(",", ":")).encode()
-        self._producer.produce(topic, payload, key.encode(), on_delivery=on_delivery)
+        self._producer.produce(topic.name, dumps(value), key.encode(), on_delivery=on_delivery)
         await delivered
 
     async def ping(self) -> None:

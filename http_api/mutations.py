@@ -10,6 +10,7 @@ import json
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +24,9 @@ from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.domain.model import Actor
 from shared.schemas.inputs import UPDATABLE, Invalid
-from shared.schemas.requests import fingerprint, idempotent_token, refund_request, request_id, update_request
+from shared.schemas.requests import body_fingerprint, idempotency_hash, refund_request, request_id, update_request
 from shared.timefmt import iso
+from shared.topics import Kind
 
 DEFAULT_TIMEOUT = 5.0
 MAX_TIMEOUT = 30.0
@@ -33,14 +35,26 @@ INTEGER = re.compile(r"^-?\d{1,12}$")
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a mutating route asks of the flow: a refund or an update, with its fields."""
+
+    kind: Kind
+    fields: dict[str, Any]
+    expected_version: int | None = None
+
+    def fingerprint(self, order_id: str) -> str:
+        return body_fingerprint(self.kind, order_id, {**self.fields, "v": self.expected_version})
+
+
 async def refund_order(request: web.Request) -> web.Response:
-    return await submit(request, "refund", {})
+    return await submit(request, Ask(Kind.REFUND, {}))
 
 
 async def refund_product_from_query(request: web.Request) -> web.Response:
     query = request.query
     fields = {"productId": query.get("productId"), "quantity": _integer(query.get("quantity"), "quantity")}
-    return await submit(request, "refund", fields)
+    return await submit(request, Ask(Kind.REFUND, fields))
 
 
 async def refund_product_from_body(request: web.Request) -> web.Response:
@@ -48,7 +62,9 @@ async def refund_product_from_body(request: web.Request) -> web.Response:
     extra = sorted(set(body) - {"productId", "quantity"})
     if extra:
         raise Problem(400, f"unknown fields: {', '.join(extra)}", invalidParams=[{"name": n} for n in extra])
-    return await submit(request, "refund", {"productId": body.get("productId"), "quantity": body.get("quantity")})
+    return await submit(
+        request, Ask(Kind.REFUND, {"productId": body.get("productId"), "quantity": body.get("quantity")})
+    )
 
 
 async def patch_order(request: web.Request) -> web.Response:
@@ -60,40 +76,58 @@ async def patch_order(request: web.Request) -> web.Response:
             f"these fields cannot be changed: {', '.join(refused)} (only {', '.join(sorted(UPDATABLE))})",
             invalidParams=[{"name": n, "reason": "not updatable"} for n in refused],
         )
-    return await submit(request, "update", {"changes": body}, expected_version=_if_match(request))
+    return await submit(request, Ask(Kind.UPDATE, {"changes": body}, _if_match(request)))
 
 
 # --- the common path ------------------------------------------------------------
 
 
-async def submit(
-    request: web.Request, kind: str, fields: dict[str, Any], expected_version: int | None = None
-) -> web.Response:
+async def submit(request: web.Request, ask: Ask) -> web.Response:
+    """Publish ``ask`` as a request event for the caller's order and answer with its outcome."""
     who = actor_of(request)
     order_id = order_id_of(request)
     timeout = _timeout(request)
-    token = _token(request, who)
+    key_hash = _idempotency_hash(request, who)
     doc = await visible_order(request, who, order_id)
-    rid = request_id(order_id, token or secrets.token_hex(16))
-    body = _request_body(kind, rid, order_id, who, fields, expected_version)
-    if token is not None:
-        await _claim(request, who, token, rid, fingerprint(kind, order_id, {**fields, "v": expected_version}))
-        known = await stored_outcome(request.app[keys.STORE], doc, rid)
+    rid = request_id(order_id, key_hash or secrets.token_hex(16))
+    body = _request_body(ask, rid, order_id, who)
+    if key_hash is not None:
+        known = await _replayed(request, f"{who.user_id}:{key_hash}", rid, ask.fingerprint(order_id), doc)
         if known is not None:
             return respond(rid, known)
-    app = request.app
-    topic = app[keys.TOPICS].refund_request if kind == "refund" else app[keys.TOPICS].order_update_request
+    decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, timeout)
+    if decided is None:
+        return _accepted(rid, order_id)
+    return respond(rid, decided)
+
+
+async def _replayed(request: web.Request, key_id: str, rid: str, body_print: str, doc: dict) -> Decided | None:
+    """Claim the idempotency key; the outcome when this request was decided before."""
+    held_rid, held_print = await request.app[keys.STORE].claim_key(key_id, rid, body_print)
+    if held_rid != rid or held_print != body_print:
+        raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
+    return await stored_outcome(request.app[keys.STORE], doc, rid)
+
+
+async def _publish_and_wait(
+    app: web.Application, kind: Kind, order_id: str, rid: str, body: dict[str, Any], timeout: float
+) -> Decided | None:
     started = time.perf_counter()
-    publish = app[keys.PUBLISHER].publish(topic, order_id, body)
+    publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind), order_id, body)
     decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
     app[keys.METRICS].outcome_wait.observe(time.perf_counter() - started)
     if decided is None:
         app[keys.METRICS].outcome_timeouts.inc()
-        location = f"/api/order/requests/{rid}"
-        return web.json_response(
-            {"requestId": rid, "orderId": order_id, "status": "pending"}, status=202, headers={"Location": location}
-        )
-    return respond(rid, decided)
+    return decided
+
+
+def _accepted(rid: str, order_id: str) -> web.Response:
+    """No outcome in time: where to poll for it."""
+    return web.json_response(
+        {"requestId": rid, "orderId": order_id, "status": "pending"},
+        status=202,
+        headers={"Location": f"/api/order/requests/{rid}"},
+    )
 
 
 def respond(rid: str, decided: Decided) -> web.Response:
@@ -105,34 +139,28 @@ def respond(rid: str, decided: Decided) -> web.Response:
     raise Problem(REJECTION_STATUS.get(reason, 409), detail, reason=reason, requestId=rid)
 
 
-def _request_body(
-    kind: str, rid: str, order_id: str, who: Actor, fields: dict[str, Any], expected_version: int | None
-) -> dict[str, Any]:
+def _request_body(ask: Ask, rid: str, order_id: str, who: Actor) -> dict[str, Any]:
     now = iso(datetime.now(UTC))
+    roles = list(who.roles)
+    fields = ask.fields
     try:
-        if kind == "refund":
+        if ask.kind == Kind.REFUND:
             return refund_request(
-                rid, order_id, who.user_id, list(who.roles), now, fields.get("productId"), fields.get("quantity")
+                rid, order_id, who.user_id, roles, now, fields.get("productId"), fields.get("quantity")
             )
-        return update_request(rid, order_id, who.user_id, list(who.roles), now, fields["changes"], expected_version)
+        return update_request(rid, order_id, who.user_id, roles, now, fields["changes"], ask.expected_version)
     except Invalid as exc:
         raise Problem(400, str(exc)) from exc
 
 
-def _token(request: web.Request, who: Actor) -> str | None:
+def _idempotency_hash(request: web.Request, who: Actor) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
     try:
-        return idempotent_token(who.user_id, key)
+        return idempotency_hash(who.user_id, key)
     except Invalid as exc:
         raise Problem(400, str(exc)) from exc
-
-
-async def _claim(request: web.Request, who: Actor, token: str, rid: str, body_print: str) -> None:
-    held_rid, held_print = await request.app[keys.STORE].claim_key(f"{who.user_id}:{token}", rid, body_print)
-    if held_rid != rid or held_print != body_print:
-        raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from shared.topics import Topic
+
 
 class OrderStore(Protocol):
     async def get(self, order_id: str) -> dict[str, Any] | None:
@@ -40,6 +42,6 @@ class OrderStore(Protocol):
 
 
 class Publisher(Protocol):
-    async def publish(self, topic: str, key: str, value: dict[str, Any]) -> None: ...
+    async def publish(self, topic: Topic, key: str, value: dict[str, Any]) -> None: ...
 
     async def ping(self) -> None: ...

@@ -17,6 +17,7 @@ from confluent_kafka import Producer
 
 from ops.progress import progress
 from shared.config import load_settings
+from shared.kafka_config import producer_config
 
 
 def sample_payment(rng: random.Random, user: str) -> dict:
@@ -62,10 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     from shared.ids import order_id_for_payment
 
     rng = random.Random(args.seed)
-    producer = Producer(
-        {"bootstrap.servers": ",".join(settings.brokers), "acks": "all", "enable.idempotence": True, "linger.ms": 5}
-    )
-    topic = settings.topics["payment_accepted"]
+    producer = Producer(producer_config(settings.brokers, linger_ms=5))
+    topic = settings.topics.payment_accepted.name
     failed: list[str] = []
     started = time.monotonic()
     produced: list[str] = []

@@ -36,7 +36,6 @@ from shared.domain.effects import charged, refunded
 from shared.money import json_number
 from shared.schemas.events_in import decided_events
 from shared.storage import COLLECTION, cents
-from shared.topics import Topics
 
 SHOWN = 50
 
@@ -150,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if not settings.brokers or not settings.mongo_uri:
         parser.error("KAFKA_URI and MONGO_URI must be set")
-    topics = Topics.from_settings(settings)
+    topics = settings.topics
     show = not (args.quiet or args.json)
     log = from_log(
-        read_topic(settings.brokers, topics.order_events, show),
-        read_topic(settings.brokers, topics.quantity_update, show),
+        read_topic(settings.brokers, topics.order_events.name, show),
+        read_topic(settings.brokers, topics.quantity_update.name, show),
     )
     client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
     try:

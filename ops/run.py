@@ -24,7 +24,7 @@ from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recov
 from ops.recovery_store import ready_store
 from ops.servers import free_port
 from shared.config import Settings, load_settings
-from shared.topics import Topics
+from shared.topics import names
 
 log = logging.getLogger("ops.run")
 DEFAULT_METRICS_PORT = 9464  # the dataflow's first process; process i uses this + i
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(env)
         setup(settings)
         recovery = (settings.recovery_dir or data / "recovery").resolve()
-        topics = Topics.from_settings(settings)
+        topics = settings.topics
         metrics = int(env["FLOW_METRICS_PORT"])
         plan = ClusterPlan(
             local_addresses(args.processes, free_port, set(range(metrics, metrics + args.processes)))
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             recovery,
             args.snapshot_interval,
         )
-        done = ready_store(recovery, recovery_partitions(plan), settings.brokers, topics.inputs, fresh=embedded_kafka)
+        done = ready_store(
+            recovery, recovery_partitions(plan), settings.brokers, names(topics.inputs), fresh=embedded_kafka
+        )
         print(f"  recovery store              {recovery}: {done}")
         endpoints = data / "run.env"
         endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
@@ -120,7 +122,7 @@ def setup(settings: Settings) -> None:
     from dataflows.setup import prepare
 
     created = prepare(settings)
-    print(f"  topics                      {len(Topics.from_settings(settings).all)} ready ({len(created)} created)")
+    print(f"  topics                      {len(settings.topics.all)} ready ({len(created)} created)")
 
 
 def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, liveness_s: float) -> int:

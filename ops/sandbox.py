@@ -19,7 +19,8 @@ from pymongo import MongoClient
 
 from dataflows.setup import prepare
 from ops.servers import ROOT
-from shared.config import TOPIC_DEFAULTS, load_settings
+from shared.config import load_settings
+from shared.kafka_config import producer_config
 from shared.storage import COLLECTION, RECORDS
 from shared.topics import Topics
 
@@ -45,10 +46,10 @@ class Stack:
             "TOPIC_PARTITIONS": str(partitions),
             "JWT_SEC": JWT_SECRET,
             "PYTHONPATH": str(ROOT),
-            **{f"TOPIC_{role.upper()}": f"{name}-{suffix}" for role, name in TOPIC_DEFAULTS.items()},
+            **{t.setting: f"{t.name}-{suffix}" for t in Topics().registered()},
         }
         self.settings = load_settings(self.env, dotenv=None)
-        self.topics = Topics.from_settings(self.settings)
+        self.topics = self.settings.topics
         prepare(self.settings)
         self.mongo = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
         self.orders = self.mongo.get_default_database()[COLLECTION]
@@ -59,8 +60,7 @@ class Stack:
         self.stopped: set[int] = set()
 
     def _producer(self) -> Producer:
-        config = {"bootstrap.servers": self.settings.kafka_uri, "acks": "all", "enable.idempotence": True}
-        return Producer({**config, "linger.ms": 2})
+        return Producer(producer_config(self.settings.brokers, linger_ms=2))
 
     def reconnect(self) -> None:
         """A new producer, for a broker restarted or topics made again under it."""

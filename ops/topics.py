@@ -9,7 +9,7 @@ import argparse
 
 from dataflows.setup import ensure_topics, log_configs
 from shared.config import load_settings
-from shared.topics import Topics
+from shared.topics import names
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,9 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
-    topics = Topics.from_settings(settings)
+    topics = settings.topics
     created = ensure_topics(
-        settings.brokers, topics.all, args.partitions or settings.partitions, configs=log_configs(topics)
+        settings.brokers, names(topics.all), args.partitions or settings.partitions, configs=log_configs(topics)
     )
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 

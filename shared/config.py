@@ -11,28 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.topics import Topics
+
 DEFAULT_DATABASE = "order-service"
-
-TOPIC_DEFAULTS: dict[str, str] = {
-    "payment_accepted": "payment-accepted",
-    "refund_request": "refund-request",
-    "order_update_request": "order-update-request",
-    "quantity_update": "quantity-update",
-    "order_events": "order-events",
-    "order_dlq": "order-dlq",
-    # The original shop's topics, emitted for compatibility (docs/topics.md).
-    "compat_order_created": "orderService-orderCreated",
-    "compat_basket_clear": "orderService-basketClear",
-    "compat_checkout_inactive": "orderService-orderCreated-checkoutActive",
-    "compat_order_refunded": "orderService-orderRefunded",
-    "compat_products_restocked": "orderService-productsRefundedIncreaseQuantity",
-    "compat_product_refunded": "orderService-productFromOrderRefunded",
-    "compat_product_restocked": "orderService-productRefundedIncreaseQuantity",
-}
-
-
-def _env_name(role: str) -> str:
-    return f"TOPIC_{role.upper()}"
 
 
 @dataclass(frozen=True)
@@ -41,11 +22,8 @@ class Settings:
     mongo_uri: str | None = None
     port: int = 8080
     jwt_secret: str | None = None
-    topics: dict[str, str] = field(default_factory=lambda: dict(TOPIC_DEFAULTS))
-    # Extra topics whose messages are payments too (the original service's, say).
-    extra_payment_topics: tuple[str, ...] = ()
+    topics: Topics = field(default_factory=Topics)
     partitions: int = 4
-    compat_topics: bool = True
     payment_service_url: str | None = None
     payment_fetch_timeout: float = 2.0
     state_idle_seconds: float = 60.0
@@ -62,10 +40,6 @@ class Settings:
     def brokers(self) -> list[str]:
         return [b.strip() for b in (self.kafka_uri or "").split(",") if b.strip()]
 
-    @property
-    def payment_topics(self) -> tuple[str, ...]:
-        return (self.topics["payment_accepted"], *self.extra_payment_topics)
-
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     values = dict(_read_dotenv(dotenv)) if dotenv else {}
@@ -78,10 +52,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         mongo_uri=get("MONGO_URI") or None,
         port=int(get("ORDER_SERVICE_PORT", "8080")),
         jwt_secret=get("JWT_SEC") or None,
-        topics={role: get(_env_name(role), name) for role, name in TOPIC_DEFAULTS.items()},
-        extra_payment_topics=tuple(t.strip() for t in get("PAYMENT_TOPICS_EXTRA", "").split(",") if t.strip()),
+        topics=Topics.configured(
+            get,
+            extra_payments=tuple(t.strip() for t in get("PAYMENT_TOPICS_EXTRA", "").split(",") if t.strip()),
+            compat=get("COMPAT_TOPICS", "true").lower() not in {"0", "false", "no", "off"},
+        ),
         partitions=int(get("TOPIC_PARTITIONS", "4")),
-        compat_topics=get("COMPAT_TOPICS", "true").lower() not in {"0", "false", "no", "off"},
         payment_service_url=get("PAYMENT_SERVICE_URL") or None,
         payment_fetch_timeout=float(get("PAYMENT_FETCH_TIMEOUT", "2.0")),
         state_idle_seconds=float(get("ORDER_STATE_IDLE_SECONDS", "60")),

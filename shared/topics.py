@@ -1,54 +1,107 @@
-"""The topic registry: every topic the service reads or writes, in one place
-(their payloads: docs/topics.md)."""
+"""The topic registry: every topic the service reads or writes, with its name,
+what its messages carry and what they are keyed by (payloads: docs/topics.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from functools import cached_property
 
-from shared.config import TOPIC_DEFAULTS, Settings
+
+class Kind(StrEnum):
+    """What a topic's messages are; the three input kinds name their parsers."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+    UPDATE = "update"
+    STOCK = "stock"
+    ORDER_EVENT = "order-event"
+    DEAD_LETTER = "dead-letter"
+    COMPAT = "compat"
+
+
+@dataclass(frozen=True)
+class Topic:
+    role: str  # its setting is TOPIC_<ROLE>
+    name: str
+    kind: Kind
+    key: str  # the field its messages are keyed by
+
+    @property
+    def setting(self) -> str:
+        return f"TOPIC_{self.role.upper()}"
 
 
 @dataclass(frozen=True)
 class Topics:
-    """Topic names by role; the roles and defaults are ``shared.config.TOPIC_DEFAULTS``."""
-
-    names: dict[str, str] = field(default_factory=lambda: dict(TOPIC_DEFAULTS))
-    extra_payment_topics: tuple[str, ...] = ()
-    compat: bool = True
+    payment_accepted: Topic = Topic("payment_accepted", "payment-accepted", Kind.PAYMENT, "paymentId")
+    refund_request: Topic = Topic("refund_request", "refund-request", Kind.REFUND, "orderId")
+    order_update_request: Topic = Topic("order_update_request", "order-update-request", Kind.UPDATE, "orderId")
+    quantity_update: Topic = Topic("quantity_update", "quantity-update", Kind.STOCK, "productId")
+    order_events: Topic = Topic("order_events", "order-events", Kind.ORDER_EVENT, "orderId")
+    order_dlq: Topic = Topic("order_dlq", "order-dlq", Kind.DEAD_LETTER, "the input's key")
+    # The original shop's topics, emitted for compatibility.
+    compat_order_created: Topic = Topic("compat_order_created", "orderService-orderCreated", Kind.COMPAT, "orderId")
+    compat_basket_clear: Topic = Topic("compat_basket_clear", "orderService-basketClear", Kind.COMPAT, "orderId")
+    compat_checkout_inactive: Topic = Topic(
+        "compat_checkout_inactive", "orderService-orderCreated-checkoutActive", Kind.COMPAT, "orderId"
+    )
+    compat_order_refunded: Topic = Topic("compat_order_refunded", "orderService-orderRefunded", Kind.COMPAT, "orderId")
+    compat_products_restocked: Topic = Topic(
+        "compat_products_restocked", "orderService-productsRefundedIncreaseQuantity", Kind.COMPAT, "orderId"
+    )
+    compat_product_refunded: Topic = Topic(
+        "compat_product_refunded", "orderService-productFromOrderRefunded", Kind.COMPAT, "orderId"
+    )
+    compat_product_restocked: Topic = Topic(
+        "compat_product_restocked", "orderService-productRefundedIncreaseQuantity", Kind.COMPAT, "orderId"
+    )
+    # More topics whose messages are payments (the original payment service's, say).
+    extra_payments: tuple[Topic, ...] = ()
+    compat: bool = True  # whether the compat topics are written
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Topics:
-        return cls(dict(settings.topics), settings.extra_payment_topics, settings.compat_topics)
+    def configured(cls, setting: Callable[[str, str], str], extra_payments: tuple[str, ...], compat: bool) -> Topics:
+        """Each topic's name from ``setting(TOPIC_<ROLE>, default)``."""
+        named = {t.role: replace(t, name=setting(t.setting, t.name)) for t in cls().registered()}
+        extra = tuple(Topic("payment_accepted", name, Kind.PAYMENT, "paymentId") for name in extra_payments)
+        return cls(**named, extra_payments=extra, compat=compat)
 
-    def __getattr__(self, role: str) -> str:
-        try:
-            return self.__dict__["names"][role]
-        except KeyError:
-            raise AttributeError(role) from None
-
-    @property
-    def payment_accepted(self) -> tuple[str, ...]:
-        return (self.names["payment_accepted"], *self.extra_payment_topics)
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (*self.payment_accepted, self.names["refund_request"], self.names["order_update_request"])
+    def registered(self) -> Iterator[Topic]:
+        """Every named topic, extra payment topics aside."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Topic):
+                yield value
 
     @property
-    def outputs(self) -> tuple[str, ...]:
-        base = (self.names["quantity_update"], self.names["order_events"], self.names["order_dlq"])
-        compat = tuple(name for role, name in self.names.items() if role.startswith("compat_"))
-        return base + compat if self.compat else base
+    def payments(self) -> tuple[Topic, ...]:
+        return (self.payment_accepted, *self.extra_payments)
 
     @property
-    def all(self) -> tuple[str, ...]:
+    def inputs(self) -> tuple[Topic, ...]:
+        return (*self.payments, self.refund_request, self.order_update_request)
+
+    @property
+    def outputs(self) -> tuple[Topic, ...]:
+        return tuple(t for t in self.registered() if t not in self.inputs and (self.compat or t.kind != Kind.COMPAT))
+
+    @property
+    def all(self) -> tuple[Topic, ...]:
         return self.inputs + self.outputs
 
-    def input_kind(self, topic: str) -> str:
-        if topic in self.payment_accepted:
-            return "payment"
-        if topic == self.names["refund_request"]:
-            return "refund"
-        if topic == self.names["order_update_request"]:
-            return "update"
-        raise KeyError(topic)
+    def request_topic(self, kind: Kind) -> Topic:
+        """Where the API publishes a request of ``kind``."""
+        return {Kind.REFUND: self.refund_request, Kind.UPDATE: self.order_update_request}[kind]
+
+    def input_kind(self, name: str) -> Kind:
+        return self._input_kinds[name]
+
+    @cached_property
+    def _input_kinds(self) -> dict[str, Kind]:
+        return {t.name: t.kind for t in self.inputs}
+
+
+def names(topics: tuple[Topic, ...]) -> list[str]:
+    return [t.name for t in topics]

@@ -14,13 +14,12 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 from dataflows.order_flow import build_flow
 from dataflows.store_then_publish import Effects
 from ops.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
-from shared.config import load_settings
 from shared.domain.model import Order
 from shared.schemas.outputs import OutMessage
 from shared.storage import Recorded, missing_records, order_from_doc, orders_to_write, recorded_from_doc
 from shared.topics import Topics
 
-TOPICS = Topics.from_settings(load_settings({}, dotenv=None))
+TOPICS = Topics()
 BASE_MS = 1_760_000_000_000
 
 
@@ -75,11 +74,11 @@ class Run:
 
     @property
     def events(self) -> list[dict[str, Any]]:
-        return self.on(TOPICS.order_events)
+        return self.on(TOPICS.order_events.name)
 
     @property
     def dlq(self) -> list[dict[str, Any]]:
-        return self.on(TOPICS.order_dlq)
+        return self.on(TOPICS.order_dlq.name)
 
     def outcome(self, request_id: str) -> dict[str, Any]:
         found = [e for e in self.events if e.get("requestId") == request_id]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from shared.domain.commands import (
     AcceptPayment,
@@ -22,8 +22,7 @@ from shared.domain.model import INITIAL, Actor, Line, Status
 from shared.ids import order_id_for_payment
 from shared.money import MoneyError, to_cents
 from shared.timefmt import iso_from_millis, parse_iso
-
-InputKind = Literal["payment", "refund", "update"]
+from shared.topics import Kind
 
 MAX_MESSAGE_BYTES = 1_048_576
 MAX_PRODUCTS = 500
@@ -52,7 +51,7 @@ class Parsed:
     error: str | None = None  # set when the message belongs in the dead-letter topic
 
 
-def parse_message(kind: InputKind, value: bytes | None, timestamp_ms: int | None) -> Parsed:
+def parse_message(kind: Kind, value: bytes | None, timestamp_ms: int | None) -> Parsed:
     fallback_at = iso_from_millis(timestamp_ms) if timestamp_ms else None
     try:
         body = decode_json(value)
@@ -231,9 +230,9 @@ def _actor(value: object) -> Actor | None:
     return Actor(_text(value, "userId", MAX_ID, "requestedBy"), tuple(roles))
 
 
-def _rejection(kind: InputKind, body: dict[str, Any], error: str, fallback_at: str | None) -> RejectInvalid | None:
+def _rejection(kind: Kind, body: dict[str, Any], error: str, fallback_at: str | None) -> RejectInvalid | None:
     """An invalid request still gets its outcome event when its ids can be read."""
-    if kind == "payment":
+    if kind == Kind.PAYMENT:
         return None
     request_id, order_id = body.get("requestId"), body.get("orderId")
     if not (_is_id(request_id) and _is_id(order_id)):
@@ -301,4 +300,4 @@ def _when(body: dict[str, Any], name: str, fallback: str | None) -> str | None:
         raise Invalid(f"{name}: not an ISO-8601 time") from exc
 
 
-_PARSERS = {"payment": parse_payment, "refund": parse_refund, "update": parse_update}
+_PARSERS = {Kind.PAYMENT: parse_payment, Kind.REFUND: parse_refund, Kind.UPDATE: parse_update}

@@ -42,7 +42,7 @@ def render(events: Iterable[Event], order: Order | None, topics: Topics, first_t
     since their payloads carry no id a consumer could drop a duplicate by."""
     out: list[OutMessage] = []
     for event in events:
-        out.append(OutMessage(topics.order_events, event.order_id, event_payload(event, order)))
+        out.append(OutMessage(topics.order_events.name, event.order_id, event_payload(event, order)))
         out.extend(_stock_messages(event, topics))
         if topics.compat and first_time and order is not None:
             out.extend(_compat_messages(event, order, topics))
@@ -120,7 +120,7 @@ def _stock(restocked: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
 def _stock_messages(event: Event, topics: Topics) -> list[OutMessage]:
     return [
         OutMessage(
-            topics.quantity_update,
+            topics.quantity_update.name,
             product_id,
             {
                 "eventId": event_id(event.event_id, "stock", index),
@@ -142,14 +142,14 @@ def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMess
     key = order.id
     if isinstance(event, OrderCreated):
         return [
-            OutMessage(topics.compat_order_created, key, {"products": [_product(line) for line in event.lines]}),
+            OutMessage(topics.compat_order_created.name, key, {"products": [_product(line) for line in event.lines]}),
             OutMessage(
-                topics.compat_basket_clear,
+                topics.compat_basket_clear.name,
                 key,
                 {"basketId": order.basket_id, "userId": order.user_id, "setUsage": True},
             ),
             OutMessage(
-                topics.compat_checkout_inactive,
+                topics.compat_checkout_inactive.name,
                 key,
                 {"checkout": {"_id": order.checkout_id, "isActive": False}},
             ),
@@ -157,16 +157,16 @@ def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMess
     if isinstance(event, (OrderRefunded, OrderUpdated)) and event.restocked:
         return [
             OutMessage(
-                topics.compat_order_refunded,
+                topics.compat_order_refunded.name,
                 key,
                 {"refunded": True, "totalPrice": json_number(event.amount), "paymentId": order.payment_id},
             ),
-            OutMessage(topics.compat_products_restocked, key, {"products": _stock(event.restocked)}),
+            OutMessage(topics.compat_products_restocked.name, key, {"products": _stock(event.restocked)}),
         ]
     if isinstance(event, ProductRefunded):
         return [
             OutMessage(
-                topics.compat_product_refunded,
+                topics.compat_product_refunded.name,
                 key,
                 {
                     "productId": event.product_id,
@@ -176,7 +176,7 @@ def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMess
                 },
             ),
             OutMessage(
-                topics.compat_product_restocked,
+                topics.compat_product_restocked.name,
                 key,
                 {"productId": event.product_id, "refundedQuantity": event.quantity},
             ),
@@ -195,7 +195,7 @@ def dead_letter(
 ) -> OutMessage:
     text_key = _text_or_base64(key)
     return OutMessage(
-        topics.order_dlq,
+        topics.order_dlq.name,
         text_key or "",
         {
             "topic": source_topic,

@@ -17,12 +17,13 @@ REQUEST_ID = re.compile(r"^([0-9a-f]{24})-([0-9A-Za-z]{8,64})$")
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def request_id(order_id: str, token: str) -> str:
-    """Request ids start with their order's id, so a request's outcome is found in its order."""
-    return f"{order_id}-{token}"
+def request_id(order_id: str, unique: str) -> str:
+    """Request ids start with their order's id, so a request's outcome is found in its order;
+    ``unique`` is random, or the hash of an Idempotency-Key."""
+    return f"{order_id}-{unique}"
 
 
-def idempotent_token(user_id: str, key: str) -> str:
+def idempotency_hash(user_id: str, key: str) -> str:
     """The same Idempotency-Key from the same user is the same request."""
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
         raise Invalid(f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} characters")
@@ -34,8 +35,9 @@ def order_of_request(rid: str) -> str | None:
     return match.group(1) if match else None
 
 
-def fingerprint(kind: str, order_id: str, fields: dict[str, Any]) -> str:
-    canonical = repr((kind, order_id, sorted(fields.items())))
+def body_fingerprint(kind: str, order_id: str, fields: dict[str, Any]) -> str:
+    """Tells a retry (same fingerprint) from another request reusing its key."""
+    canonical = repr((str(kind), order_id, sorted(fields.items())))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -11,7 +11,7 @@ from shared.config import load_settings
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
 from shared.storage import order_to_doc
-from shared.topics import Topics
+from shared.topics import Kind
 from tests.api.fakes import DecidingPublisher, FakeFeed, FakeStore
 
 SECRET = "test-secret-for-the-order-api-0123456789"
@@ -27,7 +27,7 @@ ADMIN = bearer("root", ["admin"])
 
 
 def add_order(store: FakeStore, payment_id: str, user: str = "user-1", at_ms: int = 1_760_000_000_000) -> str:
-    command = parse_message("payment", json.dumps(payment(payment_id, user=user)).encode(), at_ms).command
+    command = parse_message(Kind.PAYMENT, json.dumps(payment(payment_id, user=user)).encode(), at_ms).command
     order, _ = handle(None, command)
     store.docs[order.id] = order_to_doc(order)
     return order.id
@@ -50,7 +50,7 @@ def feed() -> FakeFeed:
 
 @pytest.fixture
 def publisher(store, settings, feed) -> DecidingPublisher:
-    return DecidingPublisher(store, Topics.from_settings(settings), feed)
+    return DecidingPublisher(store, settings.topics, feed)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
 from shared.storage import CLIENT_READ, order_from_doc, order_to_doc, record_doc, record_id, recorded_from_doc
-from shared.topics import Topics
+from shared.topics import Topic, Topics
 
 
 class FakeStore:
@@ -79,17 +79,16 @@ class DecidingPublisher:
         self.topics = topics
         self.feed = feed
         self.deciding = deciding
-        self.published: list[tuple[str, str, dict[str, Any]]] = []
+        self.published: list[tuple[Topic, str, dict[str, Any]]] = []
         self.up = True
 
-    async def publish(self, topic: str, key: str, value: dict[str, Any]) -> None:
+    async def publish(self, topic: Topic, key: str, value: dict[str, Any]) -> None:
         self.published.append((topic, key, value))
         if self.deciding:
             self.decide(topic, value)
 
-    def decide(self, topic: str, value: dict[str, Any]) -> None:
-        kind = "refund" if topic == self.topics.refund_request else "update"
-        command = parse_message(kind, json.dumps(value).encode(), 1_760_000_000_000).command
+    def decide(self, topic: Topic, value: dict[str, Any]) -> None:
+        command = parse_message(topic.kind, json.dumps(value).encode(), 1_760_000_000_000).command
         doc = self.store.docs.get(command.order_id)
         key = record_id(command.order_id, command.request_id)
         known = self.store.records_by_id.get(key)

@@ -19,9 +19,9 @@ from shared.domain import RefundOrder
 from shared.ids import order_id_for_payment
 from tests.flowkit import TOPICS, StoreLoader, message, payment, refund, run_flow, update
 
-PAY = TOPICS.payment_accepted[0]
-REFUND = TOPICS.refund_request
-UPDATE = TOPICS.order_update_request
+PAY = TOPICS.payment_accepted.name
+REFUND = TOPICS.refund_request.name
+UPDATE = TOPICS.order_update_request.name
 ORDER = order_id_for_payment("pay-1")
 ADMIN = {"userId": "boss", "roles": ["admin"]}
 
@@ -33,7 +33,10 @@ def test_a_payment_becomes_an_order_with_stock_and_original_topic_events():
     assert doc["cardNumber"] == "************4242"
     (created,) = run.events
     assert created["type"] == "OrderCreated" and created["totalPrice"] == 23.75
-    assert sorted((q["productId"], q["delta"]) for q in run.on(TOPICS.quantity_update)) == [("apple", -3), ("pear", -2)]
+    assert sorted((q["productId"], q["delta"]) for q in run.on(TOPICS.quantity_update.name)) == [
+        ("apple", -3),
+        ("pear", -2),
+    ]
     assert run.on("orderService-basketClear") == [{"basketId": "basket-pay-1", "userId": "user-1", "setUsage": True}]
     assert run.on("orderService-orderCreated-checkoutActive") == [
         {"checkout": {"_id": "checkout-pay-1", "isActive": False}}
@@ -47,7 +50,7 @@ def test_a_duplicate_payment_makes_no_second_order_and_repeats_only_deduplicable
     first, second = run.events
     assert first == second
     assert len(run.on("orderService-orderCreated")) == 1
-    assert len({q["eventId"] for q in run.on(TOPICS.quantity_update)}) == 2
+    assert len({q["eventId"] for q in run.on(TOPICS.quantity_update.name)}) == 2
 
 
 def test_bad_messages_go_to_the_dead_letter_topic_and_good_ones_around_them_are_processed():
@@ -91,7 +94,7 @@ def test_refunds_give_the_contract_outcomes():
     assert run.outcome("again")["reason"] == "already-refunded"
     final = max(run.docs, key=lambda d: d["revision"])
     assert final["refunded"] is True and final["status"] == "Refunded" and str(final["refundedAmount"]) == "23.75"
-    restocked = [q for q in run.on(TOPICS.quantity_update) if q["delta"] > 0]
+    restocked = [q for q in run.on(TOPICS.quantity_update.name) if q["delta"] > 0]
     assert sum(q["delta"] for q in restocked) == 5
 
 
@@ -211,7 +214,7 @@ def test_payment_references_are_completed_from_the_payment_service():
 def test_the_original_topics_can_be_switched_off():
     topics = replace(TOPICS, compat=False)
     run = run_flow([message(PAY, payment())], topics=topics)
-    assert {m.topic for m in run.messages} == {TOPICS.order_events, TOPICS.quantity_update}
+    assert {m.topic for m in run.messages} == {TOPICS.order_events.name, TOPICS.quantity_update.name}
 
 
 def test_an_idle_order_is_evicted_and_loaded_again_from_the_store():

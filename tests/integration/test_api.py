@@ -27,7 +27,7 @@ async def api(aiohttp_client, stack: Stack):
 
 async def orders_for(stack: Stack, count: int, user: str = "user-1", prefix: str = "pay") -> list[str]:
     ids = [f"{prefix}-{i}" for i in range(count)]
-    stack.produce(stack.topics.payment_accepted[0], [(p, payment(p, user=user)) for p in ids])
+    stack.produce(stack.topics.payment_accepted.name, [(p, payment(p, user=user)) for p in ids])
     wanted = [order_id_for_payment(p) for p in ids]
     await asyncio.to_thread(
         stack.wait_for, lambda: stack.orders.count_documents({"_id": {"$in": wanted}}) == count, 60, "orders"

@@ -40,7 +40,7 @@ async def test_refunds_through_two_api_processes_are_each_answered_and_never_ove
     order_id = order_id_for_payment("two-apis")
     line = [{"productId": "apple", "quantity": UNITS, "price": 1}]
     stack.produce(
-        stack.topics.payment_accepted[0], [("two-apis", payment("two-apis", products=line, totalPrice=UNITS))]
+        stack.topics.payment_accepted.name, [("two-apis", payment("two-apis", products=line, totalPrice=UNITS))]
     )
     await asyncio.to_thread(stack.wait_for, lambda: stack.orders.find_one({"_id": order_id}) is not None)
 

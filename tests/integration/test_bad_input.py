@@ -64,9 +64,9 @@ counter = itertools.count()
 def test_generated_garbage_in_every_topic_goes_to_the_dead_letter_topic(running: Stack, batch):
     stack, n = running, next(counter)
     topic_of = {
-        "payment": stack.topics.payment_accepted[0],
-        "refund": stack.topics.refund_request,
-        "update": stack.topics.order_update_request,
+        "payment": stack.topics.payment_accepted.name,
+        "refund": stack.topics.refund_request.name,
+        "update": stack.topics.order_update_request.name,
     }
     expected_dead = set()
     for i, (kind, value) in enumerate(batch):
@@ -78,14 +78,14 @@ def test_generated_garbage_in_every_topic_goes_to_the_dead_letter_topic(running:
     stack.produce(topic_of["payment"], [(p["paymentId"], p) for p in good])
     ids = [order_id_for_payment(p["paymentId"]) for p in good]
     stack.wait_for(lambda: stack.orders.count_documents({"_id": {"$in": ids}}) == 3, 60, "the good orders")
-    dead = stack.consume(stack.topics.order_dlq, lambda ms: {m["key"] for m in ms} >= expected_dead)
+    dead = stack.consume(stack.topics.order_dlq.name, lambda ms: {m["key"] for m in ms} >= expected_dead)
     assert all(m["error"] for m in dead)
 
 
 @pytest.fixture
 def api_port(stack: Stack) -> int:
     stack.start_flow()
-    stack.produce(stack.topics.payment_accepted[0], [("pay-0", payment("pay-0"))])
+    stack.produce(stack.topics.payment_accepted.name, [("pay-0", payment("pay-0"))])
     port = free_port()
     wait_for_port(port, stack.start_api(port), 30, "the API")
     return port

@@ -23,15 +23,17 @@ def unique_by_id(messages: list[dict]) -> list[dict]:
 def test_payments_become_orders_once_however_often_they_arrive(stack: Stack):
     stack.start_flow()
     batch = payments(50)
-    stack.produce(stack.topics.payment_accepted[0], batch + batch[:20])
+    stack.produce(stack.topics.payment_accepted.name, batch + batch[:20])
     stack.wait_for(lambda: stack.orders.count_documents({}) == 50, what="50 orders")
     doc = stack.orders.find_one({"_id": order_id_for_payment("pay-3")})
     assert doc["paymentId"] == "pay-3" and doc["cardNumber"] == "************4242" and doc["version"] == 1
     created = stack.consume(
-        stack.topics.order_events, lambda ms: len({m["eventId"] for m in ms}) >= 50 and len(ms) >= 70
+        stack.topics.order_events.name, lambda ms: len({m["eventId"] for m in ms}) >= 50 and len(ms) >= 70
     )
     assert Counter(m["type"] for m in unique_by_id(created)) == {"OrderCreated": 50}
-    stock = unique_by_id(stack.consume(stack.topics.quantity_update, lambda ms: len({m["eventId"] for m in ms}) >= 100))
+    stock = unique_by_id(
+        stack.consume(stack.topics.quantity_update.name, lambda ms: len({m["eventId"] for m in ms}) >= 100)
+    )
     assert sum(m["delta"] for m in stock if m["productId"] == "apple") == -3 * 50
     assert sum(m["delta"] for m in stock if m["productId"] == "pear") == -2 * 50
     time.sleep(1)
@@ -40,7 +42,7 @@ def test_payments_become_orders_once_however_often_they_arrive(stack: Stack):
 
 def test_malformed_messages_reach_the_dead_letter_topic_and_good_ones_are_processed(stack: Stack):
     stack.start_flow()
-    topic = stack.topics.payment_accepted[0]
+    topic = stack.topics.payment_accepted.name
     stack.produce(
         topic,
         [
@@ -53,7 +55,7 @@ def test_malformed_messages_reach_the_dead_letter_topic_and_good_ones_are_proces
             ("good-2", payment("good-2")),
         ],
     )
-    dead = stack.consume(stack.topics.order_dlq, lambda ms: len(ms) >= 5)
+    dead = stack.consume(stack.topics.order_dlq.name, lambda ms: len(ms) >= 5)
     assert sorted(d["key"] for d in dead) == ["bad-json", "bad-price", "bad-qty", "bad-utf8", "no-products"]
     assert all(d["topic"] == topic and d["error"] and d["offset"] is not None for d in dead)
     stack.wait_for(lambda: stack.orders.count_documents({}) == 2, what="the two good orders")
@@ -63,7 +65,7 @@ def test_malformed_messages_reach_the_dead_letter_topic_and_good_ones_are_proces
 def test_refunds_and_updates_give_the_contract_outcomes(stack: Stack):
     stack.start_flow()
     a, b = order_id_for_payment("pay-a"), order_id_for_payment("pay-b")
-    stack.produce(stack.topics.payment_accepted[0], [("pay-a", payment("pay-a")), ("pay-b", payment("pay-b"))])
+    stack.produce(stack.topics.payment_accepted.name, [("pay-a", payment("pay-a")), ("pay-b", payment("pay-b"))])
     stack.wait_for(lambda: stack.orders.count_documents({}) == 2, what="two orders")
     requests = [
         refund("full", a),
@@ -74,12 +76,12 @@ def test_refunds_and_updates_give_the_contract_outcomes(stack: Stack):
         refund("unknown-order", "f" * 24),
         refund("partial", b, "apple", 2),  # the same request again
     ]
-    stack.produce(stack.topics.refund_request, [(r["orderId"], r) for r in requests])
+    stack.produce(stack.topics.refund_request.name, [(r["orderId"], r) for r in requests])
     stack.produce(
-        stack.topics.order_update_request,
+        stack.topics.order_update_request.name,
         [(b, update("gift", b, {"isGift": True}, requestedBy={"userId": "user-1"}))],
     )
-    events = stack.consume(stack.topics.order_events, lambda ms: len([m for m in ms if "requestId" in m]) >= 8)
+    events = stack.consume(stack.topics.order_events.name, lambda ms: len([m for m in ms if "requestId" in m]) >= 8)
     outcome = {m["requestId"]: m for m in events if "requestId" in m}
     assert outcome["full"]["type"] == "OrderRefunded" and outcome["full"]["amount"] == 23.75
     assert outcome["repeat-full"]["reason"] == "already-refunded"
@@ -95,17 +97,19 @@ def test_refunds_and_updates_give_the_contract_outcomes(stack: Stack):
     assert doc_a["refunded"] is True and doc_a["status"] == "Refunded" and str(doc_a["refundedAmount"]) == "23.75"
     assert doc_b["products"][0]["refundedQuantity"] == 2 and str(doc_b["refundedAmount"]) == "2.50"
     assert doc_b["isGift"] is True and doc_b["status"] == "PartiallyRefunded"
-    stock = unique_by_id(stack.consume(stack.topics.quantity_update, lambda ms: len({m["eventId"] for m in ms}) >= 6))
+    stock = unique_by_id(
+        stack.consume(stack.topics.quantity_update.name, lambda ms: len({m["eventId"] for m in ms}) >= 6)
+    )
     assert sum(m["delta"] for m in stock if m["orderId"] == a) == 0
     assert sum(m["delta"] for m in stock if m["orderId"] == b) == -5 + 2
 
 
 def test_two_workers_process_every_order_once(stack: Stack):
     stack.start_flow(workers=2)
-    stack.produce(stack.topics.payment_accepted[0], payments(200))
+    stack.produce(stack.topics.payment_accepted.name, payments(200))
     stack.wait_for(lambda: stack.orders.count_documents({}) == 200, what="200 orders")
     ids = [order_id_for_payment(f"pay-{i}") for i in range(0, 200, 10)]
-    stack.produce(stack.topics.refund_request, [(i, refund(f"r-{i}", i, "pear", 1)) for i in ids])
+    stack.produce(stack.topics.refund_request.name, [(i, refund(f"r-{i}", i, "pear", 1)) for i in ids])
     stack.wait_for(
         lambda: stack.orders.count_documents({"status": "PartiallyRefunded"}) == len(ids), what="refunds applied"
     )
@@ -115,16 +119,16 @@ def test_two_processes_share_the_work(stack: Stack):
     addresses = ";".join(f"127.0.0.1:{free_port()}" for _ in range(2))
     for process in range(2):
         stack.start_flow(cluster=(process, addresses))
-    stack.produce(stack.topics.payment_accepted[0], payments(200) + payments(50))
+    stack.produce(stack.topics.payment_accepted.name, payments(200) + payments(50))
     stack.wait_for(lambda: stack.orders.count_documents({}) == 200, what="200 orders")
-    created = stack.consume(stack.topics.order_events, lambda ms: len(ms) >= 250)
+    created = stack.consume(stack.topics.order_events.name, lambda ms: len(ms) >= 250)
     assert len({m["eventId"] for m in created}) == 200
 
 
 def test_kill_9_mid_stream_then_restart_with_recovery_loses_and_doubles_nothing(stack: Stack, tmp_path):
     n = 1500
     recovery = tmp_path / "recovery"
-    stack.produce(stack.topics.payment_accepted[0], payments(n))
+    stack.produce(stack.topics.payment_accepted.name, payments(n))
     refunded: list[str] = []
     for round_ in range(3):
         flow = stack.start_flow(recovery=recovery)
@@ -134,7 +138,7 @@ def test_kill_9_mid_stream_then_restart_with_recovery_loses_and_doubles_nothing(
         if round_ == 0:
             # Refunds of orders that exist, in flight while the flow is killed again.
             refunded = sorted(d["_id"] for d in stack.orders.find({}, {"_id": 1}))[::3]
-            stack.produce(stack.topics.refund_request, [(o, refund(f"r-{o}", o, "apple", 1)) for o in refunded])
+            stack.produce(stack.topics.refund_request.name, [(o, refund(f"r-{o}", o, "apple", 1)) for o in refunded])
     stack.start_flow(recovery=recovery)
     stack.wait_for(lambda: stack.orders.count_documents({}) == n, timeout=120, what="every order")
     stack.wait_for(
@@ -145,10 +149,12 @@ def test_kill_9_mid_stream_then_restart_with_recovery_loses_and_doubles_nothing(
     assert stack.orders.count_documents({"version": {"$gt": 2}}) == 0
     assert stack.orders.count_documents({"products.0.refundedQuantity": {"$gt": 1}}) == 0
     events = unique_by_id(
-        stack.consume(stack.topics.order_events, lambda ms: len({m["eventId"] for m in ms}) >= n + len(refunded))
+        stack.consume(stack.topics.order_events.name, lambda ms: len({m["eventId"] for m in ms}) >= n + len(refunded))
     )
     assert Counter(m["type"] for m in events) == {"OrderCreated": n, "ProductRefunded": len(refunded)}
     stock = unique_by_id(
-        stack.consume(stack.topics.quantity_update, lambda ms: len({m["eventId"] for m in ms}) >= 2 * n + len(refunded))
+        stack.consume(
+            stack.topics.quantity_update.name, lambda ms: len({m["eventId"] for m in ms}) >= 2 * n + len(refunded)
+        )
     )
     assert sum(m["delta"] for m in stock if m["productId"] == "apple") == -3 * n + len(refunded)

@@ -44,9 +44,11 @@ def assert_matches_core(stack: Stack, scenario: Scenario) -> None:
     stored = {d["_id"]: order_view(d) for d in stack.orders.find({"_id": {"$in": scenario.order_ids}})}
     assert stored == {i: core_order_view(o) for i, o in expected.orders.items()}
     n_events = len(expected.events)
-    emitted = stack.consume(stack.topics.order_events, lambda ms: len({m["eventId"] for m in ms}) >= n_events)
+    emitted = stack.consume(stack.topics.order_events.name, lambda ms: len({m["eventId"] for m in ms}) >= n_events)
     assert {m["eventId"]: event_view(m) for m in emitted} == expected.events
-    moves = stack.consume(stack.topics.quantity_update, lambda ms: {m["eventId"] for m in ms} >= expected.stock_ids)
+    moves = stack.consume(
+        stack.topics.quantity_update.name, lambda ms: {m["eventId"] for m in ms} >= expected.stock_ids
+    )
     assert {m["eventId"] for m in moves} == expected.stock_ids
     assert _stock(moves) == expected.stock
 
@@ -67,11 +69,11 @@ def test_f1_kill_9_at_random_moments_loses_and_doubles_nothing(stack: Stack, tmp
     rng = random.Random(7)
     scenario = build(400, seed=1)
     recovery = tmp_path / "recovery"
-    stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in scenario.payments])
+    stack.produce(stack.topics.payment_accepted.name, [(p["paymentId"], p) for p in scenario.payments])
     flow = stack.start_flow(recovery=recovery)
     stack.wait_for(lambda: stack.orders.count_documents({}) == len(scenario.payments), 120, "orders")
-    requests = [(stack.topics.refund_request, r) for r in scenario.refunds]
-    requests += [(stack.topics.order_update_request, u) for u in scenario.updates]
+    requests = [(stack.topics.refund_request.name, r) for r in scenario.refunds]
+    requests += [(stack.topics.order_update_request.name, u) for u in scenario.updates]
     rng.shuffle(requests)
     chunks = [requests[i::5] for i in range(5)]
     for chunk in chunks:  # five rounds: stream a chunk in, kill -9 while it is being applied, resume
@@ -92,10 +94,12 @@ def test_f2_duplicates_and_disorder_change_nothing(stack: Stack):
     stack.start_flow(workers=2)
     payments = [p for p in scenario.payments for _ in range(rng.randint(1, 3))]
     rng.shuffle(payments)
-    stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in payments])
+    stack.produce(stack.topics.payment_accepted.name, [(p["paymentId"], p) for p in payments])
     stack.wait_for(lambda: stack.orders.count_documents({}) == len(scenario.payments), 120, "orders")
-    requests = [(stack.topics.refund_request, r) for r in scenario.refunds for _ in range(rng.randint(1, 3))]
-    requests += [(stack.topics.order_update_request, u) for u in scenario.updates for _ in range(rng.randint(1, 3))]
+    requests = [(stack.topics.refund_request.name, r) for r in scenario.refunds for _ in range(rng.randint(1, 3))]
+    requests += [
+        (stack.topics.order_update_request.name, u) for u in scenario.updates for _ in range(rng.randint(1, 3))
+    ]
     rng.shuffle(requests)
     for topic, body in requests:
         # A random key spreads copies of one request over partitions: no order is promised.
@@ -108,7 +112,7 @@ async def test_f3_concurrent_partial_refunds_of_one_line_never_refund_more_than_
     stack.start_flow()
     pid = "contended"
     stack.produce(
-        stack.topics.payment_accepted[0],
+        stack.topics.payment_accepted.name,
         [(pid, payment(pid, products=[{"productId": "apple", "quantity": 50, "price": 2}], totalPrice=100))],
     )
     order_id = order_id_for_payment(pid)
@@ -131,7 +135,7 @@ async def test_f3_concurrent_partial_refunds_of_one_line_never_refund_more_than_
     request_ids = {rid for _, rid in results}
     assert len(request_ids) == 100
     events = stack.consume(
-        stack.topics.order_events, lambda ms: len({m.get("requestId") for m in ms} & request_ids) == 100
+        stack.topics.order_events.name, lambda ms: len({m.get("requestId") for m in ms} & request_ids) == 100
     )
     outcomes = Counter(m["requestId"] for m in {m["eventId"]: m for m in events}.values() if m.get("requestId"))
     assert set(outcomes) == request_ids and set(outcomes.values()) == {1}
@@ -158,7 +162,7 @@ class _Stream(threading.Thread):
     def _send(self, items: list) -> None:
         for attempt in range(5):
             try:
-                self._stack.produce(self._stack.topics.payment_accepted[0], items)
+                self._stack.produce(self._stack.topics.payment_accepted.name, items)
                 return
             except AssertionError:
                 if attempt == 4:

@@ -32,7 +32,7 @@ def lag(port: int) -> float | None:
 
 
 def payments(stack: Stack, prefix: str, n: int) -> None:
-    stack.produce(stack.topics.payment_accepted[0], [(f"{prefix}-{i}", payment(f"{prefix}-{i}")) for i in range(n)])
+    stack.produce(stack.topics.payment_accepted.name, [(f"{prefix}-{i}", payment(f"{prefix}-{i}")) for i in range(n)])
 
 
 def test_lag_rises_while_the_flow_is_stopped_and_falls_after(stack: Stack, tmp_path: Path):

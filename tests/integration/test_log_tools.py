@@ -25,16 +25,16 @@ def busy(stack: Stack) -> Stack:
     """A shop after payments, refunds whole and partial, updates, a cancellation and duplicates."""
     stack.start_flow()
     ids = [order_id_for_payment(f"shop-{i}") for i in range(ORDERS)]
-    stack.produce(stack.topics.payment_accepted[0], [(f"shop-{i}", payment(f"shop-{i}")) for i in range(ORDERS)])
+    stack.produce(stack.topics.payment_accepted.name, [(f"shop-{i}", payment(f"shop-{i}")) for i in range(ORDERS)])
     stack.wait_for(lambda: stack.orders.count_documents({}) == ORDERS, what="every order")
     refunds = [(o, refund(f"full-{o}", o)) for o in ids[:5]]
     refunds += [(o, refund(f"part-{o}", o, "apple", 1)) for o in ids[5:15]]
     updates = [(o, update(f"addr-{o}", o, {"address": "9 Side St"})) for o in ids[15:20]]
     updates += [(o, update(f"cancel-{o}", o, {"status": "Cancelled"}, requestedBy=ADMIN)) for o in ids[20:25]]
-    stack.produce(stack.topics.refund_request, refunds + refunds[:3])
-    stack.produce(stack.topics.order_update_request, updates)
+    stack.produce(stack.topics.refund_request.name, refunds + refunds[:3])
+    stack.produce(stack.topics.order_update_request.name, updates)
     wanted = {body["requestId"] for _, body in refunds + updates}
-    stack.consume(stack.topics.order_events, lambda ms: wanted <= {m.get("requestId") for m in ms})
+    stack.consume(stack.topics.order_events.name, lambda ms: wanted <= {m.get("requestId") for m in ms})
     return stack
 
 

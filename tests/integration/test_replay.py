@@ -19,7 +19,9 @@ def long_lived_order(stack: Stack) -> str:
     """One order with 150 requests: refunds of one unit, address changes, and rejections."""
     order_id = order_id_for_payment("long-1")
     products = [{"productId": "apple", "quantity": 100, "price": 1.25}]
-    stack.produce(stack.topics.payment_accepted[0], [("long-1", payment("long-1", products=products, totalPrice=125))])
+    stack.produce(
+        stack.topics.payment_accepted.name, [("long-1", payment("long-1", products=products, totalPrice=125))]
+    )
     # Requests read before their order exists are rejected as order-not-found.
     stack.wait_for(lambda: stack.orders.find_one({"_id": order_id}) is not None, what="the order")
     refunds, updates = [], []
@@ -30,8 +32,8 @@ def long_lived_order(stack: Stack) -> str:
             updates.append((order_id, update(f"update-{i}", order_id, {"address": f"{i} Long Road"})))
         else:
             refunds.append((order_id, refund(f"missing-{i}", order_id, "kiwi", 1)))  # rejected
-    stack.produce(stack.topics.refund_request, refunds)
-    stack.produce(stack.topics.order_update_request, updates)
+    stack.produce(stack.topics.refund_request.name, refunds)
+    stack.produce(stack.topics.order_update_request.name, updates)
     return order_id
 
 
@@ -66,11 +68,11 @@ def test_a_full_replay_from_offset_0_leaves_every_document_byte_identical(stack:
     )
     before = raw_documents(stack, order_id)
     assert len(before) == 1 + REQUESTS  # the order, and one record per request
-    first = stack.consume(stack.topics.order_events, lambda ms: len(ms) >= REQUESTS + 1)
+    first = stack.consume(stack.topics.order_events.name, lambda ms: len(ms) >= REQUESTS + 1)
     stack.kill_flow(flow)
 
     stack.start_flow()  # no recovery store: every input topic is read again from offset 0
-    events = stack.consume(stack.topics.order_events, lambda ms: len(ms) >= 2 * (REQUESTS + 1), timeout=120)
+    events = stack.consume(stack.topics.order_events.name, lambda ms: len(ms) >= 2 * (REQUESTS + 1), timeout=120)
 
     assert raw_documents(stack, order_id) == before
     assert len(events) == 2 * (REQUESTS + 1)

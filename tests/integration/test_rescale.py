@@ -35,8 +35,8 @@ def one_ordering(scenario: Scenario) -> Scenario:
 
 
 def requests_of(scenario: Scenario, order_ids: set[str], topics: Topics) -> list[tuple[str, dict]]:
-    chosen = [(topics.refund_request, r) for r in scenario.refunds if r["orderId"] in order_ids]
-    return chosen + [(topics.order_update_request, u) for u in scenario.updates if u["orderId"] in order_ids]
+    chosen = [(topics.refund_request.name, r) for r in scenario.refunds if r["orderId"] in order_ids]
+    return chosen + [(topics.order_update_request.name, u) for u in scenario.updates if u["orderId"] in order_ids]
 
 
 def feed(stack: Stack, scenario: Scenario, chunks: int, errors: list[BaseException]) -> None:
@@ -47,7 +47,7 @@ def feed(stack: Stack, scenario: Scenario, chunks: int, errors: list[BaseExcepti
         for c in range(chunks):
             payments = scenario.payments[c::chunks]
             chunk_ids = ids[c::chunks]
-            stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in payments])
+            stack.produce(stack.topics.payment_accepted.name, [(p["paymentId"], p) for p in payments])
             stack.wait_for(
                 lambda ids=chunk_ids: stack.orders.count_documents({"_id": {"$in": ids}}) == len(ids),
                 180,
@@ -106,12 +106,12 @@ def test_the_supervisor_restarts_the_whole_cluster_when_one_process_is_killed(st
     scenario = build(60, seed=22, prefix="sv")
     supervisor = cluster(stack, tmp_path / "recovery-sv", 2)
     try:
-        stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in scenario.payments[:30]])
+        stack.produce(stack.topics.payment_accepted.name, [(p["paymentId"], p) for p in scenario.payments[:30]])
         stack.wait_for(lambda: stack.orders.count_documents({}) == 30, 120, "the first orders")
         first = supervisor.procs[1]
         first.send_signal(signal.SIGKILL)
         stack.wait_for(lambda: _restarted(supervisor, first), 60, "a restart")
-        stack.produce(stack.topics.payment_accepted[0], [(p["paymentId"], p) for p in scenario.payments[30:]])
+        stack.produce(stack.topics.payment_accepted.name, [(p["paymentId"], p) for p in scenario.payments[30:]])
         stack.wait_for(lambda: stack.orders.count_documents({}) == 60, 120, "the orders after the restart")
     finally:
         supervisor.stop()
@@ -134,7 +134,7 @@ def assert_one_decision_per_event_id(stack: Stack, expected: int) -> None:
         last[0] = len(ms)
         return done
 
-    events = stack.consume(stack.topics.order_events, read_all, timeout=60)
+    events = stack.consume(stack.topics.order_events.name, read_all, timeout=60)
     contents: dict[str, set[str]] = defaultdict(set)
     per_request: dict[tuple[str, str], set[str]] = defaultdict(set)
     for m in events:
@@ -149,7 +149,7 @@ def assert_same_documents_as_a_reference_run(stack: Stack, scenario: Scenario, s
     reference = Stack(servers.kafka_uri, servers.mongo_uri, workdir)
     try:
         reference.start_flow()
-        reference.produce(reference.topics.payment_accepted[0], [(p["paymentId"], p) for p in scenario.payments])
+        reference.produce(reference.topics.payment_accepted.name, [(p["paymentId"], p) for p in scenario.payments])
         ids = scenario.order_ids
         reference.wait_for(lambda: reference.orders.count_documents({}) == len(ids), 180, "the reference's orders")
         for topic, body in requests_of(scenario, set(ids), reference.topics):

@@ -28,6 +28,7 @@ from http_api.auth import issue_token
 from ops.sandbox import JWT_SECRET, Stack
 from ops.servers import ROOT, Tansu, free_port
 from shared.ids import order_id_for_payment
+from shared.topics import names
 from tests.flowkit import payment
 
 OWNER = issue_token(JWT_SECRET, "user-1", [])
@@ -35,7 +36,7 @@ OWNER = issue_token(JWT_SECRET, "user-1", [])
 
 def pay(stack: Stack, prefix: str, n: int) -> list[str]:
     ids = [f"{prefix}-{i}" for i in range(n)]
-    stack.produce(stack.topics.payment_accepted[0], [(p, payment(p, user="user-1")) for p in ids])
+    stack.produce(stack.topics.payment_accepted.name, [(p, payment(p, user="user-1")) for p in ids])
     return [order_id_for_payment(p) for p in ids]
 
 
@@ -149,7 +150,7 @@ def test_a_store_from_one_tansu_is_refused_by_the_next(servers, tmp_path: Path):
 def test_a_store_is_refused_after_its_topics_are_deleted_and_made_again(stack: Stack, tmp_path: Path):
     def remake_the_input_topics() -> None:
         admin = AdminClient({"bootstrap.servers": stack.settings.kafka_uri})
-        inputs = list(stack.topics.inputs)
+        inputs = names(stack.topics.inputs)
         for future in admin.delete_topics(inputs).values():
             future.result(timeout=30)
         deadline = time.monotonic() + 60

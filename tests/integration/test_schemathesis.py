@@ -26,7 +26,7 @@ CHECKS = ",".join(
 
 def test_the_live_api_conforms_to_its_openapi_document(stack: Stack, tmp_path: Path):
     stack.start_flow()
-    stack.produce(stack.topics.payment_accepted[0], [(f"pay-{i}", payment(f"pay-{i}")) for i in range(5)])
+    stack.produce(stack.topics.payment_accepted.name, [(f"pay-{i}", payment(f"pay-{i}")) for i in range(5)])
     stack.wait_for(lambda: stack.orders.count_documents({}) == 5, what="5 orders")
     port = free_port()
     api = stack.start_api(port)

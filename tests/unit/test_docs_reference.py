@@ -9,9 +9,9 @@ from pathlib import Path
 from aiohttp import web
 
 from http_api.routes import setup_routes
-from shared.config import TOPIC_DEFAULTS
 from shared.domain.events import REJECTION_REASONS
 from shared.domain.model import Status
+from shared.topics import Kind, Topics
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CONFIG_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "config.py"
@@ -32,18 +32,38 @@ def topic_names() -> set[str]:
     )
 
 
+REGISTRY = tuple(Topics().registered())
+
+
 def test_every_topic_of_the_registry_is_documented():
-    assert set(TOPIC_DEFAULTS.values()) - topic_names() == set()
+    assert {t.name for t in REGISTRY} - topic_names() == set()
 
 
 def test_every_documented_topic_is_in_the_registry():
-    assert topic_names() - set(TOPIC_DEFAULTS.values()) == set()
+    assert topic_names() - {t.name for t in REGISTRY} == set()
 
 
 def test_every_topic_setting_is_documented():
     text = (DOCS / "topics.md").read_text()
-    missing = [f"TOPIC_{role.upper()}" for role in TOPIC_DEFAULTS if f"`TOPIC_{role.upper()}`" not in text]
-    assert missing == []
+    assert [t.setting for t in REGISTRY if f"`{t.setting}`" not in text] == []
+
+
+def documented_keys() -> dict[str, str]:
+    """Setting -> key, from the lines "Setting `TOPIC_X`; key: `field`." of topics.md."""
+    text = (DOCS / "topics.md").read_text()
+    return {s: k.replace("`", "") for s, k in re.findall(r"Setting `(TOPIC_\w+)`; key: ([^.]+)\.", text)}
+
+
+def test_each_topic_is_keyed_as_documented():
+    documented = documented_keys()
+    assert {t.setting: t.key for t in REGISTRY if t.setting in documented} == documented
+
+
+def test_the_original_service_s_topics_are_keyed_as_documented():
+    text = (DOCS / "topics.md").read_text()
+    section = text[text.index("## The original service's topics") :]
+    keys = {t.key for t in REGISTRY if t.kind == Kind.COMPAT}
+    assert [f"(key: `{k}`)" in section for k in keys] == [True]
 
 
 def test_the_documented_statuses_are_the_core_s():

@@ -23,8 +23,8 @@ def shop():
         order, events = records.handle(order, cmd)
         messages += render(events, order, TOPICS, first_time=True)
     wire = [(m.topic, json.loads(json.dumps(m.value), parse_float=Decimal)) for m in messages]
-    events = [v for t, v in wire if t == TOPICS.order_events]
-    stock = [v for t, v in wire if t == TOPICS.quantity_update]
+    events = [v for t, v in wire if t == TOPICS.order_events.name]
+    stock = [v for t, v in wire if t == TOPICS.quantity_update.name]
     return order_to_doc(order), events, stock
 
 
