@@ -72,7 +72,7 @@ def _outcomes_ctx(given: OutcomeFeed | None):
             from http_api.outcome_feed import KafkaOutcomeFeed
 
             brokers = app[keys.SETTINGS].brokers or [_required(None, "KAFKA_URI")]
-            feed = KafkaOutcomeFeed(brokers, app[keys.TOPICS].order_events)
+            feed = KafkaOutcomeFeed(brokers, app[keys.TOPICS].order_events.name)
         await feed.start(watcher.wanted(), watcher.decided)
         app[keys.OUTCOMES] = watcher
         yield

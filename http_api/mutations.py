@@ -23,8 +23,9 @@ from http_api.problems import Problem
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.domain.model import Actor
-from shared.schemas.inputs import UPDATABLE, Invalid
+from shared.schemas.inputs import Invalid
 from shared.schemas.requests import body_fingerprint, idempotency_hash, refund_request, request_id, update_request
+from shared.schemas.updatable import UPDATABLE
 from shared.timefmt import iso
 from shared.topics import Kind
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
-from shared.domain.decide import created_event_id
+from shared.domain.deciding import created_event_id
 from shared.money import json_number
 from shared.storage import INTERNAL_FIELDS, cents, order_from_doc, read_record
 

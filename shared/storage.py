@@ -35,6 +35,7 @@ from shared.domain.events import (
 )
 from shared.domain.model import Line, Order, Origin, Status
 from shared.money import from_cents
+from shared.schemas.updatable import FIELD_OF_WIRE_NAME
 
 COLLECTION = "orders"
 RECORDS = "order-requests"
@@ -277,10 +278,18 @@ def _event_doc(event: Event) -> dict[str, Any]:
 def _event_from_doc(type_name: str, doc: dict[str, Any]) -> Event:
     cls = _EVENTS[type_name]
     data = {k: v for k, v in doc.items() if k in cls._fields}
-    for name in _PAIR_FIELDS & data.keys():
-        data[name] = tuple((k, Status(v) if k == "status" else v) for k, v in data[name])
+    if "restocked" in data:
+        data["restocked"] = tuple((product_id, quantity) for product_id, quantity in data["restocked"])
+    if "changes" in data:
+        data["changes"] = tuple(_change(name, value) for name, value in data["changes"])
     if "lines" in data:
         data["lines"] = tuple(Line(*line) for line in data["lines"])
     if "status" in data:
         data["status"] = Status(data["status"])
     return cls(**data)
+
+
+def _change(name: str, value: Any) -> tuple[str, object]:
+    # Records stored before changes named the Order's fields hold the wire name "isGift".
+    field = FIELD_OF_WIRE_NAME.get(name, name)
+    return field, Status(value) if field == "status" else value

@@ -3,6 +3,7 @@
 Nothing here imports bytewax, confluent_kafka, pymongo or aiohttp.
 """
 
+from shared.domain.applying import apply, apply_all
 from shared.domain.commands import (
     AcceptPayment,
     Command,
@@ -11,7 +12,7 @@ from shared.domain.commands import (
     RejectInvalid,
     UpdateOrder,
 )
-from shared.domain.decide import apply, apply_all, decide, handle
+from shared.domain.deciding import decide
 from shared.domain.events import (
     Event,
     OrderCreated,
@@ -20,6 +21,7 @@ from shared.domain.events import (
     ProductRefunded,
     RequestRejected,
 )
+from shared.domain.machine import handle
 from shared.domain.model import Actor, Line, Order, Status
 
 __all__ = [

@@ -55,7 +55,7 @@ class RefundProduct(NamedTuple):
 class UpdateOrder(NamedTuple):
     request_id: str
     order_id: str
-    # Only address (str), isGift (bool) and status (Status) ever get here.
+    # (Order field, value) pairs: only address (str), is_gift (bool) and status (Status).
     changes: tuple[tuple[str, object], ...]
     requested_by: Actor | None
     at: str

@@ -17,6 +17,7 @@ from shared.domain.events import (
 )
 from shared.domain.model import Line, Status
 from shared.money import to_cents
+from shared.schemas.updatable import FIELD_OF_WIRE_NAME
 
 
 def parse_event(payload: dict[str, Any]) -> Event:
@@ -44,7 +45,9 @@ def parse_event(payload: dict[str, Any]) -> Event:
     if kind == "ProductRefunded":
         return ProductRefunded(*head, request_id, payload["productId"], payload["quantity"], _cents(payload["amount"]))
     if kind == "OrderUpdated":
-        changes = tuple(sorted((k, Status(v) if k == "status" else v) for k, v in payload["changes"].items()))
+        changes = tuple(
+            sorted((FIELD_OF_WIRE_NAME[k], Status(v) if k == "status" else v) for k, v in payload["changes"].items())
+        )
         amount = _cents(payload.get("amount", 0))
         return OrderUpdated(*head, request_id, changes, amount, _stock(payload.get("products", [])))
     if kind == "RequestRejected":

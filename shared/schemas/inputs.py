@@ -21,6 +21,7 @@ from shared.domain.commands import (
 from shared.domain.model import INITIAL, Actor, Line, Status
 from shared.ids import order_id_for_payment
 from shared.money import MoneyError, to_cents
+from shared.schemas.updatable import UPDATABLE
 from shared.timefmt import iso_from_millis, parse_iso
 from shared.topics import Kind
 
@@ -30,7 +31,6 @@ MAX_ID = 200
 MAX_ADDRESS = 2_000
 MAX_REASON = 500
 MAX_QUANTITY = 1_000_000
-UPDATABLE = frozenset({"address", "isGift", "status"})
 
 
 class Invalid(ValueError):
@@ -189,7 +189,7 @@ def parse_update(body: dict[str, Any], fallback_at: str | None) -> UpdateOrder:
     if "address" in changes:
         parsed["address"] = _text(changes, "address", MAX_ADDRESS, "changes")
     if "isGift" in changes:
-        parsed["isGift"] = _flag(changes, "isGift", default=None, where="changes")
+        parsed["is_gift"] = _flag(changes, "isGift", default=None, where="changes")
     if "status" in changes:
         try:
             parsed["status"] = Status(changes["status"])

@@ -20,6 +20,7 @@ from shared.domain.events import (
 from shared.domain.model import Line, Order, Status
 from shared.ids import event_id
 from shared.money import json_number
+from shared.schemas.updatable import WIRE_NAME_OF_FIELD
 from shared.topics import Topics
 
 
@@ -86,7 +87,7 @@ def _details(event: Event) -> dict[str, Any]:
             "amount": json_number(event.amount),
         }
     if isinstance(event, OrderUpdated):
-        details: dict[str, Any] = {"changes": {k: _plain(v) for k, v in event.changes}}
+        details: dict[str, Any] = {"changes": {WIRE_NAME_OF_FIELD[k]: _plain(v) for k, v in event.changes}}
         if event.restocked or event.amount:
             details.update(amount=json_number(event.amount), products=_stock(event.restocked))
         return details

@@ -162,7 +162,7 @@ def test_only_the_owner_an_admin_or_a_service_may_refund():
 
 
 def test_the_owner_may_change_address_and_gift_but_not_status():
-    order, (event,) = handle(created(), change("u1", address="2 High St", isGift=True))
+    order, (event,) = handle(created(), change("u1", address="2 High St", is_gift=True))
     assert isinstance(event, OrderUpdated) and order.address == "2 High St" and order.is_gift
     assert order.version == 2
     assert rejection(order, change("u2", status=Status.PROCESSING)) == "forbidden"

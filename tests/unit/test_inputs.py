@@ -127,5 +127,5 @@ def test_a_request_without_ids_is_only_a_dead_letter():
 def test_an_update_takes_only_address_gift_and_status():
     cmd = parse("update", update("r1", "o1", {"address": "x", "isGift": True, "status": "Shipped"})).command
     assert isinstance(cmd, UpdateOrder)
-    assert dict(cmd.changes) == {"address": "x", "isGift": True, "status": Status.SHIPPED}
+    assert dict(cmd.changes) == {"address": "x", "is_gift": True, "status": Status.SHIPPED}
     assert "cannot change cardNumber" in parse("update", update("r1", "o1", {"cardNumber": "1"})).error

@@ -1,0 +1,195 @@
+"""Deciding: what a command makes happen to an order, as events (see ``machine``)."""
+
+from __future__ import annotations
+
+from shared.domain.commands import (
+    AcceptPayment,
+    Command,
+    RefundOrder,
+    RefundProduct,
+    RejectInvalid,
+    Request,
+    UpdateOrder,
+)
+from shared.domain.events import (
+    Event,
+    OrderCreated,
+    OrderRefunded,
+    OrderUpdated,
+    ProductRefunded,
+    RequestRejected,
+)
+from shared.domain.model import STATUS_MOVES, TERMINAL, Line, Order, Origin, Status, any_refunded
+from shared.ids import event_id
+
+
+def decide(order: Order | None, command: Command) -> list[Event]:
+    if isinstance(command, AcceptPayment):
+        return [_decide_payment(order, command)]
+    if isinstance(command, RejectInvalid):
+        return [_reject(order, command, "invalid-request", command.error)]
+    if order is None:
+        return [_reject(order, command, "order-not-found")]
+    return [_DECIDERS[type(command)](order, command)]
+
+
+def created_event(order: Order) -> OrderCreated:
+    """The OrderCreated of an existing order, identical to the one first emitted."""
+    origin = order.origin or Origin(order.address, order.is_gift, order.status)
+    return _order_created(order, order.id, order.created_at, origin)
+
+
+def created_event_id(payment_id: str) -> str:
+    return event_id(payment_id, "created")
+
+
+def _decide_payment(order: Order | None, cmd: AcceptPayment) -> OrderCreated:
+    if order is not None:
+        return created_event(order)
+    return _order_created(cmd, cmd.order_id, cmd.at, Origin(cmd.address, cmd.is_gift, cmd.status))
+
+
+def _order_created(source: Order | AcceptPayment, order_id: str, at: str, origin: Origin) -> OrderCreated:
+    """From a payment, or from the order it made: both carry the payment's fields."""
+    return OrderCreated(
+        event_id=created_event_id(source.payment_id),
+        order_id=order_id,
+        version=1,
+        occurred_at=at,
+        payment_id=source.payment_id,
+        user_id=source.user_id,
+        checkout_id=source.checkout_id,
+        basket_id=source.basket_id,
+        lines=_unrefunded(source.lines),
+        address=origin.address,
+        is_gift=origin.is_gift,
+        total_price=source.total_price,
+        card_number=source.card_number,
+        status=origin.status,
+    )
+
+
+def _unrefunded(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    if not any_refunded(lines):
+        return lines
+    return tuple(line.with_refunded(0) for line in lines)
+
+
+def _reject(order: Order | None, cmd: Request, reason: str, detail: str = "") -> RequestRejected:
+    return RequestRejected(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=cmd.order_id,
+        version=order.version if order else 0,
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _refund_blocker(order: Order) -> str | None:
+    if order.status is Status.CANCELLED:
+        return "invalid-transition"
+    if order.status is Status.REFUNDED or order.refunded:
+        return "already-refunded"
+    return None
+
+
+def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
+    if not order.owned_by(cmd.requested_by):
+        return _reject(order, cmd, "forbidden")
+    blocker = _refund_blocker(order)
+    if blocker is None and order.any_refunded:
+        blocker = "already-refunded"
+    if blocker:
+        return _reject(order, cmd, blocker)
+    return OrderRefunded(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=order.id,
+        version=order.version + 1,
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        amount=order.total_price - order.refunded_amount,
+        restocked=_remaining_stock(order),
+    )
+
+
+def _decide_refund_product(order: Order, cmd: RefundProduct) -> Event:
+    if not order.owned_by(cmd.requested_by):
+        return _reject(order, cmd, "forbidden")
+    blocker = _refund_blocker(order)
+    if blocker:
+        return _reject(order, cmd, blocker)
+    plan = _plan_refund(order.lines, cmd.product_id, cmd.quantity)
+    if plan is None:
+        return _reject(order, cmd, "product-not-found")
+    available, cost, units_left = plan
+    if cmd.quantity > available:
+        return _reject(order, cmd, "quantity-exceeds-remaining", f"{available} of {cmd.product_id} left")
+    left = order.total_price - order.refunded_amount
+    # The refund that empties the order returns all that is left, so a fully refunded
+    # order has returned exactly its total; before that, never more than what is left.
+    amount = left if cmd.quantity == units_left else min(cost, left)
+    return ProductRefunded(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=order.id,
+        version=order.version + 1,
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        product_id=cmd.product_id,
+        quantity=cmd.quantity,
+        amount=amount,
+    )
+
+
+def _decide_update(order: Order, cmd: UpdateOrder) -> Event:
+    changes = dict(cmd.changes)
+    actor = cmd.requested_by
+    if not order.owned_by(actor) or ("status" in changes and actor is not None and not actor.is_admin):
+        return _reject(order, cmd, "forbidden")
+    if cmd.expected_version is not None and cmd.expected_version != order.version:
+        return _reject(order, cmd, "version-conflict", f"order is at version {order.version}")
+    if order.status in TERMINAL:
+        return _reject(order, cmd, "invalid-transition", f"order is {order.status}")
+    effective = {name: value for name, value in changes.items() if getattr(order, name) != value}
+    target = effective.get("status")
+    if target is not None and target not in STATUS_MOVES.get(order.status, frozenset()):
+        return _reject(order, cmd, "invalid-transition", f"{order.status} cannot become {target}")
+    cancelling = target == Status.CANCELLED
+    return OrderUpdated(
+        event_id=event_id(cmd.request_id, "outcome"),
+        order_id=order.id,
+        version=order.version + (1 if effective else 0),
+        occurred_at=cmd.at,
+        request_id=cmd.request_id,
+        changes=tuple(sorted(effective.items())),
+        amount=order.total_price - order.refunded_amount if cancelling else 0,
+        restocked=_remaining_stock(order) if cancelling else (),
+    )
+
+
+_DECIDERS = {
+    RefundOrder: _decide_refund_order,
+    RefundProduct: _decide_refund_product,
+    UpdateOrder: _decide_update,
+}
+
+
+def _remaining_stock(order: Order) -> tuple[tuple[str, int], ...]:
+    return tuple((line.product_id, line.remaining) for line in order.lines if line.remaining)
+
+
+def _plan_refund(lines: tuple[Line, ...], product_id: str, quantity: int) -> tuple[int, int, int] | None:
+    """Units of the product left, what ``quantity`` of them cost taken line by line in
+    order, and units of the whole order left; ``None`` when no line holds the product."""
+    available = cost = units_left = 0
+    found = False
+    for line in lines:
+        remaining = line.remaining
+        units_left += remaining
+        if line.product_id == product_id:
+            found = True
+            take = min(remaining, max(quantity - available, 0))
+            available += remaining
+            cost += take * line.price
+    return (available, cost, units_left) if found else None
