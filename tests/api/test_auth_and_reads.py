@@ -50,22 +50,27 @@ async def test_the_token_cookie_works_like_the_header(client, store):
 async def test_an_order_shows_the_stored_fields_with_money_as_numbers(client, store):
     order_id = add_order(store, "pay-1")
     body = await (await client.get(f"/api/order/findOrder/{order_id}", headers=OWNER)).json()
-    assert body["_id"] == order_id and body["totalPrice"] == 23.75 and body["products"][0]["price"] == 1.25
-    assert body["cardNumber"] == "************4242" and body["version"] == 1
+    assert body["_id"] == order_id
+    assert body["totalPrice"] == 23.75
+    assert body["products"][0]["price"] == 1.25
+    assert body["cardNumber"] == "************4242"
+    assert body["version"] == 1
     assert not {"requests", "origin", "revision"} & body.keys()
 
 
 async def test_another_users_order_is_forbidden_but_an_admin_sees_it(client, store):
     order_id = add_order(store, "pay-1")
     other = await client.get(f"/api/order/findOrder/{order_id}", headers=OTHER)
-    assert other.status == 403 and "userId" not in await other.text()
+    assert other.status == 403
+    assert "userId" not in await other.text()
     assert (await client.get(f"/api/order/findOrder/{order_id}", headers=ADMIN)).status == 200
 
 
 @pytest.mark.parametrize(("order_id", "status"), [("0" * 24, 404), ("not-an-id", 400), ("A" * 24, 400)])
 async def test_unknown_and_malformed_order_ids(client, order_id, status):
     response = await client.get(f"/api/order/findOrder/{order_id}", headers=OWNER)
-    assert response.status == status and response.content_type == PROBLEM
+    assert response.status == status
+    assert response.content_type == PROBLEM
 
 
 async def test_a_user_lists_only_their_own_orders(client, store):
@@ -86,7 +91,8 @@ async def test_orders_are_listed_newest_first_a_page_at_a_time(client, store):
         cursor = response.headers.get("X-Next-Cursor")
         url = f"/api/order/find/user-1?limit=2&cursor={cursor}" if cursor else ""
         pages += 1
-    assert seen == ids[::-1] and pages == 3
+    assert seen == ids[::-1]
+    assert pages == 3
 
 
 async def test_orders_can_be_filtered_by_status(client, store):
@@ -98,19 +104,30 @@ async def test_orders_can_be_filtered_by_status(client, store):
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=%%%", "cursor=bm90anNvbg", "status=Lost"])
 async def test_bad_list_parameters_are_400(client, query):
     response = await client.get(f"/api/order/find/user-1?{query}", headers=OWNER)
-    assert response.status == 400 and response.content_type == PROBLEM
+    assert response.status == 400
+    assert response.content_type == PROBLEM
 
 
-async def test_health_metrics_and_openapi(client, store, publisher):
+async def test_liveness_and_readiness_answer_200_when_all_is_up(client):
     assert (await client.get("/health/live")).status == 200
     assert (await client.get("/health/ready")).status == 200
+
+
+async def test_readiness_is_503_naming_mongo_when_it_is_down(client, store):
     store.up = False
     ready = await client.get("/health/ready")
-    assert ready.status == 503 and (await ready.json())["checks"]["mongo"].startswith("down")
+    assert ready.status == 503
+    assert (await ready.json())["checks"]["mongo"].startswith("down")
+
+
+async def test_metrics_count_requests_by_route_and_status(client, store):
     await client.get("/api/order/find/user-1", headers=OWNER)
     metrics = await (await client.get("/metrics")).text()
     assert 'order_api_requests_total{method="GET",route="/api/order/find/{userId}",status="200"}' in metrics
     assert "order_api_request_seconds_bucket" in metrics
+
+
+async def test_openapi_json_describes_every_route(client):
     spec = await (await client.get("/api/order/openapi.json")).json()
     assert spec["openapi"].startswith("3.1")
     routes = {r.resource.canonical for r in client.app.router.routes() if r.resource is not None}
@@ -119,7 +136,8 @@ async def test_health_metrics_and_openapi(client, store, publisher):
 
 async def test_an_unknown_route_is_a_problem_too(client):
     response = await client.get("/api/order/nothing/here/at/all", headers=bearer("u"))
-    assert response.status == 404 and response.content_type == PROBLEM
+    assert response.status == 404
+    assert response.content_type == PROBLEM
 
 
 async def test_an_order_carries_its_version_as_etag(client, store):

@@ -29,10 +29,13 @@ ADMIN = {"userId": "boss", "roles": ["admin"]}
 def test_a_payment_becomes_an_order_with_stock_and_original_topic_events():
     run = run_flow([message(PAY, payment())])
     (doc,) = run.docs
-    assert doc["_id"] == ORDER and doc["version"] == 1 and doc["status"] == "Pending"
+    assert doc["_id"] == ORDER
+    assert doc["version"] == 1
+    assert doc["status"] == "Pending"
     assert doc["cardNumber"] == "************4242"
     (created,) = run.events
-    assert created["type"] == "OrderCreated" and created["totalPrice"] == 23.75
+    assert created["type"] == "OrderCreated"
+    assert created["totalPrice"] == 23.75
     assert sorted((q["productId"], q["delta"]) for q in run.on(TOPICS.quantity_update.name)) == [
         ("apple", -3),
         ("pear", -2),
@@ -66,9 +69,12 @@ def test_bad_messages_go_to_the_dead_letter_topic_and_good_ones_around_them_are_
     assert sorted(d["paymentId"] for d in run.docs) == ["p1", "p4"]
     dead = run.dlq
     assert [d["offset"] for d in dead] == [1, 2, 3]
-    assert dead[0]["valueEncoding"] == "base64" and dead[0]["key"] == "k1" and "UTF-8" in dead[0]["error"]
+    assert dead[0]["valueEncoding"] == "base64"
+    assert dead[0]["key"] == "k1"
+    assert "UTF-8" in dead[0]["error"]
     assert all(d["topic"] == PAY and d["partition"] == 0 for d in dead)
-    assert "products" in dead[1]["error"] and "quantity" in dead[2]["error"]
+    assert "products" in dead[1]["error"]
+    assert "quantity" in dead[2]["error"]
 
 
 def test_refunds_give_the_contract_outcomes():
@@ -85,7 +91,8 @@ def test_refunds_give_the_contract_outcomes():
             message(REFUND, refund("again", ORDER, "pear", 1), 8),
         ]
     )
-    assert run.outcome("partial")["type"] == "ProductRefunded" and run.outcome("partial")["amount"] == 2.5
+    assert run.outcome("partial")["type"] == "ProductRefunded"
+    assert run.outcome("partial")["amount"] == 2.5
     assert run.outcome("over-cap")["reason"] == "quantity-exceeds-remaining"
     assert run.outcome("unknown-product")["reason"] == "product-not-found"
     assert run.outcome("unknown-order")["reason"] == "order-not-found"
@@ -93,7 +100,9 @@ def test_refunds_give_the_contract_outcomes():
     assert run.outcome("rest-2")["version"] == 4
     assert run.outcome("again")["reason"] == "already-refunded"
     final = max(run.docs, key=lambda d: d["revision"])
-    assert final["refunded"] is True and final["status"] == "Refunded" and str(final["refundedAmount"]) == "23.75"
+    assert final["refunded"] is True
+    assert final["status"] == "Refunded"
+    assert str(final["refundedAmount"]) == "23.75"
     restocked = [q for q in run.on(TOPICS.quantity_update.name) if q["delta"] > 0]
     assert sum(q["delta"] for q in restocked) == 5
 
@@ -101,7 +110,8 @@ def test_refunds_give_the_contract_outcomes():
 def test_a_full_refund_emits_money_and_stock_events_once():
     run = run_flow([message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER), 1)])
     outcome = run.outcome("r1")
-    assert outcome["type"] == "OrderRefunded" and outcome["amount"] == 23.75
+    assert outcome["type"] == "OrderRefunded"
+    assert outcome["amount"] == 23.75
     assert run.on("orderService-orderRefunded") == [{"refunded": True, "totalPrice": 23.75, "paymentId": "pay-1"}]
     assert run.on("orderService-productsRefundedIncreaseQuantity") == [
         {"products": [{"productId": "apple", "quantity": 3}, {"productId": "pear", "quantity": 2}]}
@@ -126,7 +136,8 @@ def test_a_replayed_request_yields_the_same_outcome_and_changes_nothing():
     )
     assert [d["revision"] for d in run.docs] == [1, 2]
     outcomes = [e for e in run.events if e.get("requestId") == "r1"]
-    assert len(outcomes) == 2 and outcomes[0] == outcomes[1]
+    assert len(outcomes) == 2
+    assert outcomes[0] == outcomes[1]
     assert len(run.on("orderService-productFromOrderRefunded")) == 1
 
 
@@ -143,14 +154,17 @@ def test_updates_take_owner_fields_and_admin_status_and_refuse_the_rest():
             message(UPDATE, update("ship", ORDER, {"status": "Processing"}, requestedBy=ADMIN), 6),
         ]
     )
-    assert run.outcome("addr")["type"] == "OrderUpdated" and run.outcome("addr")["changes"] == {"address": "2 High St"}
+    assert run.outcome("addr")["type"] == "OrderUpdated"
+    assert run.outcome("addr")["changes"] == {"address": "2 High St"}
     assert run.outcome("status-by-owner")["reason"] == "forbidden"
     assert run.outcome("stranger")["reason"] == "forbidden"
     assert run.outcome("mass")["reason"] == "invalid-request"
     assert "totalPrice" in run.dlq[0]["error"]
     assert run.outcome("stale")["reason"] == "version-conflict"
     final = max(run.docs, key=lambda d: d["revision"])
-    assert final["status"] == "Processing" and final["address"] == "2 High St" and final["version"] == 3
+    assert final["status"] == "Processing"
+    assert final["address"] == "2 High St"
+    assert final["version"] == 3
     assert str(final["totalPrice"]) == "23.75"
 
 
@@ -159,7 +173,8 @@ def test_after_a_restart_the_order_is_loaded_from_the_store_and_replays_change_n
     inputs = [message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER, "apple", 1), 1)]
     first = run_flow(inputs, store)
     second = run_flow([*inputs, message(REFUND, refund("r2", ORDER, "apple", 1), 2)], store)
-    assert second.docs and [d["revision"] for d in second.docs] == [3]
+    assert second.docs
+    assert [d["revision"] for d in second.docs] == [3]
     assert second.outcome("r1") == first.outcome("r1")
     assert second.events[0] == first.events[0]  # OrderCreated repeated, same id and content
     assert not second.on("orderService-orderCreated")  # the original topics are not repeated
@@ -208,7 +223,8 @@ def test_payment_references_are_completed_from_the_payment_service():
         )
     assert [d["paymentId"] for d in run.docs] == ["p-ref"]
     assert sorted(asked) == ["p-gone", "p-ref"]
-    assert run.dlq[0]["offset"] == 1 and "404" in run.dlq[0]["error"]
+    assert run.dlq[0]["offset"] == 1
+    assert "404" in run.dlq[0]["error"]
 
 
 def test_the_original_topics_can_be_switched_off():
@@ -249,11 +265,13 @@ def test_an_order_evicted_between_the_load_and_keyed_steps_is_loaded_by_the_keye
     held = HeldOrders()
     held.add(ORDER)  # the load step saw it held; the keyed step has evicted it since
     (keyed,) = (k for _, k in attach_stored(loader, held, [RefundOrder("r1", ORDER, None, "2026-01-01T00:00:00.000Z")]))
-    assert not keyed.looked_up and loader.asked == []
+    assert not keyed.looked_up
+    assert loader.asked == []
     logic = OrderLogic(TOPICS, timedelta(hours=1), lambda: datetime(2026, 1, 1, tzinfo=UTC), loader, held)
     (effects,), _ = logic.on_item(keyed)
     assert loader.asked == [ORDER]
-    assert effects.doc is not None and effects.doc["status"] == "Refunded"
+    assert effects.doc is not None
+    assert effects.doc["status"] == "Refunded"
 
 
 def test_consumer_errors_with_a_message_go_to_the_dead_letter_topic_and_others_are_only_logged():
@@ -267,7 +285,9 @@ def test_consumer_errors_with_a_message_go_to_the_dead_letter_topic_and_others_a
         ]
     )
     (dead,) = run.dlq
-    assert dead["offset"] == 5 and dead["value"] == "partial" and "kafka error" in dead["error"]
+    assert dead["offset"] == 5
+    assert dead["value"] == "partial"
+    assert "kafka error" in dead["error"]
     assert len(run.docs) == 1
 
 

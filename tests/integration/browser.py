@@ -58,7 +58,8 @@ class Browser:
             found = LISTENING.search(log.read_text(errors="replace"))
             if found:
                 return found.group(1)
-            assert self._proc is not None and self._proc.poll() is None, log.read_text(errors="replace")
+            assert self._proc is not None, log.read_text(errors="replace")
+            assert self._proc.poll() is None, log.read_text(errors="replace")
             await asyncio.sleep(0.1)
         raise TimeoutError(f"chromium did not start its DevTools server:\n{log.read_text(errors='replace')}")
 

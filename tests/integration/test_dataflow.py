@@ -26,7 +26,9 @@ def test_payments_become_orders_once_however_often_they_arrive(stack: Stack):
     stack.produce(stack.topics.payment_accepted.name, batch + batch[:20])
     stack.wait_for(lambda: stack.orders.count_documents({}) == 50, what="50 orders")
     doc = stack.orders.find_one({"_id": order_id_for_payment("pay-3")})
-    assert doc["paymentId"] == "pay-3" and doc["cardNumber"] == "************4242" and doc["version"] == 1
+    assert doc["paymentId"] == "pay-3"
+    assert doc["cardNumber"] == "************4242"
+    assert doc["version"] == 1
     created = stack.consume(
         stack.topics.order_events.name, lambda ms: len({m["eventId"] for m in ms}) >= 50 and len(ms) >= 70
     )
@@ -83,20 +85,27 @@ def test_refunds_and_updates_give_the_contract_outcomes(stack: Stack):
     )
     events = stack.consume(stack.topics.order_events.name, lambda ms: len([m for m in ms if "requestId" in m]) >= 8)
     outcome = {m["requestId"]: m for m in events if "requestId" in m}
-    assert outcome["full"]["type"] == "OrderRefunded" and outcome["full"]["amount"] == 23.75
+    assert outcome["full"]["type"] == "OrderRefunded"
+    assert outcome["full"]["amount"] == 23.75
     assert outcome["repeat-full"]["reason"] == "already-refunded"
-    assert outcome["partial"]["type"] == "ProductRefunded" and outcome["partial"]["amount"] == 2.5
+    assert outcome["partial"]["type"] == "ProductRefunded"
+    assert outcome["partial"]["amount"] == 2.5
     assert outcome["over-cap"]["reason"] == "quantity-exceeds-remaining"
     assert outcome["unknown-product"]["reason"] == "product-not-found"
     assert outcome["unknown-order"]["reason"] == "order-not-found"
     assert outcome["gift"]["type"] == "OrderUpdated"
     partials = [m for m in events if m.get("requestId") == "partial"]
-    assert len(partials) == 2 and partials[0] == partials[1]
+    assert len(partials) == 2
+    assert partials[0] == partials[1]
     stack.wait_for(lambda: stack.orders.find_one({"_id": b})["version"] == 3, what="order b at version 3")
     doc_a, doc_b = stack.orders.find_one({"_id": a}), stack.orders.find_one({"_id": b})
-    assert doc_a["refunded"] is True and doc_a["status"] == "Refunded" and str(doc_a["refundedAmount"]) == "23.75"
-    assert doc_b["products"][0]["refundedQuantity"] == 2 and str(doc_b["refundedAmount"]) == "2.50"
-    assert doc_b["isGift"] is True and doc_b["status"] == "PartiallyRefunded"
+    assert doc_a["refunded"] is True
+    assert doc_a["status"] == "Refunded"
+    assert str(doc_a["refundedAmount"]) == "23.75"
+    assert doc_b["products"][0]["refundedQuantity"] == 2
+    assert str(doc_b["refundedAmount"]) == "2.50"
+    assert doc_b["isGift"] is True
+    assert doc_b["status"] == "PartiallyRefunded"
     stock = unique_by_id(
         stack.consume(stack.topics.quantity_update.name, lambda ms: len({m["eventId"] for m in ms}) >= 6)
     )

@@ -45,7 +45,8 @@ def test_a_replayed_older_revision_never_overwrites_a_newer_one(mongo_uri):
         write_orders(orders, [first])
         write_orders(orders, [second, first])
         stored = orders.find_one({"_id": first["_id"]})
-        assert stored["revision"] == 3 and stored["products"][0]["refundedQuantity"] == 2
+        assert stored["revision"] == 3
+        assert stored["products"][0]["refundedQuantity"] == 2
         assert orders.count_documents({}) == 1
 
 
@@ -64,7 +65,8 @@ def test_the_loader_finds_stored_orders_in_chunks(mongo_uri):
         docs = [revisions(1, f"pay-{i}")[0] for i in range(250)]
         orders.insert_many(docs)
     found = MongoOrderLoader(mongo_uri).load([d["_id"] for d in docs] + ["missing"])
-    assert len(found) == 250 and found[docs[7]["_id"]].payment_id == "pay-7"
+    assert len(found) == 250
+    assert found[docs[7]["_id"]].payment_id == "pay-7"
 
 
 def refunded_once():

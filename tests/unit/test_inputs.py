@@ -25,9 +25,11 @@ def test_a_valid_payment_becomes_an_accept_command_with_exact_cents_and_a_masked
     assert parsed.error is None
     cmd = parsed.command
     assert isinstance(cmd, AcceptPayment)
-    assert cmd.lines[0].price == 10 and cmd.total_price == 20
+    assert cmd.lines[0].price == 10
+    assert cmd.total_price == 20
     assert cmd.card_number == "************4242"
-    assert cmd.order_id == order_id_for_payment("pay-1") and len(cmd.order_id) == 24
+    assert cmd.order_id == order_id_for_payment("pay-1")
+    assert len(cmd.order_id) == 24
     assert cmd.at == "2025-10-09T08:53:20.000Z"
 
 
@@ -75,12 +77,14 @@ def test_an_invalid_payment_is_a_dead_letter_with_its_reason(change, error):
 )
 def test_undecodable_messages_are_dead_letters(raw, error):
     parsed = parse("payment", raw)
-    assert parsed.command is None and error in parsed.error
+    assert parsed.command is None
+    assert error in parsed.error
 
 
 def test_a_message_with_only_a_payment_id_is_a_reference_to_complete():
     parsed = parse("payment", {"paymentId": "p-9"})
-    assert parsed.error is None and parsed.command == PaymentReference("p-9", "2025-10-09T08:53:20.000Z")
+    assert parsed.error is None
+    assert parsed.command == PaymentReference("p-9", "2025-10-09T08:53:20.000Z")
 
 
 def test_an_unknown_status_on_a_payment_is_ignored():
@@ -96,7 +100,9 @@ def test_card_numbers_keep_only_the_last_four_digits():
 
 def test_a_valid_product_refund_request_parses():
     cmd = parse("refund", refund("r1", "o1", "apple", 2, requestedBy={"userId": "u", "roles": ["admin"]})).command
-    assert isinstance(cmd, RefundProduct) and cmd.quantity == 2 and cmd.requested_by.is_admin
+    assert isinstance(cmd, RefundProduct)
+    assert cmd.quantity == 2
+    assert cmd.requested_by.is_admin
 
 
 @pytest.mark.parametrize(
@@ -115,13 +121,15 @@ def test_a_valid_product_refund_request_parses():
 def test_an_invalid_request_with_readable_ids_gets_an_invalid_request_outcome_and_a_dead_letter(body):
     kind = "update" if "changes" in body else "refund"
     parsed = parse(kind, body)
-    assert isinstance(parsed.command, RejectInvalid) and parsed.command.request_id == "r1"
+    assert isinstance(parsed.command, RejectInvalid)
+    assert parsed.command.request_id == "r1"
     assert parsed.error
 
 
 def test_a_request_without_ids_is_only_a_dead_letter():
     parsed = parse("refund", {"kind": "order"})
-    assert parsed.command is None and "requestId" in parsed.error
+    assert parsed.command is None
+    assert "requestId" in parsed.error
 
 
 def test_an_update_takes_only_address_gift_and_status():

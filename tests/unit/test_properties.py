@@ -69,7 +69,8 @@ def assert_invariants(order: Order) -> None:
     assert 0 <= order.refunded_amount <= order.total_price
     assert order.refunded == all(line.refunded_quantity == line.quantity for line in order.lines)
     if order.status is Status.REFUNDED:
-        assert order.refunded and order.refunded_amount == order.total_price
+        assert order.refunded
+        assert order.refunded_amount == order.total_price
 
 
 @settings(max_examples=300)

@@ -20,7 +20,8 @@ def test_the_document_uses_the_contract_fields_and_decimal128_money():
                  "status", "totalPrice", "refunded", "refundedAmount", "cardNumber", "version", "createdAt",
                  "updatedAt"):  # fmt: skip
         assert name in doc
-    assert doc["totalPrice"] == Decimal128("23.75") and doc["refundedAmount"] == Decimal128("1.25")
+    assert doc["totalPrice"] == Decimal128("23.75")
+    assert doc["refundedAmount"] == Decimal128("1.25")
     assert doc["products"][0] == {
         "productId": "apple",
         "quantity": 3,
@@ -29,7 +30,8 @@ def test_the_document_uses_the_contract_fields_and_decimal128_money():
         "refundedQuantity": 1,
         "sellerId": None,
     }
-    assert doc["cardNumber"] == "************4242" and doc["status"] == "PartiallyRefunded"
+    assert doc["cardNumber"] == "************4242"
+    assert doc["status"] == "PartiallyRefunded"
 
 
 def test_an_order_survives_a_bson_round_trip_with_its_request_memory():
