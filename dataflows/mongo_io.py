@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, InsertOne, MongoClient, ReplaceOne
+from pymongo import InsertOne, MongoClient, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import AutoReconnect, BulkWriteError, ConnectionFailure
 
@@ -15,6 +15,7 @@ from shared.config import database_name
 from shared.domain.model import Order
 from shared.storage import (
     COLLECTION,
+    INDEXES,
     RECORDS,
     Recorded,
     id_queries,
@@ -56,9 +57,8 @@ def records_collection(uri: str) -> Collection:
 
 def ensure_indexes(collection: Collection) -> None:
     """The indexes of the orders and of their records (in the same database)."""
-    collection.create_index([("paymentId", ASCENDING)], unique=True)
-    collection.create_index([("userId", ASCENDING), ("createdAt", DESCENDING)])
-    collection.database[RECORDS].create_index([("orderId", ASCENDING), ("seq", ASCENDING)], unique=True)
+    collection.create_indexes(INDEXES[COLLECTION])
+    collection.database[RECORDS].create_indexes(INDEXES[RECORDS])
 
 
 def with_retries(action, what: str):

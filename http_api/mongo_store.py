@@ -10,10 +10,15 @@ from pymongo.errors import DuplicateKeyError
 
 from http_api.read_batches import ReadBatches
 from shared.config import database_name
-from shared.storage import CLIENT_READ, COLLECTION, RECORDS, id_queries, split_latest_write
-
-KEYS_COLLECTION = "idempotency-keys"
-KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
+from shared.storage import (
+    CLIENT_READ,
+    COLLECTION,
+    INDEXES,
+    KEYS_COLLECTION,
+    RECORDS,
+    id_queries,
+    split_latest_write,
+)
 
 
 class MongoOrderStore:
@@ -85,7 +90,7 @@ class MongoOrderStore:
         return request_id, fingerprint
 
     async def ensure_indexes(self) -> None:
-        await self._keys.create_index("createdAt", expireAfterSeconds=KEY_TTL_SECONDS)
+        await self._keys.create_indexes(INDEXES[KEYS_COLLECTION])
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")

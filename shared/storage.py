@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from bson.decimal128 import Decimal128
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from shared.domain.commands import RejectInvalid, Request, UpdateOrder
 from shared.domain.effects import charged, refunded, stock_changes
@@ -46,6 +47,20 @@ INTERNAL_FIELDS = frozenset({"origin", "revision", PENDING})
 CLIENT_READ = {name: 0 for name in sorted(INTERNAL_FIELDS - {"revision"})}
 # Longer $in lists are slow on SecantusDB (1,000 ids: 0.7 s; 100 ids: 11 ms), so lookups go 100 at a time.
 IN_CHUNK = 100
+
+KEYS_COLLECTION = "idempotency-keys"  # the API's Idempotency-Keys, one document each
+KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
+
+# Each collection's indexes; its writer makes them at start-up (the flow's set-up the
+# orders' and records', the API the keys').
+INDEXES: dict[str, list[IndexModel]] = {
+    COLLECTION: [
+        IndexModel([("paymentId", ASCENDING)], unique=True),
+        IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)]),  # a user's orders, newest first
+    ],
+    RECORDS: [IndexModel([("orderId", ASCENDING), ("seq", ASCENDING)], unique=True)],  # an order's history
+    KEYS_COLLECTION: [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=KEY_TTL_SECONDS)],
+}
 
 
 def id_queries(order_ids: list[str]) -> Iterator[dict[str, Any]]:
