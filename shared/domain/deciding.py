@@ -51,21 +51,23 @@ def _decide_payment(order: Order | None, cmd: AcceptPayment) -> OrderCreated:
 
 def _order_created(source: Order | AcceptPayment, order_id: str, at: str, origin: Origin) -> OrderCreated:
     """From a payment, or from the order it made: both carry the payment's fields."""
+    # Positional, in field order, like ``applying._created`` (measured there): every
+    # payment makes one, and with both keyword-built the pure-core benchmark lost ~15%.
     return OrderCreated(
-        event_id=created_event_id(source.payment_id),
-        order_id=order_id,
-        version=1,
-        occurred_at=at,
-        payment_id=source.payment_id,
-        user_id=source.user_id,
-        checkout_id=source.checkout_id,
-        basket_id=source.basket_id,
-        lines=_unrefunded(source.lines),
-        address=origin.address,
-        is_gift=origin.is_gift,
-        total_price=source.total_price,
-        card_number=source.card_number,
-        status=origin.status,
+        created_event_id(source.payment_id),
+        order_id,
+        1,  # version
+        at,
+        source.payment_id,
+        source.user_id,
+        source.checkout_id,
+        source.basket_id,
+        _unrefunded(source.lines),
+        origin.address,
+        origin.is_gift,
+        source.total_price,
+        source.card_number,
+        origin.status,
     )
 
 
