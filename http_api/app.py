@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from http_api import keys
+from http_api.admission import Admission
 from http_api.metrics import Metrics, metrics_middleware
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
@@ -41,6 +42,7 @@ def create_app(
     app[keys.TOPICS] = settings.topics
     app[keys.METRICS] = metrics
     app[keys.RENDERED] = RenderedOrders()
+    app[keys.ADMISSION] = Admission(settings, metrics)
     app.cleanup_ctx.append(_store_ctx(store))
     app.cleanup_ctx.append(_outcomes_ctx(feed))
     app.cleanup_ctx.append(_publisher_ctx(publisher))

@@ -15,10 +15,20 @@ VERIFIED_CACHE_SIZE = 4_096  # tokens whose signature was checked, kept to skip 
 
 
 def token_of(request: web.Request) -> str | None:
+    """The Bearer token, else the ``token`` cookie's."""
+    return _bearer(request) or request.cookies.get("token") or None
+
+
+def by_cookie(request: web.Request) -> bool:
+    """Whether the cookie, which a browser attaches to any site's request, is the credential."""
+    return _bearer(request) is None and bool(request.cookies.get("token"))
+
+
+def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.cookies.get("token") or None
+    return None
 
 
 def authenticate(request: web.Request, secret: str | None) -> Actor:

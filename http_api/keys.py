@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from http_api.admission import Admission
 from http_api.metrics import Metrics
 from http_api.outcomes import OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
@@ -18,3 +19,4 @@ PUBLISHER = web.AppKey("publisher", Publisher)
 OUTCOMES = web.AppKey("outcomes", OutcomeWatcher)
 METRICS = web.AppKey("metrics", Metrics)
 RENDERED = web.AppKey("rendered", RenderedOrders)
+ADMISSION = web.AppKey("admission", Admission)

@@ -21,6 +21,12 @@ class Metrics:
         self.outcome_wait = Histogram(
             "order_api_outcome_wait_seconds", "time waiting for a request's outcome", registry=self.registry
         )
+        self.refused = Counter(
+            "order_api_refused_total",
+            "mutations refused by a defence: cross-site, rate-limit (by who), idempotency-keys",
+            ["reason"],
+            registry=self.registry,
+        )
         self.outcome_timeouts = Counter(
             "order_api_outcome_timeouts_total", "requests answered 202 for want of an outcome", registry=self.registry
         )

@@ -8,15 +8,18 @@ from typing import Any
 from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from http_api.ports import TooManyKeys
 from http_api.read_batches import ReadBatches
 from shared.config import database_name
 from shared.storage import (
     CLIENT_READ,
     COLLECTION,
     INDEXES,
+    KEY_COUNTS,
     KEYS_COLLECTION,
     RECORDS,
     id_queries,
+    seconds_to_next_day,
     split_latest_write,
 )
 
@@ -28,6 +31,7 @@ class MongoOrderStore:
         self._orders = db[COLLECTION]
         self._records = db[RECORDS]
         self._keys = db[KEYS_COLLECTION]
+        self._key_counts = db[KEY_COUNTS]
         self._reads = ReadBatches(self.get_many)
 
     async def get(self, order_id: str) -> dict[str, Any] | None:
@@ -78,19 +82,40 @@ class MongoOrderStore:
         cursor = self._orders.find(query, CLIENT_READ).sort(newest_first).limit(limit)
         return await cursor.to_list(limit)
 
-    async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:
+    async def claim_key(
+        self, user_id: str, key_id: str, request_id: str, fingerprint: str, per_day: int
+    ) -> tuple[str, str]:
+        now = datetime.now(UTC)
         try:
             await self._keys.insert_one(
-                {"_id": key_id, "requestId": request_id, "fingerprint": fingerprint, "createdAt": datetime.now(UTC)}
+                {"_id": key_id, "requestId": request_id, "fingerprint": fingerprint, "createdAt": now}
             )
         except DuplicateKeyError:
             held = await self._keys.find_one({"_id": key_id})
             if held is not None:
                 return held["requestId"], held["fingerprint"]
+            return request_id, fingerprint
+        if not await self._count_new_key(user_id, now, per_day):
+            await self._keys.delete_one({"_id": key_id, "requestId": request_id})
+            raise TooManyKeys(per_day, seconds_to_next_day(now))
         return request_id, fingerprint
+
+    async def _count_new_key(self, user_id: str, now: datetime, per_day: int) -> bool:
+        """One more of today's keys for ``user_id``, unless it has ``per_day``: one
+        conditional upsert, which at the cap finds no document and collides on _id."""
+        try:
+            await self._key_counts.update_one(
+                {"_id": f"{user_id}:{now.date().isoformat()}", "n": {"$lt": per_day}},
+                {"$inc": {"n": 1}, "$setOnInsert": {"createdAt": now}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def ensure_indexes(self) -> None:
         await self._keys.create_indexes(INDEXES[KEYS_COLLECTION])
+        await self._key_counts.create_indexes(INDEXES[KEY_COUNTS])
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")

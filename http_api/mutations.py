@@ -10,6 +10,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 from aiohttp import web
 
 from http_api import keys
-from http_api.access import actor_of, order_id_of, visible_order
+from http_api.access import order_id_of, visible_order
 from http_api.outcomes import Decided, stored_outcome
+from http_api.ports import TooManyKeys
 from http_api.problems import Problem
+from http_api.rate_limits import retry_after
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.domain.model import Actor
@@ -35,6 +38,8 @@ REJECTION_STATUS = {"order-not-found": 404, "forbidden": 403, "version-conflict"
 INTEGER = re.compile(r"^-?\d{1,12}$")
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
 
 @dataclass(frozen=True)
 class Ask:
@@ -48,27 +53,36 @@ class Ask:
         return body_fingerprint(self.kind, order_id, {**self.fields, "v": self.expected_version})
 
 
-async def refund_order(request: web.Request) -> web.Response:
-    return await submit(request, Ask(Kind.REFUND, {}))
+def mutation(read_ask: Callable[[web.Request], Awaitable[Ask]]) -> Handler:
+    """A mutating route: admitted (``admission``) before its request is read."""
+
+    async def handler(request: web.Request) -> web.Response:
+        who = request.app[keys.ADMISSION].admit(request)
+        return await submit(request, who, await read_ask(request))
+
+    return handler
 
 
-async def refund_product_from_query(request: web.Request) -> web.Response:
+async def _whole_refund(request: web.Request) -> Ask:
+    return Ask(Kind.REFUND, {})
+
+
+async def _product_refund_from_query(request: web.Request) -> Ask:
     query = request.query
-    fields = {"productId": query.get("productId"), "quantity": _integer(query.get("quantity"), "quantity")}
-    return await submit(request, Ask(Kind.REFUND, fields))
+    return Ask(
+        Kind.REFUND, {"productId": query.get("productId"), "quantity": _integer(query.get("quantity"), "quantity")}
+    )
 
 
-async def refund_product_from_body(request: web.Request) -> web.Response:
+async def _product_refund_from_body(request: web.Request) -> Ask:
     body = await _json_object(request)
     extra = sorted(set(body) - {"productId", "quantity"})
     if extra:
         raise Problem(400, f"unknown fields: {', '.join(extra)}", invalidParams=[{"name": n} for n in extra])
-    return await submit(
-        request, Ask(Kind.REFUND, {"productId": body.get("productId"), "quantity": body.get("quantity")})
-    )
+    return Ask(Kind.REFUND, {"productId": body.get("productId"), "quantity": body.get("quantity")})
 
 
-async def patch_order(request: web.Request) -> web.Response:
+async def _update(request: web.Request) -> Ask:
     body = await _json_object(request)
     refused = sorted(set(body) - UPDATABLE)
     if refused:
@@ -77,15 +91,20 @@ async def patch_order(request: web.Request) -> web.Response:
             f"these fields cannot be changed: {', '.join(refused)} (only {', '.join(sorted(UPDATABLE))})",
             invalidParams=[{"name": n, "reason": "not updatable"} for n in refused],
         )
-    return await submit(request, Ask(Kind.UPDATE, {"changes": body}, _if_match(request)))
+    return Ask(Kind.UPDATE, {"changes": body}, _if_match(request))
+
+
+refund_order = mutation(_whole_refund)
+refund_product_from_query = mutation(_product_refund_from_query)
+refund_product_from_body = mutation(_product_refund_from_body)
+patch_order = mutation(_update)
 
 
 # --- the common path ------------------------------------------------------------
 
 
-async def submit(request: web.Request, ask: Ask) -> web.Response:
-    """Publish ``ask`` as a request event for the caller's order and answer with its outcome."""
-    who = actor_of(request)
+async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
+    """Publish ``ask`` as a request event for ``who``'s order and answer with its outcome."""
     order_id = order_id_of(request)
     timeout = _timeout(request)
     key_hash = _idempotency_hash(request, who)
@@ -93,7 +112,7 @@ async def submit(request: web.Request, ask: Ask) -> web.Response:
     rid = request_id(order_id, key_hash or secrets.token_hex(16))
     body = _request_body(ask, rid, order_id, who)
     if key_hash is not None:
-        known = await _replayed(request, f"{who.user_id}:{key_hash}", rid, ask.fingerprint(order_id), doc)
+        known = await _replayed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id), doc)
         if known is not None:
             return respond(rid, known)
     decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, timeout)
@@ -102,9 +121,23 @@ async def submit(request: web.Request, ask: Ask) -> web.Response:
     return respond(rid, decided)
 
 
-async def _replayed(request: web.Request, key_id: str, rid: str, body_print: str, doc: dict) -> Decided | None:
+async def _replayed(
+    request: web.Request, user_id: str, key_hash: str, rid: str, body_print: str, doc: dict
+) -> Decided | None:
     """Claim the idempotency key; the outcome when this request was decided before."""
-    held_rid, held_print = await request.app[keys.STORE].claim_key(key_id, rid, body_print)
+    app = request.app
+    try:
+        held_rid, held_print = await app[keys.STORE].claim_key(
+            user_id, f"{user_id}:{key_hash}", rid, body_print, app[keys.SETTINGS].idempotency_keys_per_day
+        )
+    except TooManyKeys as exc:
+        app[keys.METRICS].refused.labels("idempotency-keys").inc()
+        raise Problem(
+            429,
+            f"this user has made {exc.per_day} Idempotency-Keys today, the most a day allows",
+            response_headers={"Retry-After": retry_after(exc.retry_after_s)},
+            reason="too-many-idempotency-keys",
+        ) from exc
     if held_rid != rid or held_print != body_print:
         raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
     return await stored_outcome(request.app[keys.STORE], doc, rid)

@@ -46,6 +46,7 @@ MUTATION_RESPONSES = {
         "content": {"application/json": {"schema": _ref("RequestPending")}},
     },
     **_problems(400, 401, 403, 404, 409),
+    "429": {"$ref": "#/components/responses/TooManyRequests"},
 }
 
 MONEY = {"type": "number", "minimum": 0}
@@ -359,7 +360,12 @@ SPEC: dict[str, Any] = {
             "Problem": {
                 "description": "an RFC 9457 problem document",
                 "content": {"application/problem+json": {"schema": _ref("Problem")}},
-            }
+            },
+            "TooManyRequests": {
+                "description": "over a rate limit or the day's new Idempotency-Keys (docs/http-api.md)",
+                "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/problem+json": {"schema": _ref("Problem")}},
+            },
         },
         "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (HS256, exp required)"},

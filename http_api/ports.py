@@ -7,6 +7,13 @@ from typing import Any, Protocol
 from shared.topics import Topic
 
 
+class TooManyKeys(Exception):
+    def __init__(self, per_day: int, retry_after_s: float):
+        super().__init__(f"{per_day} Idempotency-Keys today")
+        self.per_day = per_day
+        self.retry_after_s = retry_after_s
+
+
 class OrderStore(Protocol):
     async def get(self, order_id: str) -> dict[str, Any] | None:
         """The order's document."""
@@ -34,8 +41,11 @@ class OrderStore(Protocol):
         self, user_id: str, status: str | None, after: tuple[str, str] | None, limit: int
     ) -> list[dict[str, Any]]: ...
 
-    async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:
-        """Store (request_id, fingerprint) under key_id unless present; return what is stored."""
+    async def claim_key(
+        self, user_id: str, key_id: str, request_id: str, fingerprint: str, per_day: int
+    ) -> tuple[str, str]:
+        """Store (request_id, fingerprint) under key_id unless present; return what is stored.
+        Raises ``TooManyKeys`` when the key is new and ``user_id`` made ``per_day`` today."""
         ...
 
     async def ping(self) -> None: ...

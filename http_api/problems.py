@@ -19,6 +19,7 @@ TITLES = {
     409: "Conflict",
     412: "Precondition Failed",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -27,14 +28,17 @@ TITLES = {
 class Problem(web.HTTPException):
     """Raise to answer with a problem document."""
 
-    def __init__(self, status: int, detail: str, **extra: Any):
+    def __init__(self, status: int, detail: str, *, response_headers: dict[str, str] | None = None, **extra: Any):
         self.status_code = status
         super().__init__()
         self.detail = detail
+        self.response_headers = response_headers or {}
         self.extra = extra
 
 
-def problem_response(request: web.Request, status: int, detail: str, **extra: Any) -> web.Response:
+def problem_response(
+    request: web.Request, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
     body = {
         "type": "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -43,7 +47,9 @@ def problem_response(request: web.Request, status: int, detail: str, **extra: An
         "instance": request.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="order-service"'} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="order-service"'
     return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json", headers=headers)
 
 
@@ -52,7 +58,7 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
     try:
         return await handler(request)
     except Problem as exc:
-        return problem_response(request, exc.status_code, exc.detail, **exc.extra)
+        return problem_response(request, exc.status_code, exc.detail, exc.response_headers, **exc.extra)
     except web.HTTPRequestEntityTooLarge:
         # Bad input is 400 (docs/http-api.md), however it is bad.
         return problem_response(request, 400, f"the request body is larger than {request.client_max_size} bytes")

@@ -11,9 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.rates import Rate, parse_rate
 from shared.topics import Topics
 
 DEFAULT_DATABASE = "order-service"
+
+
+USER_RATE = Rate(10, 20)  # mutations per user
+ADMIN_RATE = Rate(100, 200)  # per admin (support staff, trusted services)
+ANONYMOUS_RATE = Rate(5, 10)  # per client address, requests without a valid token
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,13 @@ class Settings:
     flow_metrics_host: str = "127.0.0.1"
     flow_metrics_port: int | None = None  # each dataflow process's /metrics and /live; none when unset
     flow_liveness_s: float = 60.0  # no epoch closed, nothing stored this long: /live says stalled
+    # The API's defences (docs/configuration.md, "Abuse resistance").
+    allowed_origins: frozenset[str] = frozenset()  # other sites whose pages may send cookie-authenticated mutations
+    rate_limit_mutations: Rate | None = USER_RATE
+    rate_limit_admin: Rate | None = ADMIN_RATE
+    rate_limit_anonymous: Rate | None = ANONYMOUS_RATE
+    rate_limit_processes: int = 1  # API processes sharing the limits: each enforces its share
+    idempotency_keys_per_day: int = 1_000  # new Idempotency-Keys one user may make in a (UTC) day
 
     @property
     def brokers(self) -> list[str]:
@@ -69,6 +82,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         flow_metrics_host=get("FLOW_METRICS_HOST", "127.0.0.1"),
         flow_metrics_port=int(get("FLOW_METRICS_PORT")) if get("FLOW_METRICS_PORT") else None,
         flow_liveness_s=float(get("FLOW_LIVENESS_S", "60")),
+        allowed_origins=frozenset(o.strip().rstrip("/") for o in get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
+        rate_limit_mutations=parse_rate(get("RATE_LIMIT_MUTATIONS", str(USER_RATE))),
+        rate_limit_admin=parse_rate(get("RATE_LIMIT_MUTATIONS_ADMIN", str(ADMIN_RATE))),
+        rate_limit_anonymous=parse_rate(get("RATE_LIMIT_ANONYMOUS", str(ANONYMOUS_RATE))),
+        rate_limit_processes=max(1, int(get("RATE_LIMIT_PROCESSES", "1"))),
+        idempotency_keys_per_day=int(get("IDEMPOTENCY_KEYS_PER_DAY", "1000")),
     )
 
 

@@ -18,6 +18,7 @@ that write first (``missing_records``), so a replayed request always finds its r
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -50,6 +51,7 @@ IN_CHUNK = 100
 
 KEYS_COLLECTION = "idempotency-keys"  # the API's Idempotency-Keys, one document each
 KEY_TTL_SECONDS = 86_400  # an Idempotency-Key means the same request for a day
+KEY_COUNTS = "idempotency-key-counts"  # new keys per user and UTC day: {_id: "user:day", n}
 
 # Each collection's indexes; its writer makes them at start-up (the flow's set-up the
 # orders' and records', the API the keys').
@@ -60,6 +62,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     RECORDS: [IndexModel([("orderId", ASCENDING), ("seq", ASCENDING)], unique=True)],  # an order's history
     KEYS_COLLECTION: [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=KEY_TTL_SECONDS)],
+    KEY_COUNTS: [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=2 * KEY_TTL_SECONDS)],
 }
 
 
@@ -198,6 +201,12 @@ def split_latest_write(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
 
 def pending_ids(docs: Iterable[dict[str, Any]]) -> list[str]:
     return [r["_id"] for doc in docs for r in doc.get(PENDING, ())]
+
+
+def seconds_to_next_day(now: datetime) -> float:
+    """Until a user's count of new Idempotency-Keys starts again (UTC midnight)."""
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return (tomorrow - now).total_seconds()
 
 
 def record_id(order_id: str, request_id: str) -> str:

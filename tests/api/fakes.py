@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from http_api.ports import TooManyKeys
 from shared.domain import handle
 from shared.schemas.inputs import parse_message
-from shared.storage import CLIENT_READ, order_from_doc, order_to_doc, record_doc, record_id, recorded_from_doc
+from shared.storage import (
+    CLIENT_READ,
+    order_from_doc,
+    order_to_doc,
+    record_doc,
+    record_id,
+    recorded_from_doc,
+    seconds_to_next_day,
+)
 from shared.topics import Topic, Topics
 
 
@@ -21,6 +31,7 @@ class FakeStore:
         self.docs: dict[str, dict[str, Any]] = {}
         self.records_by_id: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, tuple[str, str]] = {}
+        self.new_keys: dict[str, int] = {}  # by user
         self.up = True
 
     async def get(self, order_id: str) -> dict[str, Any] | None:
@@ -47,8 +58,16 @@ class FakeStore:
             docs = [d for d in docs if (d["createdAt"], d["_id"]) < after]
         return docs[:limit]
 
-    async def claim_key(self, key_id: str, request_id: str, fingerprint: str) -> tuple[str, str]:
-        return self.keys.setdefault(key_id, (request_id, fingerprint))
+    async def claim_key(
+        self, user_id: str, key_id: str, request_id: str, fingerprint: str, per_day: int
+    ) -> tuple[str, str]:
+        if key_id in self.keys:
+            return self.keys[key_id]
+        if self.new_keys.get(user_id, 0) >= per_day:
+            raise TooManyKeys(per_day, seconds_to_next_day(datetime.now(UTC)))
+        self.new_keys[user_id] = self.new_keys.get(user_id, 0) + 1
+        self.keys[key_id] = (request_id, fingerprint)
+        return request_id, fingerprint
 
     async def ping(self) -> None:
         if not self.up:

@@ -1,0 +1,53 @@
+"""Token buckets: per user for mutations, per client address for requests without a valid token.
+
+A bucket holds up to ``burst`` tokens and gains ``per_second`` a second; a request
+takes one, or is refused with the seconds until one is there. The clock is passed
+in, so the arithmetic is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from shared.rates import Rate
+
+MAX_TRACKED = 100_000  # buckets kept before the full (idle) ones are dropped
+
+
+class TokenBuckets:
+    def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic, max_tracked: int = MAX_TRACKED):
+        self.rate = rate
+        self._clock = clock
+        self._max_tracked = max_tracked
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
+
+    def take(self, key: str) -> float:
+        """0 when ``key`` may go ahead (a token is taken), else the seconds until it may."""
+        now = self._clock()
+        tokens = self._tokens(key, now)
+        allowed = tokens >= 1
+        self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+        self._trim(now)
+        return 0.0 if allowed else (1 - tokens) / self.rate.per_second
+
+    def _tokens(self, key: str, now: float) -> float:
+        known = self._buckets.get(key)
+        if known is None:
+            return float(self.rate.burst)
+        tokens, then = known
+        return min(float(self.rate.burst), tokens + (now - then) * self.rate.per_second)
+
+    def _trim(self, now: float) -> None:
+        # Amortised: a sweep only when the table doubles past its bound, and a full bucket
+        # is the same as none.
+        if len(self._buckets) <= self._max_tracked:
+            return
+        self._buckets = {k: v for k, v in self._buckets.items() if self._tokens(k, now) < self.rate.burst}
+        self._max_tracked = max(self._max_tracked, 2 * len(self._buckets))
+
+
+def retry_after(seconds: float) -> str:
+    """A Retry-After value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
