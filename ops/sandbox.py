@@ -35,7 +35,9 @@ def with_database(uri: str, name: str) -> str:
 
 
 class Stack:
-    def __init__(self, kafka_uri: str, mongo_uri: str, workdir: Path, partitions: int = 4):
+    def __init__(
+        self, kafka_uri: str, mongo_uri: str, workdir: Path, partitions: int = 4, env: dict[str, str] | None = None
+    ):
         suffix = uuid.uuid4().hex[:8]
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -47,6 +49,7 @@ class Stack:
             "JWT_SEC": JWT_SECRET,
             "PYTHONPATH": str(ROOT),
             **{t.setting: f"{t.name}-{suffix}" for t in Topics().registered()},
+            **(env or {}),
         }
         self.settings = load_settings(self.env, dotenv=None)
         self.topics = self.settings.topics
