@@ -89,12 +89,15 @@ def setup(stack: Stack, log) -> tuple[int, list[str]]:
 
 
 def b2(stack: Stack, port: int, ids: list[str], rates: list[int], seconds: float, log) -> list[Result]:
-    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'bench-admin', ['admin'])}"}
+    # Each refund from its order's owner (within the per-user limit: 500/s over 100 users is 5/s each).
+    owners = [{"Authorization": f"Bearer {issue_token(JWT_SECRET, f'user-{u}', [])}"} for u in range(USERS)]
     floor = mongo_round_trip(stack)
     offset = 0
 
     async def refund(session, i: int) -> bool:
-        url = f"http://127.0.0.1:{port}/api/order/{ids[(offset + i) % len(ids)]}/refund-product?timeout=10"
+        index = (offset + i) % len(ids)
+        url = f"http://127.0.0.1:{port}/api/order/{ids[index]}/refund-product?timeout=10"
+        headers = owners[index % USERS]
         async with session.post(url, json={"productId": "apple", "quantity": 1}, headers=headers) as response:
             await response.read()
             return response.status == 200

@@ -127,3 +127,25 @@ async def test_two_api_processes_together_hold_the_limit(limited: Stack, session
     elapsed = time.monotonic() - started
     admitted = sum(status != 429 for status in statuses)
     assert 10 <= admitted <= 10 + 5 * elapsed + 2
+
+
+@pytest.fixture
+def two_keys_a_day(servers, tmp_path: Path) -> Iterator[Stack]:
+    s = Stack(servers.kafka_uri, servers.mongo_uri, tmp_path, env={"IDEMPOTENCY_KEYS_PER_DAY": "2"})
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+async def test_a_user_s_new_idempotency_keys_are_capped_while_old_ones_answer(two_keys_a_day: Stack, session):
+    (base,) = await started_apis(two_keys_a_day, 1)
+    order_id = await placed(two_keys_a_day, "user-1", "keys")
+    url = f"{base}/{order_id}/refund-product"
+    body = {"productId": "apple", "quantity": 1}
+
+    async def keyed(key: str) -> int:
+        return await status_of(session, "POST", url, {**BEARER, "Idempotency-Key": key}, json=body)
+
+    assert [await keyed(k) for k in ("k-1", "k-2", "k-3", "k-1")] == [200, 200, 429, 200]
+    assert two_keys_a_day.orders.find_one({"_id": order_id})["products"][0]["refundedQuantity"] == 2
