@@ -158,6 +158,13 @@ PANELS = [
         "ops",
         rate("order_api_outcome_timeouts_total", ()),
     ),
+    Panel(
+        "API mutations refused per second, by defence",
+        "sum by (reason) (rate(order_api_refused_total[1m]))",
+        "{{reason}}",
+        "ops",
+        rate("order_api_refused_total", ("reason",)),
+    ),
 ]
 
 
