@@ -19,7 +19,7 @@ from http_api.auth import authenticate, by_cookie
 from http_api.cross_site import cross_site_source
 from http_api.metrics import Metrics
 from http_api.problems import Problem
-from http_api.rate_limits import TokenBuckets, retry_after
+from http_api.rate_limits import TokenBuckets, too_many_requests
 from shared.config import Settings
 from shared.domain.model import Actor
 from shared.rates import Rate
@@ -72,9 +72,8 @@ class Admission:
         if wait == 0:
             return
         self._metrics.refused.labels(f"rate-limit-{who}").inc()
-        raise Problem(
-            429,
+        raise too_many_requests(
             f"too many changes: this server allows {buckets.rate} per {who}; try again in {wait:.1f} s",
-            response_headers={"Retry-After": retry_after(wait)},
-            reason="rate-limited",
+            wait,
+            "rate-limited",
         )

@@ -19,6 +19,7 @@ from shared.storage import (
     KEYS_COLLECTION,
     RECORDS,
     id_queries,
+    key_doc_id,
     seconds_to_next_day,
     split_latest_write,
 )
@@ -83,9 +84,9 @@ class MongoOrderStore:
         return await cursor.to_list(limit)
 
     async def claim_key(
-        self, user_id: str, key_id: str, request_id: str, fingerprint: str, per_day: int
+        self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
     ) -> tuple[str, str]:
-        now = datetime.now(UTC)
+        key_id, now = key_doc_id(user_id, key_hash), datetime.now(UTC)
         try:
             await self._keys.insert_one(
                 {"_id": key_id, "requestId": request_id, "fingerprint": fingerprint, "createdAt": now}

@@ -22,7 +22,7 @@ from http_api.access import order_id_of, visible_order
 from http_api.outcomes import Decided, stored_outcome
 from http_api.ports import TooManyKeys
 from http_api.problems import Problem
-from http_api.rate_limits import retry_after
+from http_api.rate_limits import too_many_requests
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.domain.model import Actor
@@ -128,15 +128,14 @@ async def _replayed(
     app = request.app
     try:
         held_rid, held_print = await app[keys.STORE].claim_key(
-            user_id, f"{user_id}:{key_hash}", rid, body_print, app[keys.SETTINGS].idempotency_keys_per_day
+            user_id, key_hash, rid, body_print, app[keys.SETTINGS].idempotency_keys_per_day
         )
     except TooManyKeys as exc:
         app[keys.METRICS].refused.labels("idempotency-keys").inc()
-        raise Problem(
-            429,
+        raise too_many_requests(
             f"this user has made {exc.per_day} Idempotency-Keys today, the most a day allows",
-            response_headers={"Retry-After": retry_after(exc.retry_after_s)},
-            reason="too-many-idempotency-keys",
+            exc.retry_after_s,
+            "too-many-idempotency-keys",
         ) from exc
     if held_rid != rid or held_print != body_print:
         raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)

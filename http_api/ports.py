@@ -42,10 +42,10 @@ class OrderStore(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def claim_key(
-        self, user_id: str, key_id: str, request_id: str, fingerprint: str, per_day: int
+        self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
     ) -> tuple[str, str]:
-        """Store (request_id, fingerprint) under key_id unless present; return what is stored.
-        Raises ``TooManyKeys`` when the key is new and ``user_id`` made ``per_day`` today."""
+        """Store (request_id, fingerprint) under the user's key unless present; return what
+        is stored. Raises ``TooManyKeys`` when the key is new and ``user_id`` made ``per_day`` today."""
         ...
 
     async def ping(self) -> None: ...

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 
+from http_api.problems import Problem
 from shared.rates import Rate
 
 MAX_TRACKED = 100_000  # buckets kept before the full (idle) ones are dropped
@@ -40,8 +41,8 @@ class TokenBuckets:
         return min(float(self.rate.burst), tokens + (now - then) * self.rate.per_second)
 
     def _trim(self, now: float) -> None:
-        # Amortised: a sweep only when the table doubles past its bound, and a full bucket
-        # is the same as none.
+        # Amortised: a sweep only past the bound, which is then at least twice what
+        # survived it; a full bucket is the same as none, so full ones go.
         if len(self._buckets) <= self._max_tracked:
             return
         self._buckets = {k: v for k, v in self._buckets.items() if self._tokens(k, now) < self.rate.burst}
@@ -51,3 +52,8 @@ class TokenBuckets:
 def retry_after(seconds: float) -> str:
     """A Retry-After value: whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
+
+
+def too_many_requests(detail: str, wait_s: float, reason: str) -> Problem:
+    """The 429 of every limit: a problem document saying when to try again."""
+    return Problem(429, detail, response_headers={"Retry-After": retry_after(wait_s)}, reason=reason)

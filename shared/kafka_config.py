@@ -13,7 +13,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 
-def producer_config(brokers: list[str], linger_ms: int, **overrides: Any) -> dict[str, Any]:
+def producer_config(brokers: list[str], linger_ms: int) -> dict[str, Any]:
     """``linger_ms``: how long a send waits for others to share its batch (latency against
     throughput: the API lingers 1 ms, the flow 5)."""
-    return {"bootstrap.servers": ",".join(brokers), **PRODUCER_DEFAULTS, "linger.ms": linger_ms, **overrides}
+    return {"bootstrap.servers": ",".join(brokers), **PRODUCER_DEFAULTS, "linger.ms": linger_ms}

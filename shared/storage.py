@@ -203,6 +203,11 @@ def pending_ids(docs: Iterable[dict[str, Any]]) -> list[str]:
     return [r["_id"] for doc in docs for r in doc.get(PENDING, ())]
 
 
+def key_doc_id(user_id: str, key_hash: str) -> str:
+    """An Idempotency-Key's document: the same key from another user is another key."""
+    return f"{user_id}:{key_hash}"
+
+
 def seconds_to_next_day(now: datetime) -> float:
     """Until a user's count of new Idempotency-Keys starts again (UTC midnight)."""
     tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)

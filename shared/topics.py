@@ -21,6 +21,9 @@ class Kind(StrEnum):
     COMPAT = "compat"
 
 
+INPUT_KINDS = frozenset({Kind.PAYMENT, Kind.REFUND, Kind.UPDATE})
+
+
 @dataclass(frozen=True)
 class Topic:
     role: str  # its setting is TOPIC_<ROLE>
@@ -85,7 +88,9 @@ class Topics:
 
     @property
     def outputs(self) -> tuple[Topic, ...]:
-        return tuple(t for t in self.registered() if t not in self.inputs and (self.compat or t.kind != Kind.COMPAT))
+        return tuple(
+            t for t in self.registered() if t.kind not in INPUT_KINDS and (self.compat or t.kind != Kind.COMPAT)
+        )
 
     @property
     def all(self) -> tuple[Topic, ...]:

@@ -16,6 +16,7 @@ from shared.domain import handle
 from shared.schemas.inputs import parse_message
 from shared.storage import (
     CLIENT_READ,
+    key_doc_id,
     order_from_doc,
     order_to_doc,
     record_doc,
@@ -59,8 +60,9 @@ class FakeStore:
         return docs[:limit]
 
     async def claim_key(
-        self, user_id: str, key_id: str, request_id: str, fingerprint: str, per_day: int
+        self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
     ) -> tuple[str, str]:
+        key_id = key_doc_id(user_id, key_hash)
         if key_id in self.keys:
             return self.keys[key_id]
         if self.new_keys.get(user_id, 0) >= per_day:
