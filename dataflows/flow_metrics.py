@@ -41,7 +41,11 @@ COMMANDS = Counter(
     "Commands stored, by kind and outcome (a replayed command counts again)",
     ["kind", "outcome"],
 )
-DEAD_LETTERS = Counter("order_flow_dead_letters_total", "Messages sent to the dead-letter topic")
+DEAD_LETTERS = Counter(
+    "order_flow_dead_letters_total",
+    "Messages sent to the dead-letter topic, by reason and the topic they came from",
+    ["reason", "source"],
+)
 EVENTS = Counter("order_flow_events_total", "Messages published, by topic", ["topic"])
 WRITE_SECONDS = Histogram(
     "order_flow_write_seconds",
@@ -108,11 +112,12 @@ def liveness() -> Liveness:
     return _liveness
 
 
-def record_batch(kinds_outcomes: Iterable[tuple[str, str]], orders: int, dead: int) -> None:
+def record_batch(kinds_outcomes: Iterable[tuple[str, str]], orders: int, dead: Iterable[tuple[str, str]] = ()) -> None:
+    """``dead``: (reason, source topic) of each dead letter of the batch."""
     for kind, outcome in kinds_outcomes:
         COMMANDS.labels(kind, outcome).inc()
-    if dead:
-        DEAD_LETTERS.inc(dead)
+    for reason, source in dead:
+        DEAD_LETTERS.labels(reason, source).inc()
     BATCH_ORDERS.observe(orders)
     _liveness.progressed()
 

@@ -38,7 +38,7 @@ from dataflows.store_then_publish import Effects
 from shared.domain import AcceptPayment, Command, handle
 from shared.domain.model import Order
 from shared.schemas.inputs import PaymentReference, parse_message
-from shared.schemas.outputs import OutMessage, dead_letter, render
+from shared.schemas.outputs import DeadReason, OutMessage, dead_letter, render
 from shared.storage import Recorded, order_to_doc, record_doc, record_id
 from shared.topics import Topics, names
 
@@ -46,6 +46,12 @@ log = logging.getLogger(__name__)
 
 FLOW_ID = "orders"
 INPUT_STEP = f"{FLOW_ID}.in"  # the step whose snapshots hold the Kafka resume points
+# An order in memory keeps the outcomes of its requests whose records may not be stored
+# yet: the newest KEPT_OUTCOMES, and any decided within OUTCOME_MEMORY. The sink stores a
+# batch's records in the worker's thread soon after the keyed step decides them, so this
+# is ample, and many requests to one order do not grow its memory without bound.
+KEPT_OUTCOMES = 64
+OUTCOME_MEMORY = timedelta(seconds=10)
 
 Raw = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
 
@@ -72,41 +78,79 @@ class AwaitingPayment:
 
 
 # --- steps as plain functions ---------------------------------------------------
+#
+# Every step that looks at one message is guarded: whatever the message holds, and
+# whatever bug it meets, it becomes a dead letter with a short error, never an
+# exception that ends the process (the supervisor would restart it at the same
+# offset, and it would end again). Only I/O failures (Mongo, Kafka) end it, so that
+# recovery retries them instead of dead-lettering good messages.
 
 
-def triage(topics: Topics, item: Raw) -> list[Command | AwaitingPayment | OutMessage]:
+@dataclass(frozen=True)
+class Inbound:
+    """A command with the message it came from (for its dead letter, should it fail)."""
+
+    command: Command
+    source: KafkaSourceMessage | None = None
+
+
+def triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMessage]:
     """A raw message becomes a command, a payment to complete, a dead letter, or both."""
+    try:
+        return _triage(topics, item)
+    except Exception as exc:
+        return [_failed(topics, item.msg if isinstance(item, KafkaError) else item, "reading", exc)]
+
+
+def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMessage]:
     if isinstance(item, KafkaError):
         if item.msg.value is None:
             # A consumer error with no message (a broker going away, say): nothing to keep.
             log.warning("kafka consumer error on %s: %s", item.msg.topic, item.err)
             return []
-        return [_dead(topics, item.msg, f"kafka error: {item.err}")]
+        return [_dead(topics, item.msg, f"kafka error: {item.err}", DeadReason.KAFKA_ERROR)]
     timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
     parsed = parse_message(topics.input_kind(item.topic), item.value, timestamp)
-    out: list[Command | AwaitingPayment | OutMessage] = []
+    out: list[Inbound | AwaitingPayment | OutMessage] = []
     if parsed.error is not None:
         out.append(_dead(topics, item, parsed.error))
     if isinstance(parsed.command, PaymentReference):
         out.append(AwaitingPayment(parsed.command, item))
     elif parsed.command is not None:
-        out.append(parsed.command)
+        out.append(Inbound(parsed.command, item))
     return out
 
 
-def _dead(topics: Topics, msg: KafkaSourceMessage, error: str) -> OutMessage:
-    return dead_letter(topics, msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
+def _dead(
+    topics: Topics, msg: KafkaSourceMessage | None, error: str, reason: DeadReason = DeadReason.INVALID
+) -> OutMessage:
+    if msg is None:
+        return dead_letter(topics, None, None, None, None, None, error, reason)
+    return dead_letter(topics, msg.topic, msg.partition, msg.offset, msg.key, msg.value, error, reason)
+
+
+def _failed(topics: Topics, msg: KafkaSourceMessage | None, step: str, exc: Exception) -> OutMessage:
+    """The dead letter of a message a step failed on, with a short error (and a log line)."""
+    where = "" if msg is None else f" ({msg.topic}/{msg.partition}@{msg.offset})"
+    error = f"{step} failed: {type(exc).__name__}: {str(exc)[:300]}"
+    log.error("%s%s; dead-lettered", error, where, exc_info=exc)
+    return _dead(topics, msg, error, DeadReason.INTERNAL)
 
 
 def complete_payments(
     topics: Topics, completer: PaymentCompleter | None, batch: list[AwaitingPayment]
-) -> list[Command | OutMessage]:
+) -> list[Inbound | OutMessage]:
     if completer is None:
-        return [
-            _dead(topics, p.source, "payment has only a paymentId and PAYMENT_SERVICE_URL is not set") for p in batch
-        ]
-    results = completer.complete([p.ref for p in batch])
-    return [r if not isinstance(r, str) else _dead(topics, p.source, r) for p, r in zip(batch, results, strict=True)]
+        reason = "payment has only a paymentId and PAYMENT_SERVICE_URL is not set"
+        return [_dead(topics, p.source, reason, DeadReason.PAYMENT_LOOKUP) for p in batch]
+    try:
+        results = completer.complete([p.ref for p in batch])
+    except Exception as exc:
+        return [_failed(topics, p.source, "completing the payment", exc) for p in batch]
+    return [
+        Inbound(r, p.source) if not isinstance(r, str) else _dead(topics, p.source, r, DeadReason.PAYMENT_LOOKUP)
+        for p, r in zip(batch, results, strict=True)
+    ]
 
 
 class HeldOrders:
@@ -139,21 +183,31 @@ class Keyed:
     stored: Order | None
     looked_up: bool
     recorded: Recorded | None = None
+    source: KafkaSourceMessage | None = None
 
 
 def _record_key(command: Command) -> str | None:
     return None if isinstance(command, AcceptPayment) else record_id(command.order_id, command.request_id)
 
 
-def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Command]) -> list[tuple[str, Keyed]]:
-    wanted = {c.order_id for c in batch if c.order_id not in held}
+def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Inbound]) -> list[tuple[str, Keyed]]:
+    wanted = {i.command.order_id for i in batch if i.command.order_id not in held}
     stored = loader.load(wanted) if wanted else {}
-    keys = [_record_key(c) for c in batch]
+    keys = [_record_key(i.command) for i in batch]
     asked = [k for k in keys if k is not None]
     recorded = loader.recorded(asked) if asked else {}
     return [
-        (c.order_id, Keyed(c, stored.get(c.order_id), c.order_id in wanted, recorded.get(k) if k else None))
-        for c, k in zip(batch, keys, strict=True)
+        (
+            i.command.order_id,
+            Keyed(
+                i.command,
+                stored.get(i.command.order_id),
+                i.command.order_id in wanted,
+                recorded.get(k) if k else None,
+                i.source,
+            ),
+        )
+        for i, k in zip(batch, keys, strict=True)
     ]
 
 
@@ -173,7 +227,7 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         self._held = held
         self._order: Order | None = None
         self._order_id: str | None = None
-        self._outcomes: dict[str, Recorded] = {}
+        self._outcomes: dict[str, tuple[Recorded, datetime]] = {}
         self._last_seen: datetime | None = None
 
     def on_item(self, value: Keyed) -> tuple[list[Effects], bool]:
@@ -188,25 +242,47 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
                 self._order = self._loader.load([command.order_id]).get(command.order_id)
                 key = _record_key(command)
                 stored_record = self._loader.recorded([key]).get(key) if key else None
+        self._last_seen = self._clock()
+        try:
+            effects = self._decided(command, stored_record)
+        except Exception as exc:  # a bug met by this command: dead-lettered, the order unchanged
+            return [Effects(None, [_failed(self._topics, value.source, "deciding", exc)])], StatefulLogic.RETAIN
+        return [effects], StatefulLogic.RETAIN
+
+    def _decided(self, command: Command, stored_record: Recorded | None) -> Effects:
+        """The command's effects; the state moves only once all of them are built."""
         before = self._order
         recorded = self._known(command, stored_record)
         after, events = handle(before, command, None if recorded is None else recorded.outcome)
-        self._order = after
-        self._last_seen = self._clock()
         changed = after is not before  # only ever by a command decided now
         records = ()
+        outcome = None
         if changed and after is not None and not isinstance(command, AcceptPayment):
             # A payment leaves no record: its order is its record (and its history's first entry).
             records = (record_doc(command, events[0], after),)
-            self._outcomes[command.request_id] = Recorded(after.revision, events[0])
-        messages = render(events, after, self._topics, first_time=changed)
+            outcome = Recorded(after.revision, events[0])
+        messages = render(events, after, self._topics)
         doc = order_to_doc(after) if changed and after is not None else None
-        return [Effects(doc, messages, records)], StatefulLogic.RETAIN
+        self._order = after
+        if outcome is not None:
+            self._remember(command.request_id, outcome)
+        return Effects(doc, messages, records)
+
+    def _remember(self, request_id: str, outcome: Recorded) -> None:
+        """Keep the outcome until its record is surely stored (see ``KEPT_OUTCOMES``)."""
+        now = self._last_seen or self._clock()
+        self._outcomes[request_id] = (outcome, now)
+        while len(self._outcomes) > KEPT_OUTCOMES:
+            oldest = next(iter(self._outcomes))
+            if now - self._outcomes[oldest][1] < OUTCOME_MEMORY:
+                break
+            del self._outcomes[oldest]
 
     def _known(self, command: Command, stored: Recorded | None) -> Recorded | None:
         if isinstance(command, AcceptPayment):
             return None
-        return self._outcomes.get(command.request_id) or stored
+        kept = self._outcomes.get(command.request_id)
+        return kept[0] if kept is not None else stored
 
     def notify_at(self) -> datetime | None:
         return None if self._last_seen is None else self._last_seen + self._idle
@@ -265,7 +341,10 @@ def get_flow() -> Dataflow:
     from dataflows.setup import prepare
     from dataflows.store_then_publish import StoreThenPublishSink
     from shared.config import load_settings
+    from shared.redact import install_log_masking
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     settings = load_settings()
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")

@@ -56,7 +56,7 @@ class _Partition(StatelessSinkPartition[Effects]):
     def _count(self, docs: list[dict[str, Any]], records: list[dict[str, Any]], messages: list[OutMessage]) -> None:
         outcomes = [(r["kind"], r["status"]) for r in records]
         outcomes += [("payment", "applied") for m in messages if m.value.get("type") == "OrderCreated"]
-        dead = sum(1 for m in messages if m.topic == self._dlq_topic)
+        dead = [(m.value["reason"], m.value["topic"] or "") for m in messages if m.topic == self._dlq_topic]
         for m in messages:
             flow_metrics.EVENTS.labels(m.topic).inc()
         flow_metrics.record_batch(outcomes, len(docs), dead)

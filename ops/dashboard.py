@@ -113,10 +113,10 @@ PANELS = [
     ),
     Panel(
         "Dead letters per second",
-        "sum(rate(order_flow_dead_letters_total[1m]))",
-        "dead letters",
+        "sum by (reason, source) (rate(order_flow_dead_letters_total[1m]))",
+        "{{reason}} {{source}}",
         "ops",
-        rate("order_flow_dead_letters_total", ()),
+        rate("order_flow_dead_letters_total", ("reason", "source")),
     ),
     Panel(
         "Batch write time, mean (ms)",

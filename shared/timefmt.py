@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 
 
 def iso_from_millis(millis: int) -> str:
-    return iso(datetime.fromtimestamp(millis / 1000, tz=UTC))
+    """ValueError when the time is outside the calendar (years 1 to 9999, in UTC)."""
+    try:
+        return iso(datetime.fromtimestamp(millis / 1000, tz=UTC))
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"{millis} ms is outside the calendar") from exc
 
 
 def iso(moment: datetime) -> str:
@@ -16,5 +20,9 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> str:
-    """Normalise an ISO-8601 string; ValueError when it is not one."""
-    return iso(datetime.fromisoformat(text))
+    """Normalise an ISO-8601 string; ValueError when it is not one, or when it names a
+    time that is outside the calendar once in UTC (9999-12-31T23:00:00-05:00, say)."""
+    try:
+        return iso(datetime.fromisoformat(text))
+    except OverflowError as exc:
+        raise ValueError(f"{text!r} is outside the calendar in UTC") from exc

@@ -72,6 +72,10 @@ class Run:
     def on(self, topic: str) -> list[dict[str, Any]]:
         return [m.value for m in self.messages if m.topic == topic]
 
+    def original(self, topic: str) -> list[dict[str, Any]]:
+        """An original-service topic's payloads, without the ``eventId`` each carries."""
+        return [{k: v for k, v in m.items() if k != "eventId"} for m in self.on(topic)]
+
     @property
     def events(self) -> list[dict[str, Any]]:
         return self.on(TOPICS.order_events.name)

@@ -6,6 +6,7 @@ Pure: bytes in, a command or a reason out. Nothing here raises on bad input.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -52,7 +53,7 @@ class Parsed:
 
 
 def parse_message(kind: Kind, value: bytes | None, timestamp_ms: int | None) -> Parsed:
-    fallback_at = iso_from_millis(timestamp_ms) if timestamp_ms else None
+    fallback_at = message_time(timestamp_ms)
     try:
         body = decode_json(value)
     except Invalid as exc:
@@ -62,6 +63,17 @@ def parse_message(kind: Kind, value: bytes | None, timestamp_ms: int | None) -> 
     except Invalid as exc:
         rejection = _rejection(kind, body, str(exc), fallback_at)
         return Parsed(command=rejection, error=str(exc))
+
+
+def message_time(timestamp_ms: int | None) -> str | None:
+    """The Kafka timestamp as an ISO time; none when absent or outside the calendar
+    (a producer may set any 64-bit value), as if the message had no timestamp."""
+    if not timestamp_ms:
+        return None
+    try:
+        return iso_from_millis(timestamp_ms)
+    except ValueError:
+        return None
 
 
 def decode_json(value: bytes | None) -> dict[str, Any]:
@@ -79,7 +91,31 @@ def decode_json(value: bytes | None) -> dict[str, Any]:
         raise Invalid(f"value is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise Invalid("value must be a JSON object")
+    if _ESCAPED_SURROGATE.search(value) and not _encodable(body):
+        raise Invalid("value holds a lone surrogate (\\ud800-\\udfff escape), which is not text")
     return body
+
+
+# JSON may escape half of a UTF-16 pair alone ("\ud800"): Python reads it into a str
+# that cannot be encoded again, so such messages are refused before anything encodes them.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(node: object) -> bool:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _no_constant(name: str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from shared.domain.effects import stock_changes
@@ -20,6 +22,7 @@ from shared.domain.events import (
 from shared.domain.model import Line, Order, Status
 from shared.ids import event_id
 from shared.money import json_number
+from shared.redact import mask_cards, mask_cards_in_bytes
 from shared.schemas.updatable import WIRE_NAME_OF_FIELD
 from shared.topics import Topics
 
@@ -38,16 +41,24 @@ def dumps(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def render(events: Iterable[Event], order: Order | None, topics: Topics, first_time: bool) -> list[OutMessage]:
-    """Messages for ``events``; the original service's topics only on first processing,
-    since their payloads carry no id a consumer could drop a duplicate by."""
+def render(events: Iterable[Event], order: Order | None, topics: Topics) -> list[OutMessage]:
+    """Messages for ``events``, the same each time (a replay sends them again, with the
+    same ids): at least once on every topic, the original service's included."""
     out: list[OutMessage] = []
     for event in events:
         out.append(OutMessage(topics.order_events.name, event.order_id, event_payload(event, order)))
         out.extend(_stock_messages(event, topics))
-        if topics.compat and first_time and order is not None:
-            out.extend(_compat_messages(event, order, topics))
+        if topics.compat and order is not None:
+            out.extend(_with_ids(event, _compat_messages(event, order, topics)))
     return out
+
+
+def _with_ids(event: Event, messages: list[OutMessage]) -> list[OutMessage]:
+    """Each original-topic message with an ``eventId`` of its own, to drop repeats by."""
+    return [
+        OutMessage(m.topic, m.key, {"eventId": event_id(event.event_id, "compat", i), **m.value})
+        for i, m in enumerate(messages)
+    ]
 
 
 def event_payload(event: Event, order: Order | None) -> dict[str, Any]:
@@ -185,6 +196,22 @@ def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMess
     return []
 
 
+class DeadReason(StrEnum):
+    """Why a message went to the dead-letter topic (its ``reason``, a metric label)."""
+
+    INVALID = "invalid"  # not JSON, not an object, or a field the contract refuses
+    KAFKA_ERROR = "kafka-error"  # the consumer handed on an error with the message
+    PAYMENT_LOOKUP = "payment-lookup"  # a paymentId-only payment could not be completed
+    INTERNAL = "internal-error"  # a step failed on this message: a bug, kept for replay once fixed
+
+
+# A dead letter must fit the broker's message limit (1 MB by default) once its value
+# is escaped into JSON, which can grow it 6 times; past this its value is cut short.
+MAX_DEAD_LETTER_BYTES = 512 * 1024
+TRUNCATED_VALUE_BYTES = 64 * 1024
+MAX_KEY_BYTES = 1_000  # a dead letter's key (and its key field) is at most this long
+
+
 def dead_letter(
     topics: Topics,
     source_topic: str | None,
@@ -193,21 +220,43 @@ def dead_letter(
     key: bytes | None,
     value: bytes | None,
     error: str,
+    reason: DeadReason = DeadReason.INVALID,
 ) -> OutMessage:
+    """The dead letter of a message, card numbers masked; a value too large to carry is
+    cut to its first bytes, with the whole value's size and SHA-256 to find it by."""
+    key = None if key is None else _utf8_prefix(mask_cards_in_bytes(key[:MAX_KEY_BYTES]))
+    masked = None if value is None else mask_cards_in_bytes(value)
     text_key = _text_or_base64(key)
-    return OutMessage(
-        topics.order_dlq.name,
-        text_key or "",
-        {
-            "topic": source_topic,
-            "partition": partition,
-            "offset": offset,
-            "key": text_key,
-            "value": _text_or_base64(value),
-            "valueEncoding": "utf-8" if _is_utf8(value) else "base64",
-            "error": error,
-        },
-    )
+    letter = {
+        "topic": source_topic,
+        "partition": partition,
+        "offset": offset,
+        "key": text_key,
+        "value": _text_or_base64(masked),
+        "valueEncoding": "utf-8" if _is_utf8(masked) else "base64",
+        "reason": str(reason),
+        "error": mask_cards(error)[:2_000],
+    }
+    if value is not None and (len(value) > TRUNCATED_VALUE_BYTES and len(dumps(letter)) > MAX_DEAD_LETTER_BYTES):
+        cut = _utf8_prefix(masked[:TRUNCATED_VALUE_BYTES])
+        letter.update(
+            value=_text_or_base64(cut),
+            valueEncoding="utf-8" if _is_utf8(cut) else "base64",
+            truncated=True,
+            valueBytes=len(value),
+            valueSha256=hashlib.sha256(value).hexdigest(),
+        )
+    return OutMessage(topics.order_dlq.name, text_key or "", letter)
+
+
+def _utf8_prefix(cut: bytes) -> bytes:
+    """``cut`` without a UTF-8 character its end split, so that text stays text."""
+    try:
+        cut.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(cut) - 3 and exc.reason == "unexpected end of data":
+            return cut[: exc.start]
+    return cut
 
 
 def _is_utf8(raw: bytes | None) -> bool:

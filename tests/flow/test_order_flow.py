@@ -13,7 +13,7 @@ from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.testing import TestingSource
 from confluent_kafka import KafkaError as ConfluentKafkaError
 
-from dataflows.order_flow import HeldOrders, OrderLogic, attach_stored
+from dataflows.order_flow import HeldOrders, Inbound, OrderLogic, attach_stored
 from dataflows.payment_lookup import PaymentLookup
 from shared.domain import RefundOrder
 from shared.ids import order_id_for_payment
@@ -40,19 +40,22 @@ def test_a_payment_becomes_an_order_with_stock_and_original_topic_events():
         ("apple", -3),
         ("pear", -2),
     ]
-    assert run.on("orderService-basketClear") == [{"basketId": "basket-pay-1", "userId": "user-1", "setUsage": True}]
-    assert run.on("orderService-orderCreated-checkoutActive") == [
+    assert run.original("orderService-basketClear") == [
+        {"basketId": "basket-pay-1", "userId": "user-1", "setUsage": True}
+    ]
+    assert run.original("orderService-orderCreated-checkoutActive") == [
         {"checkout": {"_id": "checkout-pay-1", "isActive": False}}
     ]
     assert "4242424242424242" not in repr(run.messages) + repr(run.docs)
 
 
-def test_a_duplicate_payment_makes_no_second_order_and_repeats_only_deduplicable_events():
+def test_a_duplicate_payment_makes_no_second_order_and_repeats_its_events_with_the_same_ids():
     run = run_flow([message(PAY, payment(), 0), message(PAY, payment(), 1)])
     assert [d["revision"] for d in run.docs] == [1]
     first, second = run.events
     assert first == second
-    assert len(run.on("orderService-orderCreated")) == 1
+    first_created, second_created = run.on("orderService-orderCreated")
+    assert first_created == second_created
     assert len({q["eventId"] for q in run.on(TOPICS.quantity_update.name)}) == 2
 
 
@@ -112,18 +115,20 @@ def test_a_full_refund_emits_money_and_stock_events_once():
     outcome = run.outcome("r1")
     assert outcome["type"] == "OrderRefunded"
     assert outcome["amount"] == 23.75
-    assert run.on("orderService-orderRefunded") == [{"refunded": True, "totalPrice": 23.75, "paymentId": "pay-1"}]
-    assert run.on("orderService-productsRefundedIncreaseQuantity") == [
+    assert run.original("orderService-orderRefunded") == [{"refunded": True, "totalPrice": 23.75, "paymentId": "pay-1"}]
+    assert run.original("orderService-productsRefundedIncreaseQuantity") == [
         {"products": [{"productId": "apple", "quantity": 3}, {"productId": "pear", "quantity": 2}]}
     ]
 
 
 def test_a_product_refund_emits_the_original_topics_with_a_masked_card():
     run = run_flow([message(PAY, payment(), 0), message(REFUND, refund("r1", ORDER, "pear", 1), 1)])
-    assert run.on("orderService-productFromOrderRefunded") == [
+    assert run.original("orderService-productFromOrderRefunded") == [
         {"productId": "pear", "price": 10, "cardNumber": "************4242", "paymentId": "pay-1"}
     ]
-    assert run.on("orderService-productRefundedIncreaseQuantity") == [{"productId": "pear", "refundedQuantity": 1}]
+    assert run.original("orderService-productRefundedIncreaseQuantity") == [
+        {"productId": "pear", "refundedQuantity": 1}
+    ]
 
 
 def test_a_replayed_request_yields_the_same_outcome_and_changes_nothing():
@@ -138,7 +143,8 @@ def test_a_replayed_request_yields_the_same_outcome_and_changes_nothing():
     outcomes = [e for e in run.events if e.get("requestId") == "r1"]
     assert len(outcomes) == 2
     assert outcomes[0] == outcomes[1]
-    assert len(run.on("orderService-productFromOrderRefunded")) == 1
+    first, second = run.on("orderService-productFromOrderRefunded")
+    assert first["eventId"] == second["eventId"]
 
 
 def test_updates_take_owner_fields_and_admin_status_and_refuse_the_rest():
@@ -177,7 +183,7 @@ def test_after_a_restart_the_order_is_loaded_from_the_store_and_replays_change_n
     assert [d["revision"] for d in second.docs] == [3]
     assert second.outcome("r1") == first.outcome("r1")
     assert second.events[0] == first.events[0]  # OrderCreated repeated, same id and content
-    assert not second.on("orderService-orderCreated")  # the original topics are not repeated
+    assert second.on("orderService-orderCreated") == first.on("orderService-orderCreated")  # again, same id
     assert store.docs[ORDER]["products"][0]["refundedQuantity"] == 2
 
 
@@ -264,7 +270,9 @@ def test_an_order_evicted_between_the_load_and_keyed_steps_is_loaded_by_the_keye
     loader.keep(stored.docs)
     held = HeldOrders()
     held.add(ORDER)  # the load step saw it held; the keyed step has evicted it since
-    (keyed,) = (k for _, k in attach_stored(loader, held, [RefundOrder("r1", ORDER, None, "2026-01-01T00:00:00.000Z")]))
+    (keyed,) = (
+        k for _, k in attach_stored(loader, held, [Inbound(RefundOrder("r1", ORDER, None, "2026-01-01T00:00:00.000Z"))])
+    )
     assert not keyed.looked_up
     assert loader.asked == []
     logic = OrderLogic(TOPICS, timedelta(hours=1), lambda: datetime(2026, 1, 1, tzinfo=UTC), loader, held)

@@ -21,7 +21,7 @@ def shop():
     order, messages = None, []
     for cmd in [pay(), refund_some("r1", "apple", 1), refund_some("r2", "pear", 2)]:
         order, events = records.handle(order, cmd)
-        messages += render(events, order, TOPICS, first_time=True)
+        messages += render(events, order, TOPICS)
     wire = [(m.topic, json.loads(json.dumps(m.value), parse_float=Decimal)) for m in messages]
     events = [v for t, v in wire if t == TOPICS.order_events.name]
     stock = [v for t, v in wire if t == TOPICS.quantity_update.name]
