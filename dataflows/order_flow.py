@@ -340,7 +340,7 @@ def get_flow() -> Dataflow:
     from dataflows.payment_lookup import PaymentLookup
     from dataflows.setup import prepare
     from dataflows.store_then_publish import StoreThenPublishSink
-    from shared.config import load_settings
+    from shared.config import jwt_secret_problem, load_settings
     from shared.redact import install_log_masking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -348,6 +348,8 @@ def get_flow() -> Dataflow:
     settings = load_settings()
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
+    if settings.jwt_secret is not None and (problem := jwt_secret_problem(settings.jwt_secret)) is not None:
+        raise SystemExit(f"refusing to start: {problem}")  # the flow verifies no token, but shares the setting
     topics = settings.topics
     serve_configured(settings)  # answering from the start, while the topics are made and the cluster forms
     prepare(settings)

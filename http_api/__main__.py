@@ -11,7 +11,8 @@ import logging
 from aiohttp import web
 
 from http_api.app import create_app
-from shared.config import load_settings
+from shared.config import jwt_secret_problem, load_settings
+from shared.redact import install_log_masking
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,9 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (default ORDER_SERVICE_PORT or 8080)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     settings = load_settings()
-    if not settings.jwt_secret:
-        logging.warning("JWT_SEC is not set: every authenticated route will answer 401")
+    problem = jwt_secret_problem(settings.jwt_secret)
+    if problem is not None:
+        raise SystemExit(f"refusing to start: {problem}")
     web.run_app(create_app(settings), host=args.host, port=args.port or settings.port, access_log=None)
 
 

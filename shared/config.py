@@ -91,6 +91,23 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
     )
 
 
+MIN_JWT_SECRET_BYTES = 32
+# Secrets that were ever written in this repository's docs, examples or compose file:
+# anyone can read them, so a service signing with one accepts anyone's tokens.
+PUBLISHED_JWT_SECRETS = frozenset({"change-me", "change-me-to-a-long-random-secret", "secret", "jwt-secret"})
+
+
+def jwt_secret_problem(secret: str | None) -> str | None:
+    """Why ``secret`` must not sign tokens, or None when it may."""
+    if not secret:
+        return "JWT_SEC is not set (make one: openssl rand -hex 32)"
+    if secret in PUBLISHED_JWT_SECRETS:
+        return "JWT_SEC is a value published in this project's docs or compose file (make one: openssl rand -hex 32)"
+    if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        return f"JWT_SEC is shorter than {MIN_JWT_SECRET_BYTES} bytes (make one: openssl rand -hex 32)"
+    return None
+
+
 def _read_dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}

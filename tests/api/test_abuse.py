@@ -32,10 +32,23 @@ async def test_a_cross_site_cookie_patch_is_403(client, store):
     assert response.status == 403
 
 
-async def test_a_same_site_cookie_refund_passes(client, store):
+async def test_a_same_origin_cookie_refund_passes(client, store):
     order_id = add_order(store, "pay-1")
     headers = {**COOKIE, "Sec-Fetch-Site": "same-origin"}
     assert (await client.get(f"/api/order/refundOrder/{order_id}", headers=headers)).status == 200
+
+
+@pytest.mark.parametrize("fetch_site", ["same-site", "none"])
+async def test_a_sibling_subdomain_or_mail_link_cookie_refund_is_403(client, store, publisher, fetch_site):
+    order_id = add_order(store, "pay-1")
+    response = await client.get(f"/api/order/refundOrder/{order_id}", headers={**COOKIE, "Sec-Fetch-Site": fetch_site})
+    assert response.status == 403
+    assert publisher.published == []
+
+
+async def test_a_cookie_refund_naming_no_source_is_403(client, store):
+    order_id = add_order(store, "pay-1")
+    assert (await client.post(f"/api/order/{order_id}/refund", headers=COOKIE)).status == 403
 
 
 async def test_a_cross_site_request_with_a_bearer_token_passes(client, store):

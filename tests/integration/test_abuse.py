@@ -21,7 +21,7 @@ COOKIE = {"Cookie": f"token={issue_token(JWT_SECRET, 'user-1', [])}"}
 BEARER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
 OTHER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-2', [])}"}
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
-SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
 @pytest.fixture
@@ -80,17 +80,17 @@ async def test_cross_site_cookie_refunds_and_changes_are_403_and_change_nothing(
     statuses = [await status_of(session, m, url, {**COOKIE, **CROSS_SITE}, **kw) for m, url, kw in forged]
     assert statuses == [403] * 5
     # A request of the order's own is decided after anything published before it (one partition, in order).
-    after = await status_of(session, "PATCH", f"{base}/{order_id}", {**COOKIE, **SAME_SITE}, json={"isGift": True})
+    after = await status_of(session, "PATCH", f"{base}/{order_id}", {**COOKIE, **SAME_ORIGIN}, json={"isGift": True})
     assert after == 200
     doc = stack.orders.find_one({"_id": order_id})
     assert (doc["version"], doc["address"], doc["refundedAmount"].to_decimal()) == (2, "1 Main St", 0)
 
 
-async def test_same_site_cookie_and_cross_site_bearer_refunds_pass(stack: Stack, session):
+async def test_same_origin_cookie_and_cross_site_bearer_refunds_pass(stack: Stack, session):
     (base,) = await started_apis(stack, 1)
     order_id = await placed(stack, "user-1", "allowed")
     url = f"{base}/refundProductFromOrder/{order_id}?productId=apple&quantity=1"
-    assert await status_of(session, "GET", url, {**COOKIE, **SAME_SITE}) == 200
+    assert await status_of(session, "GET", url, {**COOKIE, **SAME_ORIGIN}) == 200
     assert await status_of(session, "GET", url, {**BEARER, **CROSS_SITE}) == 200
 
 

@@ -19,8 +19,21 @@ def test_sec_fetch_site_cross_site_is_cross_site():
     assert source({"Sec-Fetch-Site": "cross-site"}) == "Sec-Fetch-Site: cross-site"
 
 
-def test_same_origin_same_site_and_typed_urls_are_not():
-    assert [source({"Sec-Fetch-Site": s}) for s in ("same-origin", "same-site", "none")] == [None] * 3
+def test_same_origin_is_not():
+    assert source({"Sec-Fetch-Site": "same-origin"}) is None
+
+
+def test_a_sibling_subdomain_is_refused():
+    assert source({"Sec-Fetch-Site": "same-site"}) == "Sec-Fetch-Site: same-site"
+
+
+def test_a_link_opened_from_a_mail_client_is_refused():
+    assert source({"Sec-Fetch-Site": "none"}) == "Sec-Fetch-Site: none"
+
+
+def test_an_allowed_origin_passes_from_a_sibling_subdomain():
+    allowed = frozenset({"https://www.orders.test"})
+    assert source({"Sec-Fetch-Site": "same-site", "Origin": "https://www.orders.test"}, allowed) is None
 
 
 def test_an_allowed_origin_passes_even_cross_site():
@@ -44,5 +57,5 @@ def test_an_opaque_origin_is_cross_site():
     assert source({"Origin": "null"}) == "Origin: null"
 
 
-def test_a_client_naming_no_source_is_not_a_browser_forgery():
-    assert source({}) is None
+def test_a_request_naming_no_source_is_refused():
+    assert source({}) == "no Sec-Fetch-Site, Origin or Referer"

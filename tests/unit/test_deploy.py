@@ -6,6 +6,7 @@ engine is needed for either."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,14 +21,29 @@ ROOT = Path(__file__).resolve().parents[2]
 HADOLINT = shutil.which("hadolint") or str(Path(__file__).resolve().parents[2] / ".venv/bin/hadolint")
 
 
-def compose_config() -> dict:
+def compose(env: dict[str, str]) -> subprocess.CompletedProcess:
     if shutil.which("docker-compose") is None:
         pytest.skip("docker-compose is not installed (CI installs Debian's)")
-    done = subprocess.run(
-        ["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, capture_output=True, text=True
+    others = {k: v for k, v in os.environ.items() if k != "JWT_SEC"}
+    return subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**others, **env},
     )
+
+
+def compose_config() -> dict:
+    done = compose({"JWT_SEC": "a" * 64})
     assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)
+
+
+def test_compose_refuses_to_start_without_a_jwt_secret():
+    done = compose({})
+    assert done.returncode != 0
+    assert "JWT_SEC" in done.stderr
 
 
 def test_the_compose_file_is_valid_and_runs_the_whole_system():
