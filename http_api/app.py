@@ -77,6 +77,7 @@ def _outcomes_ctx(given: OutcomeFeed | None):
             feed = KafkaOutcomeFeed(brokers, app[keys.TOPICS].order_events.name)
         await feed.start(watcher.wanted(), watcher.decided)
         app[keys.OUTCOMES] = watcher
+        app[keys.FEED] = feed
         yield
         await feed.close()
         await watcher.close()

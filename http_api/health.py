@@ -24,6 +24,7 @@ async def ready(request: web.Request) -> web.Response:
         name: "ok" if not isinstance(r, BaseException) else f"down: {r!r}"
         for name, r in zip(checks, results, strict=True)
     }
+    report["outcomes"] = "ok" if request.app[keys.FEED].running() else "down: the outcome feed is restarting"
     healthy = all(v == "ok" for v in report.values())
     return web.json_response(
         {"status": "ok" if healthy else "unavailable", "checks": report}, status=200 if healthy else 503

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # How long a fetch may wait for data (Tansu holds a fetch for all of it): latency vs idle polling.
 FETCH_WAIT_MS = 10
 START_TIMEOUT = 30.0  # seconds to find where each partition ends
+RESTART_FIRST_S, RESTART_MOST_S = 0.5, 10.0  # waits between restarts of a failed feed
 _REQUEST_ID = b'"requestId"'
 
 
@@ -39,13 +40,15 @@ class KafkaOutcomeFeed:
         }
         self._topic = topic
         self._running = False
+        self._up = False
+        self._positions: list[TopicPartition] = []  # where each partition was assigned, then read to
         self._thread: threading.Thread | None = None
 
     async def start(self, wanted: Container[str], decided: Callable[[list[str]], None]) -> None:
         """From now on, call ``decided`` (on this loop) with the wanted request ids decided."""
         loop = asyncio.get_running_loop()
         consumer = await asyncio.to_thread(self._assigned_at_end)
-        self._running = True
+        self._running = self._up = True
         self._thread = threading.Thread(
             target=self._read, args=(consumer, wanted, loop, decided), name="outcome-feed", daemon=True
         )
@@ -58,7 +61,8 @@ class KafkaOutcomeFeed:
         consumer = Consumer(self._config)
         try:
             partitions = consumer.list_topics(self._topic, timeout=30).topics[self._topic].partitions
-            consumer.assign([TopicPartition(self._topic, p, self._end(consumer, p)) for p in partitions])
+            self._positions = [TopicPartition(self._topic, p, self._end(consumer, p)) for p in partitions]
+            consumer.assign(self._positions)
         except BaseException:
             consumer.close()
             raise
@@ -75,6 +79,10 @@ class KafkaOutcomeFeed:
                     raise
                 time.sleep(0.2)
 
+    def running(self) -> bool:
+        """False while the feed is down (failed, and not yet restarted)."""
+        return self._running and self._up
+
     def _read(
         self,
         consumer: Consumer,
@@ -82,25 +90,54 @@ class KafkaOutcomeFeed:
         loop: asyncio.AbstractEventLoop,
         decided: Callable[[list[str]], None],
     ) -> None:
-        try:
-            while self._running:
-                first = consumer.poll(0.1)  # returns with the first message: consume() would wait for 500
-                if first is None:
+        """Until closed; a failure restarts the consumer where it was (readiness is 503
+        meanwhile), and waiters are answered by their last look if their event is missed."""
+        backoff = RESTART_FIRST_S
+        while self._running:
+            try:
+                if consumer is None:
+                    consumer = self._reassigned()
+                    self._up = True
+                    backoff = RESTART_FIRST_S
+                    log.info("the outcome feed is reading again")
+                self._read_until_closed(consumer, wanted, loop, decided)
+            except Exception:
+                log.exception("the outcome feed failed; restarting it in %.1f s", backoff)
+                self._up = False
+                self._positions = _positions(consumer, self._positions)
+                _close(consumer)
+                consumer = None
+                time.sleep(backoff)
+                backoff = min(backoff * 2, RESTART_MOST_S)
+        _close(consumer)
+
+    def _reassigned(self) -> Consumer:
+        """A new consumer where the failed one was."""
+        consumer = Consumer(self._config)
+        consumer.assign(self._positions)
+        return consumer
+
+    def _read_until_closed(
+        self,
+        consumer: Consumer,
+        wanted: Container[str],
+        loop: asyncio.AbstractEventLoop,
+        decided: Callable[[list[str]], None],
+    ) -> None:
+        while self._running:
+            first = consumer.poll(0.1)  # returns with the first message: consume() would wait for 500
+            if first is None:
+                continue
+            found = []
+            for msg in [first, *consumer.consume(499, 0)]:
+                value = msg.value()
+                if msg.error() is not None or not value or _REQUEST_ID not in value:
                     continue
-                found = []
-                for msg in [first, *consumer.consume(499, 0)]:
-                    value = msg.value()
-                    if msg.error() is not None or not value or _REQUEST_ID not in value:
-                        continue
-                    request_id = _request_id(value)
-                    if request_id is not None and request_id in wanted:
-                        found.append(request_id)
-                if found:
-                    loop.call_soon_threadsafe(decided, found)
-        except Exception:
-            log.exception("the outcome feed stopped; waiters are answered when they time out")
-        finally:
-            consumer.close()
+                request_id = _request_id(value)
+                if request_id is not None and request_id in wanted:
+                    found.append(request_id)
+            if found:
+                loop.call_soon_threadsafe(decided, found)
 
     async def close(self) -> None:
         self._running = False
@@ -109,11 +146,37 @@ class KafkaOutcomeFeed:
 
 
 def _request_id(value: bytes) -> str | None:
+    """The request an event decided; None for anything else a producer may have written."""
     try:
         payload = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if payload.get("type") == "OrderCreated":
+    if not isinstance(payload, dict) or payload.get("type") == "OrderCreated":
         return None
     request_id = payload.get("requestId")
     return request_id if isinstance(request_id, str) else None
+
+
+def _positions(consumer: Consumer | None, before: list[TopicPartition]) -> list[TopicPartition]:
+    """Where each partition's next message is: read from ``consumer``, or as ``before``
+    where it has read nothing yet."""
+    if consumer is None:
+        return before
+    try:
+        now = {(p.topic, p.partition): p.offset for p in consumer.position(consumer.assignment())}
+    except Exception:  # a consumer that failed may not answer: start again where it started
+        return before
+    return [
+        TopicPartition(p.topic, p.partition, now[p.topic, p.partition])
+        if now.get((p.topic, p.partition), -1) >= 0
+        else p
+        for p in before
+    ]
+
+
+def _close(consumer: Consumer | None) -> None:
+    if consumer is not None:
+        try:
+            consumer.close()
+        except Exception:
+            log.warning("closing the failed outcome consumer failed", exc_info=True)

@@ -47,6 +47,10 @@ async def stored_outcome(store: OrderStore, order: dict[str, Any], request_id: s
 class OutcomeFeed(Protocol):
     async def start(self, wanted: Container[str], decided: Callable[[list[str]], None]) -> None: ...
 
+    def running(self) -> bool:
+        """False while it is down: the API is then not ready."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -82,9 +82,13 @@ class FakeFeed:
     def __init__(self) -> None:
         self._wanted = None
         self._decided = None
+        self.up = True
 
     async def start(self, wanted, decided) -> None:
         self._wanted, self._decided = wanted, decided
+
+    def running(self) -> bool:
+        return self.up
 
     def tell(self, request_id: str) -> None:
         loop = asyncio.get_running_loop()

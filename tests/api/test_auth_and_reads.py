@@ -120,6 +120,13 @@ async def test_readiness_is_503_naming_mongo_when_it_is_down(client, store):
     assert (await ready.json())["checks"]["mongo"].startswith("down")
 
 
+async def test_readiness_is_503_naming_the_outcome_feed_while_it_is_down(client, feed):
+    feed.up = False
+    ready = await client.get("/health/ready")
+    assert ready.status == 503
+    assert (await ready.json())["checks"]["outcomes"].startswith("down")
+
+
 async def test_metrics_count_requests_by_route_and_status(client, store):
     await client.get("/api/order/find/user-1", headers=OWNER)
     metrics = await (await client.get("/metrics")).text()
