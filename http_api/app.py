@@ -11,7 +11,7 @@ from http_api.admission import Admission
 from http_api.metrics import Metrics, metrics_middleware
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
-from http_api.problems import problems_middleware
+from http_api.problems import in_flight_limit, problems_middleware
 from http_api.routes import setup_routes
 from http_api.views import RenderedOrders
 from shared.config import Settings
@@ -35,7 +35,11 @@ def create_app(
     metrics = Metrics()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        middlewares=[metrics_middleware(metrics), problems_middleware],
+        middlewares=[
+            metrics_middleware(metrics),
+            problems_middleware,
+            in_flight_limit(settings.api_max_in_flight, metrics),
+        ],
         handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )
     app[keys.SETTINGS] = settings
@@ -56,7 +60,8 @@ def _store_ctx(given: OrderStore | None):
         if store is None:
             from http_api.mongo_store import MongoOrderStore
 
-            store = MongoOrderStore(_required(app[keys.SETTINGS].mongo_uri, "MONGO_URI"))
+            settings = app[keys.SETTINGS]
+            store = MongoOrderStore(_required(settings.mongo_uri, "MONGO_URI"), timeout_ms=settings.mongo_timeout_ms)
             await store.ensure_indexes()
         app[keys.STORE] = store
         yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -25,6 +25,11 @@ class Metrics:
             "order_api_refused_total",
             "mutations refused by a defence: cross-site, rate-limit (by who), idempotency-keys",
             ["reason"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "order_api_in_flight_requests",
+            "requests being worked on (API_MAX_IN_FLIGHT bounds it)",
             registry=self.registry,
         )
         self.outcome_timeouts = Counter(

@@ -26,8 +26,12 @@ from shared.storage import (
 
 
 class MongoOrderStore:
-    def __init__(self, uri: str, client: AsyncMongoClient | None = None):
-        self.client = client or AsyncMongoClient(uri, serverSelectionTimeoutMS=5_000, tz_aware=True)
+    def __init__(self, uri: str, client: AsyncMongoClient | None = None, timeout_ms: int = 5_000):
+        """``timeout_ms`` bounds each operation as a whole (PyMongo's ``timeoutMS``): a
+        database that does not answer makes a request 503, not a request that hangs."""
+        self.client = client or AsyncMongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, timeoutMS=timeout_ms, tz_aware=True
+        )
         db = self.client[database_name(uri)]
         self._orders = db[COLLECTION]
         self._records = db[RECORDS]

@@ -19,9 +19,9 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.access import order_id_of, visible_order
-from http_api.outcomes import Decided, stored_outcome
+from http_api.outcomes import Decided, NotPublished, stored_outcome
 from http_api.ports import TooManyKeys
-from http_api.problems import Problem
+from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
@@ -147,7 +147,10 @@ async def _publish_and_wait(
 ) -> Decided | None:
     started = time.perf_counter()
     publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind), order_id, body)
-    decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
+    try:
+        decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
+    except NotPublished as exc:
+        raise unavailable(f"{exc}; it may still be applied: retry with the same Idempotency-Key") from exc
     app[keys.METRICS].outcome_wait.observe(time.perf_counter() - started)
     if decided is None:
         app[keys.METRICS].outcome_timeouts.inc()

@@ -38,6 +38,7 @@ IDEMPOTENCY = {
     "description": "the same key from the same user is the same request; with another body it is 422",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
+UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
 MUTATION_RESPONSES = {
     "200": _json(_ref("Order"), "applied: the updated order"),
     "202": {
@@ -47,6 +48,7 @@ MUTATION_RESPONSES = {
     },
     **_problems(400, 401, 403, 404, 409),
     "429": {"$ref": "#/components/responses/TooManyRequests"},
+    "503": UNAVAILABLE,
 }
 
 MONEY = {"type": "number", "minimum": 0}
@@ -212,6 +214,7 @@ SPEC: dict[str, Any] = {
                         "content": {"application/json": {"schema": {"type": "array", "items": _ref("Order")}}},
                     },
                     **_problems(400, 401, 403),
+                    "503": UNAVAILABLE,
                 },
             }
         },
@@ -230,6 +233,7 @@ SPEC: dict[str, Any] = {
                         "content": {"application/json": {"schema": {"type": "array", "items": _ref("HistoryEntry")}}},
                     },
                     **_problems(400, 401, 403, 404),
+                    "503": UNAVAILABLE,
                 },
             }
         },
@@ -249,6 +253,7 @@ SPEC: dict[str, Any] = {
                     "200": {**_json(_ref("Order"), "the order"), "headers": {"ETag": ETAG}},
                     "304": {"description": "not modified since that ETag", "headers": {"ETag": ETAG}},
                     **_problems(400, 401, 403, 404),
+                    "503": UNAVAILABLE,
                 },
             }
         },
@@ -307,7 +312,11 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "The outcome of a request: pending, applied (with the order) or rejected (with the reason)",
                 "parameters": [{"name": "requestId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _json(_ref("RequestStatus"), "its status"), **_problems(400, 401, 403, 404)},
+                "responses": {
+                    "200": _json(_ref("RequestStatus"), "its status"),
+                    **_problems(400, 401, 403, 404),
+                    "503": UNAVAILABLE,
+                },
             }
         },
         "/api/order/openapi.json": {
@@ -359,6 +368,12 @@ SPEC: dict[str, Any] = {
         "responses": {
             "Problem": {
                 "description": "an RFC 9457 problem document",
+                "content": {"application/problem+json": {"schema": _ref("Problem")}},
+            },
+            "Unavailable": {
+                "description": "(reason unavailable) the database or the broker did not answer in time, or "
+                "(reason overloaded) this process is at API_MAX_IN_FLIGHT requests; try again after Retry-After",
+                "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer", "minimum": 1}}},
                 "content": {"application/problem+json": {"schema": _ref("Problem")}},
             },
             "TooManyRequests": {

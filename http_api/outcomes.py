@@ -54,6 +54,20 @@ class OutcomeFeed(Protocol):
     async def close(self) -> None: ...
 
 
+MIN_PUBLISH_S = 1.0
+
+
+class NotPublished(Exception):
+    """The broker did not take a request within its deadline (it may still later)."""
+
+
+async def _published(publish: Awaitable[None], within: float) -> None:
+    try:
+        await asyncio.wait_for(publish, within)
+    except TimeoutError:
+        raise NotPublished(f"the broker did not take the request within {within:g} s") from None
+
+
 class OutcomeWatcher:
     def __init__(self, store: OrderStore):
         self._store = store
@@ -74,20 +88,32 @@ class OutcomeWatcher:
         self, order_id: str, request_id: str, timeout: float, publish: Awaitable[None] | None = None
     ) -> Decided | None:
         """Publish (so the waiter is in place before any outcome can come), then the
-        outcome, or None when it did not come within ``timeout`` of the call."""
+        outcome, or None when it did not come within ``timeout`` of the call.
+
+        Publishing is bounded too, by ``timeout`` but at least ``MIN_PUBLISH_S`` (a
+        timeout of 0 asks for no wait on the outcome, not for no publishing): a broker
+        that does not take the request in time is ``NotPublished``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         future: asyncio.Future[Decided] = loop.create_future()
         self._waiters.setdefault(request_id, (order_id, []))[1].append(future)
         try:
             if publish is not None:
-                await publish
+                await _published(publish, max(timeout, MIN_PUBLISH_S))
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
         except TimeoutError:
-            found = await self._look([request_id])  # the last look: a missed event costs a late 200, not a 202
-            return found.get(request_id)
+            return await self._last_look(request_id)
         finally:
             self._forget(request_id, future)
+
+    async def _last_look(self, request_id: str) -> Decided | None:
+        """A missed event costs a late 200, not a 202; a database that does not answer, a 202."""
+        try:
+            found = await self._look([request_id])
+        except Exception as exc:
+            log.warning("the last look for %s failed: %s", request_id, exc)
+            return None
+        return found.get(request_id)
 
     def decided(self, request_ids: list[str]) -> None:
         """The feed's news, on the loop: answer these waiters, a batch at a time."""

@@ -7,8 +7,15 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from confluent_kafka import KafkaException
+from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 1
+# The database or the broker not answering (a timeout, a refused connection, a full
+# producer queue): the request may succeed later, so 503 with Retry-After, not 500.
+UNAVAILABLE: tuple[type[BaseException], ...] = (PyMongoError, KafkaException, BufferError)
 
 TITLES = {
     400: "Bad Request",
@@ -66,6 +73,52 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
         if exc.status_code < 400:
             raise
         return problem_response(request, exc.status_code, exc.reason or TITLES.get(exc.status_code, "Error"))
+    except UNAVAILABLE as exc:
+        log.warning("%s %s: a server did not answer: %s", request.method, request.path, str(exc)[:300])
+        return problem_response(
+            request,
+            503,
+            "a server this service needs did not answer in time; try again (with the same Idempotency-Key)",
+            {"Retry-After": str(RETRY_AFTER_S)},
+            reason="unavailable",
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(request, 500, "an unexpected error; it has been logged")
+
+
+def unavailable(detail: str) -> Problem:
+    return Problem(503, detail, response_headers={"Retry-After": str(RETRY_AFTER_S)}, reason="unavailable")
+
+
+UNCOUNTED = ("/health/", "/metrics")  # probes and scrapes answer even when the API is full
+
+
+def in_flight_limit(limit: int, metrics: Any):
+    """At most ``limit`` requests at once; the next is 503 at once. So a database or
+    broker that stops answering holds at most ``limit`` requests (and their waiters,
+    batched reads and queued messages), not one more each moment it stays silent."""
+    in_flight = 0
+
+    @web.middleware
+    async def middleware(request: web.Request, handler) -> web.StreamResponse:
+        nonlocal in_flight
+        if request.path.startswith(UNCOUNTED):
+            return await handler(request)
+        if in_flight >= limit:
+            metrics.refused.labels("overloaded").inc()
+            raise Problem(
+                503,
+                f"this API process is working on {limit} requests already; try again",
+                response_headers={"Retry-After": str(RETRY_AFTER_S)},
+                reason="overloaded",
+            )
+        in_flight += 1
+        metrics.in_flight.set(in_flight)
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+            metrics.in_flight.set(in_flight)
+
+    return middleware

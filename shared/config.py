@@ -48,6 +48,9 @@ class Settings:
     rate_limit_anonymous: Rate | None = ANONYMOUS_RATE
     rate_limit_processes: int = 1  # API processes sharing the limits: each enforces its share
     idempotency_keys_per_day: int = 1_000  # new Idempotency-Keys one user may make in a (UTC) day
+    # Deadlines and bounds (docs/http-api.md, "Deadlines").
+    mongo_timeout_ms: int = 5_000  # the API's longest wait for one database operation
+    api_max_in_flight: int = 1_000  # requests one API process works on at once; more are 503
 
     @property
     def brokers(self) -> list[str]:
@@ -88,6 +91,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         rate_limit_anonymous=parse_rate(get("RATE_LIMIT_ANONYMOUS", str(ANONYMOUS_RATE))),
         rate_limit_processes=max(1, int(get("RATE_LIMIT_PROCESSES", "1"))),
         idempotency_keys_per_day=int(get("IDEMPOTENCY_KEYS_PER_DAY", "1000")),
+        mongo_timeout_ms=int(get("MONGO_TIMEOUT_MS", "5000")),
+        api_max_in_flight=max(1, int(get("API_MAX_IN_FLIGHT", "1000"))),
     )
 
 

@@ -1,0 +1,109 @@
+"""Deadlines: with the broker or the database frozen (SIGSTOP: alive to the OS, silent
+on the wire), the API answers 503 with Retry-After within a bound, and what waits
+meanwhile stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ops.sandbox import Stack
+from ops.servers import free_port
+from tests.integration.test_abuse import BEARER, placed, ready
+
+pytestmark = pytest.mark.restarts_servers  # freezes the session's servers: not on servers it was given
+
+MONGO_TIMEOUT_S = 1.0
+MAX_IN_FLIGHT = 5
+
+
+@contextmanager
+def frozen(server) -> Iterator[None]:
+    os.killpg(server.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(server.proc.pid, signal.SIGCONT)
+
+
+@pytest.fixture
+async def api(servers, tmp_path: Path) -> AsyncIterator[tuple[Stack, str, aiohttp.ClientSession]]:
+    env = {"MONGO_TIMEOUT_MS": str(int(MONGO_TIMEOUT_S * 1000)), "API_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT)}
+    stack = Stack(servers.kafka_uri, servers.mongo_uri, tmp_path, env=env)
+    try:
+        stack.start_flow()
+        port = free_port()
+        stack.start_api(port)
+        async with aiohttp.ClientSession() as session:
+            await ready(session, f"http://127.0.0.1:{port}")
+            yield stack, f"http://127.0.0.1:{port}/api/order", session
+    finally:
+        stack.close()
+
+
+async def timed(session: aiohttp.ClientSession, method: str, url: str, **kw) -> tuple[int, float, dict, dict]:
+    started = time.monotonic()
+    async with session.request(method, url, headers=BEARER, **kw) as response:
+        body = await response.json(content_type=None)
+        return response.status, time.monotonic() - started, dict(response.headers), body
+
+
+async def test_a_refund_with_the_broker_frozen_is_503_within_its_timeout(servers, api):
+    stack, base, session = api
+    order_id = await placed(stack, "user-1", "frozen-broker")
+    with frozen(servers.kafka):
+        status, took, headers, body = await timed(session, "POST", f"{base}/{order_id}/refund?timeout=2")
+    assert status == 503
+    assert body["reason"] == "unavailable"
+    assert headers["Retry-After"] == "1"
+    assert took < 2 + 1.5
+
+
+async def test_a_read_with_the_database_frozen_is_503_within_the_database_timeout(servers, api):
+    stack, base, session = api
+    order_id = await placed(stack, "user-1", "frozen-db-read")
+    with frozen(servers.mongo):
+        status, took, headers, _ = await timed(session, "GET", f"{base}/findOrder/{order_id}")
+    assert status == 503
+    assert "Retry-After" in headers
+    assert took < MONGO_TIMEOUT_S + 1.5
+
+
+async def test_a_refund_with_the_database_frozen_is_503_within_the_database_timeout(servers, api):
+    stack, base, session = api
+    order_id = await placed(stack, "user-1", "frozen-db-refund")
+    with frozen(servers.mongo):
+        status, took, _, _ = await timed(session, "POST", f"{base}/{order_id}/refund?timeout=10")
+    assert status == 503
+    assert took < MONGO_TIMEOUT_S + 1.5
+
+
+async def test_while_the_database_is_frozen_at_most_the_limit_of_requests_wait(servers, api):
+    stack, base, session = api
+    order_id = await placed(stack, "user-1", "frozen-db-many")
+    with frozen(servers.mongo):
+        results = await asyncio.gather(*(timed(session, "GET", f"{base}/findOrder/{order_id}") for _ in range(40)))
+    reasons = Counter(body.get("reason") for _, _, _, body in results)
+    assert reasons["overloaded"] >= 40 - MAX_IN_FLIGHT
+    assert all(status == 503 for status, *_ in results)
+
+
+async def test_after_the_database_thaws_reads_answer_again_and_nothing_is_left_waiting(servers, api):
+    stack, base, session = api
+    order_id = await placed(stack, "user-1", "thawed")
+    with frozen(servers.mongo):
+        await asyncio.gather(*(timed(session, "GET", f"{base}/findOrder/{order_id}") for _ in range(20)))
+    status, *_ = await timed(session, "GET", f"{base}/findOrder/{order_id}")
+    assert status == 200
+    async with session.get(base.removesuffix("/api/order") + "/metrics") as response:
+        metrics = await response.text()
+    assert "order_api_in_flight_requests 0.0" in metrics
