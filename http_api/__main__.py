@@ -14,6 +14,8 @@ from http_api.app import create_app
 from shared.config import jwt_secret_problem, load_settings
 from shared.redact import install_log_masking
 
+SHUTDOWN_S = 3.0
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -26,7 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     problem = jwt_secret_problem(settings.jwt_secret)
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem}")
-    web.run_app(create_app(settings), host=args.host, port=args.port or settings.port, access_log=None)
+    # A stop waits SHUTDOWN_S for requests in progress (each is bounded by its own timeout).
+    web.run_app(
+        create_app(settings),
+        host=args.host,
+        port=args.port or settings.port,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_S,
+    )
 
 
 if __name__ == "__main__":

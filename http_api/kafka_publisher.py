@@ -13,6 +13,8 @@ from shared.kafka_config import producer_config
 from shared.schemas.outputs import dumps
 from shared.topics import Topic
 
+FLUSH_ON_CLOSE_S = 3.0
+
 
 class KafkaPublisher:
     def __init__(self, brokers: list[str]):
@@ -43,7 +45,7 @@ class KafkaPublisher:
         await asyncio.to_thread(self._admin.list_topics, timeout=2)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._producer.flush, 10)
+        await asyncio.to_thread(self._producer.flush, FLUSH_ON_CLOSE_S)  # a broker that is gone: give up soon
         self._running = False
         await asyncio.to_thread(self._poller.join, 1)
         # librdkafka stops (and stops reconnecting to a broker that is gone) once these are freed.

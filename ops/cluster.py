@@ -20,7 +20,6 @@ host reaches (each worker writes its own recovery partitions).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import signal
@@ -31,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ops import children
 from ops.recovery_store import has_partitions
 
 log = logging.getLogger("ops.cluster")
@@ -110,6 +110,7 @@ class Supervisor:
         self._started = 0.0
         self._restart_at: float | None = None
         self._stopping = False
+        self.hurry = False
         self.liveness_s = liveness_s
         self._answered: dict[int, float] = {}
         self._next_check = 0.0
@@ -128,12 +129,8 @@ class Supervisor:
             if self.log_dir is not None:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
                 out = open(self.log_dir / f"flow-{pid}.log", "ab")  # noqa: SIM115 (the child keeps it)
-            self.procs[pid] = subprocess.Popen(
-                self.plan.command(pid),
-                env=self.env_of(pid),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+            self.procs[pid] = children.start(
+                self.plan.command(pid), env=self.env_of(pid), stdout=out, stderr=subprocess.STDOUT
             )
             if out is not None:
                 out.close()
@@ -149,19 +146,10 @@ class Supervisor:
         host = self.env.get("FLOW_METRICS_HOST", "127.0.0.1")
         return {} if not base else {i: f"http://{host}:{int(base) + i}" for i in self.plan.local_ids}
 
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM to every process group, then SIGKILL to those still there after ``grace``."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                _signal_group(proc, signal.SIGTERM)
-                _signal_group(proc, signal.SIGCONT)  # a stopped (SIGSTOP) process acts on it only once continued
-        deadline = time.monotonic() + grace
-        for proc in self.procs.values():
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait()
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM to every process group, then SIGKILL to those still there after
+        ``grace``, or at once once asked to stop twice."""
+        children.stop_all(list(self.procs.values()), grace, hurry=lambda: self.hurry)
 
     def exited(self) -> dict[int, int]:
         """Process id -> exit code, for the local processes that have ended."""
@@ -207,6 +195,9 @@ class Supervisor:
         return stalled
 
     def request_stop(self) -> None:
+        """The first request stops the run; another one hurries the stop (SIGKILL)."""
+        if self._stopping:
+            self.hurry = True
         self._stopping = True
 
     def run(self, poll_s: float = 0.2) -> int:
@@ -233,11 +224,6 @@ def _ask_live(url: str) -> bool | None:
         return False if exc.code == 503 else None
     except OSError:
         return None
-
-
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -20,14 +20,18 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from ops import children
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recovery_partitions
 from ops.recovery_store import ready_store
 from ops.servers import free_port
-from shared.config import Settings, load_settings
+from shared.config import Settings, jwt_secret_problem, load_settings
 from shared.topics import names
 
 log = logging.getLogger("ops.run")
 DEFAULT_METRICS_PORT = 9464  # the dataflow's first process; process i uses this + i
+# A stop ends within 15 s: the dataflow and the API together, then each embedded server.
+CHILD_GRACE_S = 8.0
+SERVER_GRACE_S = 3.0
 
 EXAMPLES = """
 Try it, in another terminal:
@@ -51,19 +55,49 @@ def _port_or_free(preferred: int) -> int:
     return preferred
 
 
-def start_servers(stack: ExitStack, settings: Settings, data: Path) -> tuple[str, str, bool]:
+class Stop:
+    """SIGINT and SIGTERM: the first stops the run (KeyboardInterrupt where it is);
+    any later one, or one during the stop, only hurries it (SIGKILL, no grace), so a
+    second Ctrl-C never cuts the stop short and leaves processes behind."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.hurry = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def begin(self) -> None:
+        """From here on a signal hurries the stop instead of interrupting it."""
+        self.stopping = True
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.stopping:
+            self.hurry = True
+            return
+        self.stopping = True
+        raise KeyboardInterrupt
+
+
+def start_servers(stack: ExitStack, settings: Settings, data: Path, stop: Stop) -> tuple[str, str, bool]:
     """KAFKA_URI and MONGO_URI, starting embedded servers for the unset ones."""
-    from ops.servers import SecantusDB, Tansu
+    from ops.servers import SecantusDB, Server, Tansu
+
+    def started(server: Server) -> Server:
+        server.start()
+        stack.callback(lambda: server.stop(kill=stop.hurry, grace=SERVER_GRACE_S))
+        return server
 
     kafka_uri, mongo_uri, embedded_kafka = settings.kafka_uri, settings.mongo_uri, False
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     if not kafka_uri:
-        tansu = stack.enter_context(Tansu(_port_or_free(9092), log_path=logs / "tansu.log"))
+        tansu = started(Tansu(_port_or_free(9092), log_path=logs / "tansu.log"))
         kafka_uri, embedded_kafka = tansu.uri, True
         print(f"  kafka (embedded Tansu)      {kafka_uri}")
     if not mongo_uri:
-        mongo = stack.enter_context(SecantusDB(data / "mongo", _port_or_free(27017), log_path=logs / "secantusdb.log"))
+        mongo = started(SecantusDB(data / "mongo", _port_or_free(27017), log_path=logs / "secantusdb.log"))
         mongo_uri = mongo.uri
         print(f"  mongo (embedded SecantusDB) {mongo_uri}")
     return kafka_uri, mongo_uri, embedded_kafka
@@ -78,44 +112,63 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl-C
+    stop = Stop()
+    stop.install()  # stop as cleanly on SIGTERM as on Ctrl-C
+    try:
+        return _run(args, stop)
+    except KeyboardInterrupt:
+        print("\nStopped.")
+        return 0
+
+
+def _run(args: argparse.Namespace, stop: Stop) -> int:
     settings = load_settings()
+    problem = jwt_secret_problem(settings.jwt_secret) if settings.jwt_secret else None
+    if problem is not None:
+        raise SystemExit(f"refusing to start: {problem} (or leave it unset: make run makes a random one)")
     data = settings.data_dir.resolve()
     print("Order service, local run")
     with ExitStack() as stack:
-        kafka_uri, mongo_uri, embedded_kafka = start_servers(stack, settings, data)
-        env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
-        env.setdefault("FLOW_METRICS_PORT", str(_port_or_free(DEFAULT_METRICS_PORT)))
-        settings = load_settings(env)
-        setup(settings)
-        recovery = (settings.recovery_dir or data / "recovery").resolve()
-        topics = settings.topics
-        metrics = int(env["FLOW_METRICS_PORT"])
-        plan = ClusterPlan(
-            local_addresses(args.processes, free_port, set(range(metrics, metrics + args.processes)))
-            if args.processes > 1
-            else (),
-            tuple(range(args.processes)),
-            args.workers,
-            recovery,
-            args.snapshot_interval,
-        )
-        done = ready_store(
-            recovery, recovery_partitions(plan), settings.brokers, names(topics.inputs), fresh=embedded_kafka
-        )
-        print(f"  recovery store              {recovery}: {done}")
-        endpoints = data / "run.env"
-        endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
-        stack.callback(endpoints.unlink, missing_ok=True)
-        print(f"  endpoints written to        {endpoints}")
-        if not settings.jwt_secret:
-            env["JWT_SEC"] = secrets.token_hex(32)
-            print("  JWT_SEC                     unset: a random development secret for this run")
-        print(dev_tokens(env["JWT_SEC"], data, settings.port))
-        if args.no_dataflow:
-            return _wait_forever()
-        return run_services(env, plan, settings.port, data / "logs", settings.flow_liveness_s)
-    return 0
+        try:
+            return _run_on(stack, args, stop, settings, data)
+        finally:
+            stop.begin()  # before the servers stop: from here on a signal only hurries the stop
+
+
+def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Settings, data: Path) -> int:
+    """Servers, topics and recovery store, then the dataflow and the API until stopped."""
+    kafka_uri, mongo_uri, embedded_kafka = start_servers(stack, settings, data, stop)
+    env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
+    env.setdefault("FLOW_METRICS_PORT", str(_port_or_free(DEFAULT_METRICS_PORT)))
+    settings = load_settings(env)
+    setup(settings)
+    recovery = (settings.recovery_dir or data / "recovery").resolve()
+    topics = settings.topics
+    metrics = int(env["FLOW_METRICS_PORT"])
+    plan = ClusterPlan(
+        local_addresses(args.processes, free_port, set(range(metrics, metrics + args.processes)))
+        if args.processes > 1
+        else (),
+        tuple(range(args.processes)),
+        args.workers,
+        recovery,
+        args.snapshot_interval,
+    )
+    done = ready_store(
+        recovery, recovery_partitions(plan), settings.brokers, names(topics.inputs), fresh=embedded_kafka
+    )
+    print(f"  recovery store              {recovery}: {done}")
+    endpoints = data / "run.env"
+    endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
+    stack.callback(endpoints.unlink, missing_ok=True)
+    print(f"  endpoints written to        {endpoints}")
+    if not settings.jwt_secret:
+        env["JWT_SEC"] = secrets.token_hex(32)
+        print("  JWT_SEC                     unset: a random development secret for this run")
+    print(dev_tokens(env["JWT_SEC"], data, settings.port))
+    if args.no_dataflow:
+        return _wait_forever()
+    return run_services(env, plan, settings.port, data / "logs", settings.flow_liveness_s, stop)
 
 
 def setup(settings: Settings) -> None:
@@ -125,7 +178,7 @@ def setup(settings: Settings) -> None:
     print(f"  topics                      {len(settings.topics.all)} ready ({len(created)} created)")
 
 
-def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, liveness_s: float) -> int:
+def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, liveness_s: float, stop: Stop) -> int:
     """The dataflow's processes (supervised: restarted together when one exits) and
     the API, until the API exits or Ctrl-C."""
     supervisor = Supervisor(
@@ -139,10 +192,11 @@ def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, 
         print(f"  dataflow process {pid} metrics  {url}/metrics  (liveness: {url}/live)")
     print(f"  api                         http://127.0.0.1:{port}/api/order  (openapi.json there too)")
     print(f"  api metrics                 http://127.0.0.1:{port}/metrics")
-    supervisor.start()
-    api_proc = subprocess.Popen(api, env=env, start_new_session=True)
-    print("\nRunning; Ctrl-C stops everything. A dataflow process that dies is restarted with the others.")
+    api_proc: subprocess.Popen | None = None
     try:
+        supervisor.start()
+        api_proc = children.start(api, env=env)
+        print("\nRunning; Ctrl-C stops everything. A dataflow process that dies is restarted with the others.")
         while api_proc.poll() is None:
             supervisor.tick()
             time.sleep(0.5)
@@ -152,18 +206,10 @@ def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, 
         print("\nStopping ...")
         return 0
     finally:
-        supervisor.stop()
-        _stop(api_proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)  # safe for the dataflow: recovery resumes from the last snapshot
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        stop.begin()
+        # All at once, the dataflow (safe: recovery resumes from the last snapshot) and the API.
+        procs = [*supervisor.procs.values(), *([api_proc] if api_proc is not None else [])]
+        children.stop_all(procs, CHILD_GRACE_S, hurry=lambda: stop.hurry)
 
 
 def dev_tokens(secret: str, data: Path, port: int) -> str:
@@ -173,10 +219,6 @@ def dev_tokens(secret: str, data: Path, port: int) -> str:
     (data / "user-token").write_text(issue_token(secret, "user-1", []))
     (data / "admin-token").write_text(issue_token(secret, "admin-1", ["admin"]))
     return EXAMPLES.format(port=port, data=data)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _wait_forever() -> int:

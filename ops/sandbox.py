@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from pymongo import MongoClient
 
 from dataflows.setup import prepare
+from ops import children
 from ops.servers import ROOT
 from shared.config import load_settings
 from shared.kafka_config import producer_config
@@ -91,9 +92,7 @@ class Stack:
                 init_db_dir(recovery, workers)
             cmd += ["-r", str(recovery), "-s", str(snapshot_s), "-b", "0"]
         log = open(self.workdir / f"flow-{len(self.flows)}.log", "wb")  # noqa: SIM115 (the child keeps it)
-        proc = subprocess.Popen(
-            cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        proc = children.start(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.flows.append(proc)
         return proc
@@ -101,9 +100,7 @@ class Stack:
     def start_api(self, port: int) -> subprocess.Popen:
         log = open(self.workdir / f"api-{port}.log", "wb")  # noqa: SIM115 (the child keeps it)
         cmd = [sys.executable, "-m", "http_api", "--port", str(port)]
-        proc = subprocess.Popen(
-            cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        proc = children.start(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.apis.append(proc)
         return proc

@@ -19,6 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
+from ops import children
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,12 +44,12 @@ def free_port_run(count: int) -> int:
     rng = random.Random()
     for _ in range(500):
         base = rng.randrange(max(1024, low - 16_000), low - count)
-        if all(_bindable(base + i) for i in range(count)):
+        if all(bindable(base + i) for i in range(count)):
             return base
     raise RuntimeError(f"no {count} free ports in a row below {low}")
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -97,7 +99,7 @@ class Server:
         self.prepare()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         command = self.command() if self.netns is None else ["ip", "netns", "exec", self.netns, *self.command()]
-        self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = children.start(command, stdout=out, stderr=subprocess.STDOUT)
         if self.log_path:
             out.close()
         try:
@@ -108,12 +110,12 @@ class Server:
         log.info("%s listening on %s:%d", self.name, self.host, self.port)
         return self
 
-    def stop(self, kill: bool = False) -> None:
+    def stop(self, kill: bool = False, grace: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-            self.proc.wait(timeout=15)
+            self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
