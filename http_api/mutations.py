@@ -6,7 +6,6 @@ no outcome in time -> 202 with the request id and a Location to poll.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -26,7 +25,7 @@ from http_api.rate_limits import too_many_requests
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
 from shared.domain.model import Actor
-from shared.schemas.inputs import Invalid
+from shared.schemas.inputs import Invalid, encodable
 from shared.schemas.requests import body_fingerprint, idempotency_hash, refund_request, request_id, update_request
 from shared.schemas.updatable import UPDATABLE
 from shared.timefmt import iso
@@ -35,8 +34,8 @@ from shared.topics import Kind
 DEFAULT_TIMEOUT = 5.0
 MAX_TIMEOUT = 30.0
 REJECTION_STATUS = {"order-not-found": 404, "forbidden": 403, "version-conflict": 412, "invalid-request": 400}
-INTEGER = re.compile(r"^-?\d{1,12}$")
-VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+INTEGER = re.compile(r"^-?\d{1,12}$", re.ASCII)
+VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$', re.ASCII)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -202,10 +201,12 @@ def _idempotency_hash(request: web.Request, who: Actor) -> str | None:
 async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Problem(400, f"the body is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, too deep, an integer of 4,300+ digits
+        raise Problem(400, f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(body, dict):
         raise Problem(400, "the body must be a JSON object")
+    if not encodable(body):
+        raise Problem(400, "the body holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
     return body
 
 
@@ -232,7 +233,7 @@ def _timeout(request: web.Request) -> float:
     if raw is None:
         return DEFAULT_TIMEOUT
     try:
-        value = float(raw)
+        value = float(raw) if raw.isascii() else -1.0
     except ValueError:
         value = -1.0
     if not 0 <= value <= MAX_TIMEOUT:

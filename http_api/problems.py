@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from bson.errors import InvalidDocument, InvalidStringData
 from confluent_kafka import KafkaException
 from pymongo.errors import PyMongoError
 
@@ -73,6 +74,10 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
         if exc.status_code < 400:
             raise
         return problem_response(request, exc.status_code, exc.reason or TITLES.get(exc.status_code, "Error"))
+    except (InvalidDocument, InvalidStringData) as exc:
+        # A value the database cannot hold or search for, which no check caught first.
+        log.warning("%s %s: a value the database refuses: %s", request.method, request.path, str(exc)[:200])
+        return problem_response(request, 400, "a value in the request cannot be stored or searched for")
     except UNAVAILABLE as exc:
         log.warning("%s %s: a server did not answer: %s", request.method, request.path, str(exc)[:300])
         return problem_response(

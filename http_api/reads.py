@@ -16,6 +16,7 @@ from http_api.views import (
     history_entry,
     order_view,
     payment_entry,
+    storable_text,
 )
 from shared.domain.model import Status
 from shared.schemas.requests import order_of_request
@@ -52,6 +53,8 @@ async def find_user_orders(request: web.Request) -> web.Response:
     ``X-Next-Cursor`` and a ``Link: rel="next"`` header."""
     who = actor_of(request)
     user_id = request.match_info["userId"]
+    if not storable_text(user_id):
+        raise Problem(400, "userId must be text of at most 200 characters", invalidParams=[{"name": "userId"}])
     if not who.acts_for(user_id):
         raise Problem(403, "you may list only your own orders")
     limit = _limit(request.query.get("limit"))
@@ -103,7 +106,7 @@ def _page(request: web.Request, items: list, cursor: str, more: bool) -> web.Res
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise Problem(400, f"limit must be an integer from 1 to {MAX_LIMIT}", invalidParams=[{"name": "limit"}])
     return int(raw)
 

@@ -91,6 +91,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+MAX_CURSOR_TEXT = 200  # a cursor holds a creation time and an order id
+
+
 def encode_cursor(doc: dict[str, Any]) -> str:
     return _encode([doc["createdAt"], doc["_id"]])
 
@@ -98,7 +101,7 @@ def encode_cursor(doc: dict[str, Any]) -> str:
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """ValueError when the cursor is not one this API made."""
     value = _decode(cursor)
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+    if not (isinstance(value, list) and len(value) == 2 and all(storable_text(v) for v in value)):
         raise ValueError("not a cursor from this API")
     return value[0], value[1]
 
@@ -110,9 +113,20 @@ def encode_history_cursor(entry: dict[str, Any]) -> str:
 def decode_history_cursor(cursor: str) -> int:
     value = _decode(cursor)
     seq = value.get("seq") if isinstance(value, dict) else None
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
         raise ValueError("not a cursor from this API")
     return seq
+
+
+def storable_text(value: object) -> bool:
+    """A string a query may hold: short, and encodable (no lone surrogate)."""
+    if not isinstance(value, str) or len(value) > MAX_CURSOR_TEXT:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _encode(value: Any) -> str:
@@ -123,5 +137,5 @@ def _encode(value: Any) -> str:
 def _decode(cursor: str) -> Any:
     try:
         return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise ValueError("not a cursor from this API") from exc

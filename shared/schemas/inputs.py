@@ -91,7 +91,7 @@ def decode_json(value: bytes | None) -> dict[str, Any]:
         raise Invalid(f"value is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise Invalid("value must be a JSON object")
-    if _ESCAPED_SURROGATE.search(value) and not _encodable(body):
+    if _ESCAPED_SURROGATE.search(value) and not encodable(body):
         raise Invalid("value holds a lone surrogate (\\ud800-\\udfff escape), which is not text")
     return body
 
@@ -101,7 +101,8 @@ def decode_json(value: bytes | None) -> dict[str, Any]:
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def _encodable(node: object) -> bool:
+def encodable(node: object) -> bool:
+    """Whether every string in a parsed JSON value can be encoded again (no lone surrogate)."""
     stack = [node]
     while stack:
         item = stack.pop()

@@ -3,6 +3,7 @@ bad message in the dead-letter topic, 400s, and the good input around it process
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import json
@@ -129,5 +130,100 @@ def test_generated_requests_to_every_route_never_get_a_5xx(api_port, method, pat
     response.read()
     conn.close()
     assert response.status < 500
+    if response.status >= 400:
+        assert content_type.startswith("application/problem+json")
+
+
+# --- inputs at the edges: beyond what the schema generates --------------------
+
+ARABIC_ONE_TWO, ARABIC_ONE_POINT_FIVE = "\u0661\u0662", "\u0661.\u0665"  # digits, but not ASCII ones
+EDGE_NUMBERS = [
+    ARABIC_ONE_TWO,
+    "\u00b2",
+    "1e400",
+    "9" * 30,
+    str(2**64),
+    "-0",
+    "NaN",
+    "inf",
+    " 1",
+    "0x10",
+    ARABIC_ONE_POINT_FIVE,
+    "1_000",
+]
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def cursor_of(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+FORGED_CURSORS = [
+    cursor_of(b'["2026-01-01T00:00:00Z", "\\ud800"]'),
+    cursor_of(json.dumps({"seq": 2**70}).encode()),
+    cursor_of(json.dumps({"seq": -1}).encode()),
+    cursor_of(json.dumps(["x" * 5000, "y"]).encode()),
+    cursor_of(json.dumps([2**80, "y"]).encode()),
+    cursor_of(nested(100_000)),
+    cursor_of(b"\xff\xfe"),
+    "not base64 at all ✓",
+    "%ED%A0%80",
+]
+EDGE_BODIES = [
+    nested(100_000),
+    b'{"productId": "apple", "quantity": ' + b"9" * 5000 + b"}",
+    json.dumps({"productId": "apple", "quantity": 2**64}).encode(),
+    json.dumps({"productId": "apple", "quantity": 1.0}).encode(),
+    b'{"productId": "\\ud800", "quantity": 1}',
+    b'{"address": "\\udfff"}',
+    json.dumps({"isGift": True, "address": "x" * 60_000}).encode(),
+    b'{"quantity": 1e999999}',
+]
+
+
+@st.composite
+def edge_request(draw) -> tuple[str, str, bytes | None]:
+    order = ORDER
+    number = draw(st.sampled_from(EDGE_NUMBERS))
+    cursor = urllib.parse.quote(draw(st.sampled_from(FORGED_CURSORS)), safe="%")
+    body = draw(st.sampled_from(EDGE_BODIES))
+    return draw(
+        st.sampled_from(
+            [
+                ("GET", f"/api/order/find/user-1?limit={urllib.parse.quote(number)}", None),
+                ("GET", f"/api/order/find/user-1?cursor={cursor}", None),
+                ("GET", f"/api/order/{order}/history?cursor={cursor}", None),
+                ("GET", f"/api/order/{order}/history?limit={urllib.parse.quote(number)}", None),
+                ("GET", "/api/order/find/%ED%A0%80", None),
+                (
+                    "GET",
+                    f"/api/order/refundProductFromOrder/{order}?productId=apple&quantity={urllib.parse.quote(number)}",
+                    None,
+                ),
+                ("POST", f"/api/order/{order}/refund?timeout={urllib.parse.quote(number)}", None),
+                ("POST", f"/api/order/{order}/refund-product?timeout=0.5", body),
+                ("PATCH", f"/api/order/{order}?timeout=0.5", body),
+            ]
+        )
+    )
+
+
+@settings(SETTINGS, max_examples=40, derandomize=True)
+@given(edge_request())
+def test_inputs_at_the_edges_get_a_4xx_problem_never_a_5xx(api_port, request_parts):
+    method, url, body = request_parts
+    conn = http.client.HTTPConnection("127.0.0.1", api_port, timeout=30)
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', ['admin'])}"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    conn.request(method, url, body=body, headers=headers)
+    response = conn.getresponse()
+    content_type = response.getheader("Content-Type", "")
+    response.read()
+    conn.close()
+    assert response.status < 500, (method, url, body and body[:80])
     if response.status >= 400:
         assert content_type.startswith("application/problem+json")

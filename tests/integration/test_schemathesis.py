@@ -20,6 +20,7 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_headers_conformance",
         "response_schema_conformance",
+        "negative_data_rejection",  # input the schema forbids is refused with a 4xx
     ]
 )
 
@@ -46,6 +47,8 @@ def test_the_live_api_conforms_to_its_openapi_document(stack: Stack, tmp_path: P
             f"Authorization: Bearer {token}",
             "--checks",
             CHECKS,
+            "--mode",
+            "all",  # valid data and data the schema forbids (negative), beside our own edge cases in test_bad_input
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",
