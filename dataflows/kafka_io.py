@@ -197,8 +197,8 @@ class PromptPartition(StatefulSourcePartition):
 class MessagePublisher:
     """Produces each message to its own topic; acks=all, idempotent, delivery checked."""
 
-    def __init__(self, brokers: list[str]):
-        self._producer = Producer(producer_config(brokers, linger_ms=5))
+    def __init__(self, brokers: list[str], timeout_ms: int | None = None):
+        self._producer = Producer(producer_config(brokers, linger_ms=5, timeout_ms=timeout_ms))
 
     def publish(self, items: list[OutMessage]) -> None:
         failures: list[str] = []

@@ -339,7 +339,7 @@ def get_flow() -> Dataflow:
     from dataflows.mongo_io import MongoOrderLoader
     from dataflows.payment_lookup import PaymentLookup
     from dataflows.setup import prepare
-    from dataflows.store_then_publish import StoreThenPublishSink
+    from dataflows.store_then_publish import SinkSettings, StoreThenPublishSink
     from shared.config import jwt_secret_problem, load_settings
     from shared.redact import install_log_masking
 
@@ -362,7 +362,15 @@ def get_flow() -> Dataflow:
         kafka_source(
             settings.brokers, names(topics.inputs), settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
-        StoreThenPublishSink(settings.mongo_uri, settings.brokers, topics.order_dlq.name),
+        StoreThenPublishSink(
+            SinkSettings(
+                settings.mongo_uri,
+                settings.brokers,
+                topics.order_dlq.name,
+                settings.kafka_message_timeout_ms,
+                settings.fault_after_store,
+            )
+        ),
         MongoOrderLoader(settings.mongo_uri),
         topics,
         completer=lookup,

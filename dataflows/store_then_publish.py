@@ -12,8 +12,11 @@ The order of the three writes is what makes a crash anywhere harmless:
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
@@ -33,14 +36,15 @@ class Effects:
 
 
 class _Partition(StatelessSinkPartition[Effects]):
-    def __init__(self, mongo_uri: str, brokers: list[str], dlq_topic: str | None):
+    def __init__(self, settings: SinkSettings):
         from dataflows.kafka_io import MessagePublisher
         from dataflows.mongo_io import orders_collection, records_collection
 
-        self._orders = orders_collection(mongo_uri)
-        self._records = records_collection(mongo_uri)
-        self._publisher = MessagePublisher(brokers)
-        self._dlq_topic = dlq_topic
+        self._orders = orders_collection(settings.mongo_uri)
+        self._records = records_collection(settings.mongo_uri)
+        self._publisher = MessagePublisher(settings.brokers, settings.message_timeout_ms)
+        self._dlq_topic = settings.dlq_topic
+        self._fault = settings.fault_after_store
 
     def write_batch(self, items: list[Effects]) -> None:
         from dataflows.mongo_io import write_orders, write_records
@@ -50,6 +54,8 @@ class _Partition(StatelessSinkPartition[Effects]):
         messages = [m for e in items for m in e.messages]
         _timed("orders", write_orders, self._orders, docs, records)
         _timed("records", write_records, self._records, records)
+        if self._fault is not None and docs:
+            _fault_point(self._fault)
         _timed("kafka", self._publisher.publish, messages)
         self._count(docs, records, messages)
 
@@ -71,11 +77,33 @@ def _timed(target: str, write, *args: Any) -> None:
     flow_metrics.WRITE_SECONDS.labels(target).observe(time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class SinkSettings:
+    mongo_uri: str
+    brokers: list[str]
+    dlq_topic: str | None = None
+    message_timeout_ms: int | None = None
+    fault_after_store: str | None = None  # fault tests only: see ``_fault_point``
+
+
 class StoreThenPublishSink(DynamicSink[Effects]):
-    def __init__(self, mongo_uri: str, brokers: list[str], dlq_topic: str | None = None):
-        self._mongo_uri = mongo_uri
-        self._brokers = brokers
-        self._dlq_topic = dlq_topic
+    def __init__(self, settings: SinkSettings):
+        self._settings = settings
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        return _Partition(self._mongo_uri, self._brokers, self._dlq_topic)
+        return _Partition(self._settings)
+
+
+def _fault_point(spec: str) -> None:
+    """For fault tests (FAULT_AFTER_STORE): once per marker file, between the Mongo
+    writes and Kafka, ``kill:PATH`` kills this process (SIGKILL) and ``pause:PATH``
+    waits until the test removes PATH (while it stops the broker, say)."""
+    mode, _, path = spec.partition(":")
+    marker = Path(path)
+    if marker.exists():
+        return
+    marker.write_text(str(os.getpid()))
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    while mode == "pause" and marker.exists():
+        time.sleep(0.05)

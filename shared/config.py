@@ -49,6 +49,8 @@ class Settings:
     rate_limit_processes: int = 1  # API processes sharing the limits: each enforces its share
     idempotency_keys_per_day: int = 1_000  # new Idempotency-Keys one user may make in a (UTC) day
     # Deadlines and bounds (docs/http-api.md, "Deadlines").
+    kafka_message_timeout_ms: int = 120_000  # a message not delivered in this long fails (the flow then restarts)
+    fault_after_store: str | None = None  # fault tests only: "kill:PATH" or "pause:PATH" (store_then_publish)
     mongo_timeout_ms: int = 5_000  # the API's longest wait for one database operation
     api_max_in_flight: int = 1_000  # requests one API process works on at once; more are 503
 
@@ -91,6 +93,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         rate_limit_anonymous=parse_rate(get("RATE_LIMIT_ANONYMOUS", str(ANONYMOUS_RATE))),
         rate_limit_processes=max(1, int(get("RATE_LIMIT_PROCESSES", "1"))),
         idempotency_keys_per_day=int(get("IDEMPOTENCY_KEYS_PER_DAY", "1000")),
+        kafka_message_timeout_ms=int(get("KAFKA_MESSAGE_TIMEOUT_MS", "120000")),
+        fault_after_store=get("FAULT_AFTER_STORE") or None,
         mongo_timeout_ms=int(get("MONGO_TIMEOUT_MS", "5000")),
         api_max_in_flight=max(1, int(get("API_MAX_IN_FLIGHT", "1000"))),
     )

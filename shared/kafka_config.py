@@ -13,7 +13,11 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 
-def producer_config(brokers: list[str], linger_ms: int) -> dict[str, Any]:
+def producer_config(brokers: list[str], linger_ms: int, timeout_ms: int | None = None) -> dict[str, Any]:
     """``linger_ms``: how long a send waits for others to share its batch (latency against
-    throughput: the API lingers 1 ms, the flow 5)."""
-    return {"bootstrap.servers": ",".join(brokers), **PRODUCER_DEFAULTS, "linger.ms": linger_ms}
+    throughput: the API lingers 1 ms, the flow 5). ``timeout_ms``: how long a message may
+    wait for delivery before it fails (default 120 s)."""
+    config = {"bootstrap.servers": ",".join(brokers), **PRODUCER_DEFAULTS, "linger.ms": linger_ms}
+    if timeout_ms is not None:
+        config["message.timeout.ms"] = timeout_ms
+    return config
