@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling
+from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling, b6_growth
 from bench.results import write_reports
 from ops.servers import SecantusDB, Tansu
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1", help="smaller sizes"
     )
-    parser.add_argument("--only", default="B1,B2,B4,B5", help="which to run, e.g. B1,B4 (B2 includes B3)")
+    parser.add_argument("--only", default="B1,B2,B4,B5,B6", help="which to run, e.g. B1,B4 (B2 includes B3)")
     args = parser.parse_args(argv)
     only = {x.strip().upper() for x in args.only.split(",")}
     quick = args.quick
@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
                 log("B5 scaling: workers and processes")
                 pids = {"database (SecantusDB)": mongo.proc.pid, "broker (Tansu)": kafka.proc.pid}
                 results += b5_scaling.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 100_000, log, pids)
+            if "B6" in only:
+                log("B6 growth: 10,000 no-op refunds of one order")
+                results += b6_growth.run(kafka.uri, mongo.uri, workdir, log)
             if "B4" in only:
                 log("B4 memory")
                 results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)

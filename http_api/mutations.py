@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -24,15 +24,19 @@ from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
 from http_api.reads import etag, request_outcome
 from http_api.views import order_view
-from shared.domain.model import Actor
-from shared.schemas.inputs import Invalid, encodable
+from shared.domain.events import RequestRejected
+from shared.domain.machine import final_rejection
+from shared.domain.model import TERMINAL, Actor
+from shared.schemas.inputs import Invalid, encodable, parse_refund, parse_update
 from shared.schemas.requests import body_fingerprint, idempotency_hash, refund_request, request_id, update_request
 from shared.schemas.updatable import UPDATABLE
+from shared.storage import order_from_doc
 from shared.timefmt import iso
 from shared.topics import Kind
 
 DEFAULT_TIMEOUT = 5.0
 MAX_TIMEOUT = 30.0
+FROZEN_STATUSES = frozenset(str(s) for s in TERMINAL)
 REJECTION_STATUS = {"order-not-found": 404, "forbidden": 403, "version-conflict": 412, "invalid-request": 400}
 INTEGER = re.compile(r"^-?\d{1,12}$", re.ASCII)
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$', re.ASCII)
@@ -114,6 +118,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
         known = await _replayed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id), doc)
         if known is not None:
             return respond(rid, known)
+    _refuse_if_final(ask.kind, body, doc, rid)
     decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, timeout)
     if decided is None:
         return _accepted(rid, order_id)
@@ -165,13 +170,31 @@ def _accepted(rid: str, order_id: str) -> web.Response:
     )
 
 
+def _refuse_if_final(kind: Kind, body: dict[str, Any], doc: dict[str, Any], rid: str) -> None:
+    """A request to a frozen order (refunded, cancelled) is rejected whenever it reaches
+    the flow, the same way: answered here, nothing published, nothing stored."""
+    if doc.get("status") not in FROZEN_STATUSES:
+        return
+    try:
+        command = parse_refund(body, None) if kind == Kind.REFUND else parse_update(body, None)
+    except Invalid as exc:
+        raise Problem(400, str(exc)) from exc
+    rejection = final_rejection(order_from_doc(doc), command)
+    if isinstance(rejection, RequestRejected):
+        _reject(rid, rejection.reason, rejection.detail)
+
+
+def _reject(rid: str, reason: str, detail: str | None) -> NoReturn:
+    raise Problem(
+        REJECTION_STATUS.get(reason, 409), detail or f"the request was rejected: {reason}", reason=reason, requestId=rid
+    )
+
+
 def respond(rid: str, decided: Decided) -> web.Response:
     outcome = request_outcome(rid, decided.record, decided.order)
     if outcome["status"] == "applied":
         return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid, "ETag": etag(decided.order)})
-    reason = outcome["reason"]
-    detail = outcome["detail"] or f"the request was rejected: {reason}"
-    raise Problem(REJECTION_STATUS.get(reason, 409), detail, reason=reason, requestId=rid)
+    _reject(rid, outcome["reason"], outcome["detail"])
 
 
 def _request_body(ask: Ask, rid: str, order_id: str, who: Actor) -> dict[str, Any]:

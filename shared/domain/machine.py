@@ -13,7 +13,7 @@ from shared.domain.applying import apply_all
 from shared.domain.commands import Command
 from shared.domain.deciding import decide
 from shared.domain.events import Event
-from shared.domain.model import Order
+from shared.domain.model import Order, is_frozen
 
 
 def handle(order: Order | None, command: Command, recorded: Event | None = None) -> tuple[Order | None, list[Event]]:
@@ -23,3 +23,13 @@ def handle(order: Order | None, command: Command, recorded: Event | None = None)
         return order, [recorded]
     events = decide(order, command)
     return apply_all(order, events), events
+
+
+def final_rejection(order: Order, command: Command) -> Event | None:
+    """The outcome ``command`` will have, when it is already certain without the flow:
+    ``order`` is frozen, so the rejection decided now is the one the flow would decide
+    whenever the command reached it (and, made after the order froze, not record)."""
+    if not is_frozen(order):
+        return None
+    (event,) = decide(order, command)
+    return event

@@ -116,3 +116,9 @@ class Order(NamedTuple):
 
     def owned_by(self, actor: Actor | None) -> bool:
         return actor is None or actor.acts_for(self.user_id)
+
+
+def is_frozen(order: Order) -> bool:
+    """A terminal order rejects every request and never changes again, so deciding a
+    request against it always gives the same answer: nothing of it needs keeping."""
+    return order.status in TERMINAL

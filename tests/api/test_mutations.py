@@ -209,10 +209,20 @@ async def test_a_bad_timeout_is_400(client, store, timeout):
 
 async def test_a_rejected_request_is_reported_by_the_request_route(client, store):
     order_id = add_order(store, "pay-1")
-    await client.post(f"/api/order/{order_id}/refund", headers=OWNER)
-    again = await client.post(f"/api/order/{order_id}/refund", headers=OWNER)
-    request_id = (await again.json())["requestId"]
+    rejected = await client.post(f"/api/order/{order_id}/refund-product", json={"productId": "kiwi", "quantity": 1},
+                                 headers=OWNER)  # fmt: skip
+    request_id = (await rejected.json())["requestId"]
     status = await (await client.get(f"/api/order/requests/{request_id}", headers=OWNER)).json()
-    assert status == {"requestId": request_id, "orderId": order_id, "status": "rejected", "reason": "already-refunded",
+    assert status == {"requestId": request_id, "orderId": order_id, "status": "rejected", "reason": "product-not-found",
                       "detail": ""}  # fmt: skip
+
+
+async def test_a_refund_of_a_refunded_order_is_409_at_once_and_publishes_nothing(client, store, publisher):
+    order_id = add_order(store, "pay-1")
+    await client.post(f"/api/order/{order_id}/refund", headers=OWNER)
+    published = len(publisher.published)
+    again = await client.post(f"/api/order/{order_id}/refund", headers=OWNER)
+    assert again.status == 409
+    assert (await again.json())["reason"] == "already-refunded"
+    assert len(publisher.published) == published
     assert (await client.get("/api/order/requests/nonsense", headers=OWNER)).status == 400

@@ -149,3 +149,12 @@ def test_a_value_too_big_to_dead_letter_whole_leaves_a_truncated_letter_with_its
 def test_a_value_that_fits_is_not_truncated():
     run = run_flow([message(PAY, b"x" * 100_000, 0)])
     assert "truncated" not in run.dlq[0]
+
+
+def test_ten_thousand_refunds_of_a_refunded_order_store_nothing_more():
+    order = order_id_for_payment("p")
+    refunds = [message(REFUND, refund(f"again-{i}", order), i + 2) for i in range(10_000)]
+    run = run_flow([message(PAY, payment("p"), 0), message(REFUND, refund("r1", order), 1), *refunds])
+    assert [d["revision"] for d in run.docs] == [1, 2]
+    assert len(run.records) == 1
+    assert len(run.events) == 2 + 10_000  # each still answered on order-events

@@ -10,11 +10,13 @@ from shared.domain import (
     OrderRefunded,
     OrderUpdated,
     ProductRefunded,
+    RefundOrder,
     RejectInvalid,
     RequestRejected,
     Status,
     handle,
 )
+from shared.domain.machine import final_rejection
 from shared.domain.model import Origin
 from shared.ids import event_id
 from tests.unit.builders import ADMIN, AT, ORDER_ID, OWNER, STRANGER, change, pay, refund_all, refund_some
@@ -250,3 +252,28 @@ def test_outcome_event_ids_depend_only_on_the_request(command):
     _, (b,) = handle(created(), command)
     assert a.event_id == b.event_id
     assert a.request_id == command.request_id
+
+
+def test_a_request_to_a_refunded_order_made_after_it_froze_leaves_it_as_it_was():
+    refunded, _ = handle(created(), refund_all("r1"))
+    later = RefundOrder("r2", ORDER_ID, OWNER, "2031-01-01T00:00:00.000Z")
+    after, (event,) = handle(refunded, later)
+    assert event.reason == "already-refunded"
+    assert after is refunded
+
+
+def test_a_request_to_a_refunded_order_made_before_it_froze_is_recorded_as_any_other():
+    refunded, _ = handle(created(), refund_all("r1"))
+    earlier = RefundOrder("r0", ORDER_ID, OWNER, "2029-01-01T00:00:00.000Z")
+    after, _ = handle(refunded, earlier)
+    assert after.revision == refunded.revision + 1
+
+
+def test_the_final_rejection_of_a_frozen_order_is_the_one_the_flow_decides():
+    refunded, _ = handle(created(), refund_all("r1"))
+    later = RefundOrder("r2", ORDER_ID, OWNER, "2031-01-01T00:00:00.000Z")
+    assert final_rejection(refunded, later) == handle(refunded, later)[1][0]
+
+
+def test_an_order_that_can_still_change_has_no_final_rejection():
+    assert final_rejection(created(), refund_all("r1")) is None
