@@ -113,7 +113,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
     key_hash = _idempotency_hash(request, who)
     doc = await visible_order(request, who, order_id)
     rid = request_id(order_id, key_hash or secrets.token_hex(16))
-    body = _request_body(ask, rid, order_id, who)
+    body = _request_body(ask, rid, order_id, who, doc["version"])
     if key_hash is not None:
         known = await _replayed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id), doc)
         if known is not None:
@@ -197,16 +197,20 @@ def respond(rid: str, decided: Decided) -> web.Response:
     _reject(rid, outcome["reason"], outcome["detail"])
 
 
-def _request_body(ask: Ask, rid: str, order_id: str, who: Actor) -> dict[str, Any]:
+def _request_body(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> dict[str, Any]:
+    """The request event; ``seen_version``, the order's version this request read, tells
+    the flow someone may be waiting for its record (``machine.handle``)."""
     now = iso(datetime.now(UTC))
     roles = list(who.roles)
     fields = ask.fields
     try:
         if ask.kind == Kind.REFUND:
             return refund_request(
-                rid, order_id, who.user_id, roles, now, fields.get("productId"), fields.get("quantity")
+                rid, order_id, who.user_id, roles, now, fields.get("productId"), fields.get("quantity"), seen_version
             )
-        return update_request(rid, order_id, who.user_id, roles, now, fields["changes"], ask.expected_version)
+        return update_request(
+            rid, order_id, who.user_id, roles, now, fields["changes"], ask.expected_version, seen_version
+        )
     except Invalid as exc:
         raise Problem(400, str(exc)) from exc
 

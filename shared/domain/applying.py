@@ -13,7 +13,7 @@ from shared.domain.events import (
     ProductRefunded,
     RequestRejected,
 )
-from shared.domain.model import Line, Order, Origin, Status, all_refunded, is_frozen
+from shared.domain.model import Line, Order, Origin, Status, all_refunded
 
 
 def apply(order: Order | None, event: Event) -> Order:
@@ -78,13 +78,7 @@ _VERSION, _UPDATED_AT, _REVISION = _POSITION["version"], _POSITION["updated_at"]
 
 
 def _rejected(order: Order, event: RequestRejected) -> Order:
-    # A frozen order (refunded, cancelled) rejects every request, and always the same
-    # way, so a request made after it froze leaves nothing to record: repeating a refund
-    # of a refunded order grows nothing. One made before (its requester may be waiting
-    # for its record) is recorded as any other; there are only ever a few of those.
-    if is_frozen(order) and event.occurred_at >= order.updated_at:
-        return order
-    return _moved(order, event)
+    return _moved(order, event) if event.recorded else order
 
 
 def _order_refunded(order: Order, event: OrderRefunded) -> Order:

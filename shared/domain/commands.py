@@ -32,6 +32,7 @@ class RefundOrder(NamedTuple):
     requested_by: Actor | None
     at: str
     reason: str | None = None
+    seen_version: int | None = None  # the order's version its requester saw (see ``machine``)
 
     @property
     def command_id(self) -> str:
@@ -46,6 +47,7 @@ class RefundProduct(NamedTuple):
     requested_by: Actor | None
     at: str
     reason: str | None = None
+    seen_version: int | None = None
 
     @property
     def command_id(self) -> str:
@@ -60,6 +62,7 @@ class UpdateOrder(NamedTuple):
     requested_by: Actor | None
     at: str
     expected_version: int | None = None
+    seen_version: int | None = None
 
     @property
     def command_id(self) -> str:

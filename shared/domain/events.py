@@ -66,6 +66,9 @@ class RequestRejected(NamedTuple):
     request_id: str
     reason: str
     detail: str = ""
+    # False when the order stays as it was, revision included (``machine``: a frozen
+    # order's rejection no one waits on): no record, and nothing for ``apply`` to do.
+    recorded: bool = True
 
 
 Event = OrderCreated | OrderRefunded | ProductRefunded | OrderUpdated | RequestRejected

@@ -10,9 +10,9 @@ and hands to ``handle``: it is repeated, with the same ids, and changes nothing.
 from __future__ import annotations
 
 from shared.domain.applying import apply_all
-from shared.domain.commands import Command
+from shared.domain.commands import AcceptPayment, Command
 from shared.domain.deciding import decide
-from shared.domain.events import Event
+from shared.domain.events import Event, RequestRejected
 from shared.domain.model import Order, is_frozen
 
 
@@ -22,14 +22,29 @@ def handle(order: Order | None, command: Command, recorded: Event | None = None)
     if recorded is not None:
         return order, [recorded]
     events = decide(order, command)
+    if order is not None and _needs_no_record(order, command):
+        events = [e._replace(recorded=False) if isinstance(e, RequestRejected) else e for e in events]
     return apply_all(order, events), events
+
+
+def _needs_no_record(order: Order, command: Command) -> bool:
+    """A frozen order (refunded, cancelled) rejects every request, always the same way,
+    so deciding one again gives the same events: a request that no one waits on the
+    record of changes nothing, and a refund of a refunded order repeated any number of
+    times grows nothing. Someone may wait on it when its requester saw the order before
+    it froze (``seen_version`` below the frozen version: the API's requests, made while
+    it could still change, a few in flight at most); those are recorded as any other."""
+    if not is_frozen(order) or isinstance(command, AcceptPayment):
+        return False
+    seen = getattr(command, "seen_version", None)
+    return seen is None or seen >= order.version
 
 
 def final_rejection(order: Order, command: Command) -> Event | None:
     """The outcome ``command`` will have, when it is already certain without the flow:
     ``order`` is frozen, so the rejection decided now is the one the flow would decide
-    whenever the command reached it (and, made after the order froze, not record)."""
+    whenever the command reached it."""
     if not is_frozen(order):
         return None
-    (event,) = decide(order, command)
+    _, (event,) = handle(order, command)
     return event

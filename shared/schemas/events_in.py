@@ -51,7 +51,9 @@ def parse_event(payload: dict[str, Any]) -> Event:
         amount = _cents(payload.get("amount", 0))
         return OrderUpdated(*head, request_id, changes, amount, _stock(payload.get("products", [])))
     if kind == "RequestRejected":
-        return RequestRejected(*head, request_id, payload["reason"], payload.get("detail", ""))
+        return RequestRejected(
+            *head, request_id, payload["reason"], payload.get("detail", ""), payload.get("recorded", True) is not False
+        )
     raise ValueError(f"unknown event type {kind!r}")
 
 

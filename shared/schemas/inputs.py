@@ -198,8 +198,9 @@ def parse_refund(body: dict[str, Any], fallback_at: str | None) -> RefundOrder |
     actor = _actor(body.get("requestedBy"))
     reason = _optional_text(body, "reason", MAX_REASON)
     kind = body.get("kind")
+    seen = _version(body, "seenVersion")
     if kind == "order":
-        return RefundOrder(request_id, order_id, actor, at, reason)
+        return RefundOrder(request_id, order_id, actor, at, reason, seen)
     if kind == "product":
         return RefundProduct(
             request_id=request_id,
@@ -209,6 +210,7 @@ def parse_refund(body: dict[str, Any], fallback_at: str | None) -> RefundOrder |
             requested_by=actor,
             at=at,
             reason=reason,
+            seen_version=seen,
         )
     raise Invalid('kind: must be "order" or "product"')
 
@@ -232,17 +234,22 @@ def parse_update(body: dict[str, Any], fallback_at: str | None) -> UpdateOrder:
             parsed["status"] = Status(changes["status"])
         except ValueError as exc:
             raise Invalid(f"changes.status: unknown status {changes['status']!r}") from exc
-    expected = body.get("expectedVersion")
-    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
-        raise Invalid("expectedVersion: must be an integer >= 1")
     return UpdateOrder(
         request_id=request_id,
         order_id=order_id,
         changes=tuple(sorted(parsed.items())),
         requested_by=_actor(body.get("requestedBy")),
         at=at,
-        expected_version=expected,
+        expected_version=_version(body, "expectedVersion"),
+        seen_version=_version(body, "seenVersion"),
     )
+
+
+def _version(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63):
+        raise Invalid(f"{name}: must be an integer >= 1")
+    return value
 
 
 def _request_ids(body: dict[str, Any]) -> tuple[str, str]:

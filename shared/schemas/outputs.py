@@ -103,7 +103,7 @@ def _details(event: Event) -> dict[str, Any]:
             details.update(amount=json_number(event.amount), products=_stock(event.restocked))
         return details
     if isinstance(event, RequestRejected):
-        return {"reason": event.reason, "detail": event.detail}
+        return {"reason": event.reason, "detail": event.detail, "recorded": event.recorded}
     raise TypeError(type(event).__name__)
 
 

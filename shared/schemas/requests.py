@@ -46,7 +46,14 @@ def _actor(user_id: str, roles: list[str]) -> dict[str, Any]:
 
 
 def refund_request(
-    rid: str, order_id: str, user_id: str, roles: list[str], at: str, product_id: Any = None, quantity: Any = None
+    rid: str,
+    order_id: str,
+    user_id: str,
+    roles: list[str],
+    at: str,
+    product_id: Any = None,
+    quantity: Any = None,
+    seen_version: int | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "requestId": rid,
@@ -57,12 +64,21 @@ def refund_request(
     }
     if body["kind"] == "product":
         body.update(productId=product_id, quantity=quantity)
+    if seen_version is not None:
+        body["seenVersion"] = seen_version
     parse_refund(body, at)  # raises Invalid with the field at fault
     return body
 
 
 def update_request(
-    rid: str, order_id: str, user_id: str, roles: list[str], at: str, changes: Any, expected_version: int | None
+    rid: str,
+    order_id: str,
+    user_id: str,
+    roles: list[str],
+    at: str,
+    changes: Any,
+    expected_version: int | None,
+    seen_version: int | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "requestId": rid,
@@ -73,5 +89,7 @@ def update_request(
     }
     if expected_version is not None:
         body["expectedVersion"] = expected_version
+    if seen_version is not None:
+        body["seenVersion"] = seen_version
     parse_update(body, at)
     return body

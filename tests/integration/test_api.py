@@ -215,7 +215,7 @@ async def test_pages_of_orders_with_cursors(api, stack):
     assert created == sorted(created, reverse=True)
 
 
-async def test_ready_when_kafka_and_mongo_answer(api, stack):
+async def test_ready_when_kafka_mongo_and_the_outcome_feed_answer(api, stack):
     response = await api.get("/health/ready")
     assert response.status == 200
-    assert (await response.json())["checks"] == {"mongo": "ok", "kafka": "ok"}
+    assert (await response.json())["checks"] == {"mongo": "ok", "kafka": "ok", "outcomes": "ok"}
