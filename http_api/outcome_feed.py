@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Container
+from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -27,6 +28,15 @@ FETCH_WAIT_MS = 10
 START_TIMEOUT = 30.0  # seconds to find where each partition ends
 RESTART_FIRST_S, RESTART_MOST_S = 0.5, 10.0  # waits between restarts of a failed feed
 _REQUEST_ID = b'"requestId"'
+
+
+@dataclass(frozen=True)
+class _Listener:
+    """Whom the feed tells: the request ids waited for, and the callback on their loop."""
+
+    wanted: Container[str]
+    loop: asyncio.AbstractEventLoop
+    decided: Callable[[list[str]], None]
 
 
 class KafkaOutcomeFeed:
@@ -49,9 +59,8 @@ class KafkaOutcomeFeed:
         loop = asyncio.get_running_loop()
         consumer = await asyncio.to_thread(self._assigned_at_end)
         self._running = self._up = True
-        self._thread = threading.Thread(
-            target=self._read, args=(consumer, wanted, loop, decided), name="outcome-feed", daemon=True
-        )
+        listener = _Listener(wanted, loop, decided)
+        self._thread = threading.Thread(target=self._read, args=(consumer, listener), name="outcome-feed", daemon=True)
         self._thread.start()
 
     def _assigned_at_end(self) -> Consumer:
@@ -83,13 +92,7 @@ class KafkaOutcomeFeed:
         """False while the feed is down (failed, and not yet restarted)."""
         return self._running and self._up
 
-    def _read(
-        self,
-        consumer: Consumer,
-        wanted: Container[str],
-        loop: asyncio.AbstractEventLoop,
-        decided: Callable[[list[str]], None],
-    ) -> None:
+    def _read(self, consumer: Consumer | None, listener: _Listener) -> None:
         """Until closed; a failure restarts the consumer where it was (readiness is 503
         meanwhile), and waiters are answered by their last look if their event is missed."""
         backoff = RESTART_FIRST_S
@@ -100,7 +103,7 @@ class KafkaOutcomeFeed:
                     self._up = True
                     backoff = RESTART_FIRST_S
                     log.info("the outcome feed is reading again")
-                self._read_until_closed(consumer, wanted, loop, decided)
+                self._read_until_closed(consumer, listener)
             except Exception:
                 log.exception("the outcome feed failed; restarting it in %.1f s", backoff)
                 self._up = False
@@ -117,13 +120,7 @@ class KafkaOutcomeFeed:
         consumer.assign(self._positions)
         return consumer
 
-    def _read_until_closed(
-        self,
-        consumer: Consumer,
-        wanted: Container[str],
-        loop: asyncio.AbstractEventLoop,
-        decided: Callable[[list[str]], None],
-    ) -> None:
+    def _read_until_closed(self, consumer: Consumer, listener: _Listener) -> None:
         while self._running:
             first = consumer.poll(0.1)  # returns with the first message: consume() would wait for 500
             if first is None:
@@ -134,10 +131,10 @@ class KafkaOutcomeFeed:
                 if msg.error() is not None or not value or _REQUEST_ID not in value:
                     continue
                 request_id = _request_id(value)
-                if request_id is not None and request_id in wanted:
+                if request_id is not None and request_id in listener.wanted:
                     found.append(request_id)
             if found:
-                loop.call_soon_threadsafe(decided, found)
+                listener.loop.call_soon_threadsafe(listener.decided, found)
 
     async def close(self) -> None:
         self._running = False

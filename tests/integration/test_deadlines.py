@@ -68,22 +68,16 @@ async def test_a_refund_with_the_broker_frozen_is_503_within_its_timeout(servers
     assert took < 2 + 1.5
 
 
-async def test_a_read_with_the_database_frozen_is_503_within_the_database_timeout(servers, api):
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/findOrder/{order}"), ("POST", "/{order}/refund?timeout=10")], ids=["read", "refund"]
+)
+async def test_with_the_database_frozen_a_request_is_503_within_the_database_timeout(servers, api, method, path):
     stack, base, session = api
-    order_id = await placed(stack, "user-1", "frozen-db-read")
+    order_id = await placed(stack, "user-1", f"frozen-db-{method}")
     with frozen(servers.mongo):
-        status, took, headers, _ = await timed(session, "GET", f"{base}/findOrder/{order_id}")
+        status, took, headers, _ = await timed(session, method, base + path.format(order=order_id))
     assert status == 503
     assert "Retry-After" in headers
-    assert took < MONGO_TIMEOUT_S + 1.5
-
-
-async def test_a_refund_with_the_database_frozen_is_503_within_the_database_timeout(servers, api):
-    stack, base, session = api
-    order_id = await placed(stack, "user-1", "frozen-db-refund")
-    with frozen(servers.mongo):
-        status, took, _, _ = await timed(session, "POST", f"{base}/{order_id}/refund?timeout=10")
-    assert status == 503
     assert took < MONGO_TIMEOUT_S + 1.5
 
 
