@@ -7,7 +7,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-RUN useradd --create-home --uid 10001 orders
+# /recovery: the dataflow's recovery store, a volume; made here and owned by the
+# service's user, so a fresh volume mounted on it starts with that owner.
+RUN useradd --create-home --uid 10001 orders \
+    && mkdir /recovery \
+    && chown orders /recovery
 
 COPY requirements.txt .
 RUN pip install -r requirements.txt
@@ -18,6 +22,8 @@ COPY http_api/ http_api/
 COPY ops/ ops/
 
 USER 10001
+# Listen on every interface of the container, so published ports reach the API.
+ENV ORDER_SERVICE_HOST=0.0.0.0
 # 8080: the API; 9464: a dataflow process's /metrics and /live
 EXPOSE 8080 9464
 CMD ["python", "-m", "http_api"]

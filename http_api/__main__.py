@@ -19,7 +19,7 @@ SHUTDOWN_S = 3.0
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", help="interface to listen on (default ORDER_SERVICE_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default ORDER_SERVICE_PORT or 8080)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     # A stop waits SHUTDOWN_S for requests in progress (each is bounded by its own timeout).
     web.run_app(
         create_app(settings),
-        host=args.host,
+        host=args.host or settings.host,
         port=args.port or settings.port,
         access_log=None,
         shutdown_timeout=SHUTDOWN_S,

@@ -26,6 +26,7 @@ ANONYMOUS_RATE = Rate(5, 10)  # per client address, requests without a valid tok
 class Settings:
     kafka_uri: str | None = None
     mongo_uri: str | None = None
+    host: str = "127.0.0.1"  # the API's listen address (0.0.0.0 in a container)
     port: int = 8080
     jwt_secret: str | None = None
     topics: Topics = field(default_factory=Topics)
@@ -68,6 +69,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
     return Settings(
         kafka_uri=get("KAFKA_URI") or None,
         mongo_uri=get("MONGO_URI") or None,
+        host=get("ORDER_SERVICE_HOST", "127.0.0.1"),
         port=int(get("ORDER_SERVICE_PORT", "8080")),
         jwt_secret=get("JWT_SEC") or None,
         topics=Topics.configured(

@@ -85,3 +85,25 @@ def test_prometheus_scrapes_the_compose_services():
     scrape = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
     targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
     assert targets == {"flow-0:9464", "flow-1:9464", "api-1:8080", "api-2:8080"}
+
+
+def test_the_api_services_listen_on_every_interface_of_their_container():
+    services = compose_config()["services"]
+    assert {services[name]["environment"]["ORDER_SERVICE_HOST"] for name in ("api-1", "api-2")} == {"0.0.0.0"}
+
+
+def test_the_api_and_flow_services_have_healthchecks_on_their_health_routes():
+    services = compose_config()["services"]
+    probes = {name: " ".join(services[name]["healthcheck"]["test"]) for name in ("api-1", "api-2", "flow-0", "flow-1")}
+    assert all("/health/ready" in probes[name] for name in ("api-1", "api-2"))
+    assert all(":9464/live" in probes[name] for name in ("flow-0", "flow-1"))
+
+
+def test_the_image_makes_the_recovery_mount_point_owned_by_its_user():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    user = re.search(r"^USER (\d+)", dockerfile, re.MULTILINE).group(1)
+    assert re.search(r"useradd [^\n]*--uid " + user + r" orders", dockerfile)
+    assert "mkdir /recovery" in dockerfile
+    assert "chown orders /recovery" in dockerfile
+    volumes = {v for name in ("flow-0", "flow-1") for v in compose_config()["services"][name]["volumes"]}
+    assert {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes} == {"/recovery"}
