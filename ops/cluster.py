@@ -15,6 +15,13 @@ the cluster, start it with other counts.
 On several hosts, run one supervisor per host, each with the same --addresses
 and its own --process-ids; the recovery store must then be on storage every
 host reaches (each worker writes its own recovery partitions).
+
+In a Kubernetes StatefulSet (deploy/k8s), each pod runs one process:
+
+    python -m ops.cluster --statefulset flow --processes 4      # in pod flow-2: process 2 of 4
+
+the process id is the pod's ordinal (the end of its hostname) and the addresses
+are the pods' names under the headless Service: flow-0.flow:2101;...;flow-3.flow:2101.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +42,7 @@ from ops import children
 from ops.recovery_store import has_partitions
 
 log = logging.getLogger("ops.cluster")
+CLUSTER_PORT = 2101  # where each process of a multi-host cluster listens for its peers
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,12 @@ class ClusterPlan:
     recovery: Path
     snapshot_s: int = 5
     flow: str = "dataflows.order_flow:get_flow()"
+    one_host_each: bool = False  # a pod each (StatefulSet): every process serves metrics on the base port
+
+    def metrics_port(self, base: int, process_id: int) -> int:
+        """Process ``i`` serves its metrics on ``base + i`` (several on one host), or on
+        ``base`` when each process has a host of its own."""
+        return base if self.one_host_each else base + process_id
 
     def command(self, process_id: int) -> list[str]:
         cmd = [sys.executable, "-m", "bytewax.run", self.flow, "-w", str(self.workers)]
@@ -137,14 +152,17 @@ class Supervisor:
         log.info("started process(es) %s (os pids %s)", list(self.procs), [p.pid for p in self.procs.values()])
 
     def env_of(self, process_id: int) -> dict[str, str]:
-        """Process ``i`` serves its metrics on FLOW_METRICS_PORT + i."""
+        """Process ``i`` serves its metrics on FLOW_METRICS_PORT + i (``ClusterPlan.metrics_port``)."""
         base = self.env.get("FLOW_METRICS_PORT")
-        return self.env if not base else {**self.env, "FLOW_METRICS_PORT": str(int(base) + process_id)}
+        port = None if not base else self.plan.metrics_port(int(base), process_id)
+        return self.env if port is None else {**self.env, "FLOW_METRICS_PORT": str(port)}
 
     def metrics_urls(self) -> dict[int, str]:
         base = self.env.get("FLOW_METRICS_PORT")
         host = self.env.get("FLOW_METRICS_HOST", "127.0.0.1")
-        return {} if not base else {i: f"http://{host}:{int(base) + i}" for i in self.plan.local_ids}
+        if not base:
+            return {}
+        return {i: f"http://{host}:{self.plan.metrics_port(int(base), i)}" for i in self.plan.local_ids}
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM to every process group, then SIGKILL to those still there after
@@ -234,6 +252,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-w", "--workers", type=int, default=1, help="workers per process (default 1)")
     parser.add_argument("--addresses", help='every process\'s host:port, ";"-separated (default: loopback, free ports)')
     parser.add_argument("--process-ids", help="with --addresses: the process ids to run here, comma-separated")
+    parser.add_argument(
+        "--statefulset",
+        metavar="SERVICE",
+        help="in a StatefulSet's pod: one process, its id the pod's ordinal, addresses POD-i.SERVICE (--processes)",
+    )
+    parser.add_argument(
+        "--cluster-port", type=int, default=CLUSTER_PORT, help=f"with --statefulset (default {CLUSTER_PORT})"
+    )
     parser.add_argument("--recovery", type=Path, help="recovery store (default RECOVERY_DIR or .data/recovery)")
     parser.add_argument("--snapshot-interval", type=int, default=5, help="seconds between snapshots (default 5)")
     parser.add_argument("--max-backoff", type=float, default=30.0, help="longest wait between restarts (default 30 s)")
@@ -252,9 +278,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def statefulset_plan(hostname: str, service: str, processes: int, port: int) -> tuple[tuple[str, ...], int]:
+    """The cluster's addresses and this pod's process id, from its hostname (``flow-2``)."""
+    base, _, ordinal = hostname.rpartition("-")
+    if not base or not ordinal.isdigit():
+        raise SystemExit(f"--statefulset: the hostname {hostname!r} is not a StatefulSet pod's (NAME-ORDINAL)")
+    if int(ordinal) >= processes:
+        raise SystemExit(f"--statefulset: pod {hostname} has no place in a cluster of {processes} processes")
+    return tuple(f"{base}-{i}.{service}:{port}" for i in range(processes)), int(ordinal)
+
+
 def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
     from ops.servers import free_port
 
+    if args.statefulset:
+        addresses, ordinal = statefulset_plan(socket.gethostname(), args.statefulset, args.processes, args.cluster_port)
+        return ClusterPlan(addresses, (ordinal,), args.workers, recovery, args.snapshot_interval, one_host_each=True)
     if args.addresses:
         addresses = tuple(a.strip() for a in args.addresses.split(";") if a.strip())
         ids = range(len(addresses)) if not args.process_ids else (int(i) for i in args.process_ids.split(","))
