@@ -84,14 +84,17 @@ def ratio(top: Callable[[list[Scrape]], Series], bottom: Callable[[list[Scrape]]
     return compute
 
 
-def since(name: str) -> Callable[[list[Scrape]], Series]:
+def since(name: str, by: tuple[str, ...]) -> Callable[[list[Scrape]], Series]:
+    """Seconds since the timestamp ``name`` holds, a line per ``by`` (one per process:
+    a stalled process shows on its own, not hidden behind the others' newest stamp)."""
+
     def compute(scrapes: list[Scrape]) -> Series:
-        points = []
+        out: Series = defaultdict(list)
         for t, samples in scrapes:
-            stamps = [v for (n, _), v in samples.items() if n == name and v > 0]
-            if stamps:
-                points.append((t, t - max(stamps)))
-        return {"seconds": points}
+            for (n, labels), v in samples.items():
+                if n == name and v > 0:
+                    out[_by(labels, by)].append((t, t - v))
+        return out
 
     return compute
 
@@ -138,11 +141,11 @@ PANELS = [
         ratio(rate("order_flow_batch_orders_sum", ()), rate("order_flow_batch_orders_count", ())),
     ),
     Panel(
-        "Seconds since a batch was stored",
-        "time() - max(order_flow_last_progress_timestamp_seconds)",
-        "seconds",
+        "Seconds since each process stored a batch or closed an epoch",
+        "time() - order_flow_last_progress_timestamp_seconds",
+        "{{instance}}",
         "s",
-        since("order_flow_last_progress_timestamp_seconds"),
+        since("order_flow_last_progress_timestamp_seconds", ("instance",)),
     ),
     Panel(
         "API requests per second, by status",
@@ -168,6 +171,10 @@ PANELS = [
 ]
 
 
+# Any Prometheus the importer picks: the dashboard names none of its own.
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
+
 def grafana_json() -> dict:
     panels = []
     for i, p in enumerate(PANELS):
@@ -176,7 +183,7 @@ def grafana_json() -> dict:
                 "id": i + 1,
                 "type": "timeseries",
                 "title": p.title,
-                "datasource": {"type": "prometheus", "uid": "prometheus"},
+                "datasource": DATASOURCE,
                 "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
                 "fieldConfig": {"defaults": {"unit": p.unit}, "overrides": []},
                 "targets": [{"refId": "A", "expr": p.promql, "legendFormat": p.legend}],
@@ -188,6 +195,18 @@ def grafana_json() -> dict:
         "schemaVersion": 39,
         "time": {"from": "now-30m", "to": "now"},
         "refresh": "10s",
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "label": "Prometheus",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "current": {},
+                    "hide": 0,
+                }
+            ]
+        },
         "panels": panels,
     }
 

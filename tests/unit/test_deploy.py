@@ -107,3 +107,18 @@ def test_the_image_makes_the_recovery_mount_point_owned_by_its_user():
     assert "chown orders /recovery" in dockerfile
     volumes = {v for name in ("flow-0", "flow-1") for v in compose_config()["services"][name]["volumes"]}
     assert {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes} == {"/recovery"}
+
+
+def test_the_dashboard_asks_for_its_prometheus_instead_of_naming_one():
+    dashboard = grafana_json()
+    (variable,) = dashboard["templating"]["list"]
+    assert (variable["type"], variable["query"]) == ("datasource", "prometheus")
+    assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {"${datasource}"}
+
+
+def test_a_stalled_process_shows_on_its_own_line_of_the_progress_panel():
+    (panel,) = [p for p in PANELS if "last_progress" in p.promql]
+    assert "max(" not in panel.promql
+    stamp = "order_flow_last_progress_timestamp_seconds"
+    scrapes = [(100.0, {(stamp, (("instance", "a"),)): 99.0, (stamp, (("instance", "b"),)): 40.0})]
+    assert panel.compute(scrapes) == {"a": [(100.0, 1.0)], "b": [(100.0, 60.0)]}
