@@ -66,7 +66,7 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
     try:
         return await handler(request)
     except Problem as exc:
-        return problem_response(request, exc.status_code, exc.detail, exc.response_headers, **exc.extra)
+        return _answer(request, exc)
     except web.HTTPRequestEntityTooLarge:
         # Bad input is 400 (docs/http-api.md), however it is bad.
         return problem_response(request, 400, f"the request body is larger than {request.client_max_size} bytes")
@@ -80,20 +80,20 @@ async def problems_middleware(request: web.Request, handler) -> web.StreamRespon
         return problem_response(request, 400, "a value in the request cannot be stored or searched for")
     except UNAVAILABLE as exc:
         log.warning("%s %s: a server did not answer: %s", request.method, request.path, str(exc)[:300])
-        return problem_response(
-            request,
-            503,
-            "a server this service needs did not answer in time; try again (with the same Idempotency-Key)",
-            {"Retry-After": str(RETRY_AFTER_S)},
-            reason="unavailable",
-        )
+        detail = "a server this service needs did not answer in time; try again (with the same Idempotency-Key)"
+        return _answer(request, unavailable(detail))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(request, 500, "an unexpected error; it has been logged")
 
 
-def unavailable(detail: str) -> Problem:
-    return Problem(503, detail, response_headers={"Retry-After": str(RETRY_AFTER_S)}, reason="unavailable")
+def _answer(request: web.Request, problem: Problem) -> web.Response:
+    return problem_response(request, problem.status_code, problem.detail, problem.response_headers, **problem.extra)
+
+
+def unavailable(detail: str, reason: str = "unavailable") -> Problem:
+    """503 with Retry-After: ``unavailable`` (a server did not answer) or ``overloaded``."""
+    return Problem(503, detail, response_headers={"Retry-After": str(RETRY_AFTER_S)}, reason=reason)
 
 
 UNCOUNTED = ("/health/", "/metrics")  # probes and scrapes answer even when the API is full
@@ -112,12 +112,7 @@ def in_flight_limit(limit: int, metrics: Any):
             return await handler(request)
         if in_flight >= limit:
             metrics.refused.labels("overloaded").inc()
-            raise Problem(
-                503,
-                f"this API process is working on {limit} requests already; try again",
-                response_headers={"Retry-After": str(RETRY_AFTER_S)},
-                reason="overloaded",
-            )
+            raise unavailable(f"this API process is working on {limit} requests already; try again", "overloaded")
         in_flight += 1
         metrics.in_flight.set(in_flight)
         try:

@@ -19,6 +19,7 @@ from http_api.views import (
     storable_text,
 )
 from shared.domain.model import Status
+from shared.schemas.inputs import MAX_ID
 from shared.schemas.requests import order_of_request
 from shared.storage import read_record
 
@@ -54,7 +55,7 @@ async def find_user_orders(request: web.Request) -> web.Response:
     who = actor_of(request)
     user_id = request.match_info["userId"]
     if not storable_text(user_id):
-        raise Problem(400, "userId must be text of at most 200 characters", invalidParams=[{"name": "userId"}])
+        raise Problem(400, f"userId must be text of at most {MAX_ID} characters", invalidParams=[{"name": "userId"}])
     if not who.acts_for(user_id):
         raise Problem(403, "you may list only your own orders")
     limit = _limit(request.query.get("limit"))

@@ -11,6 +11,7 @@ from bson.decimal128 import Decimal128
 
 from shared.domain.deciding import created_event_id
 from shared.money import json_number
+from shared.schemas.inputs import MAX_ID, encodable
 from shared.storage import INTERNAL_FIELDS, cents, order_from_doc, read_record
 
 
@@ -91,9 +92,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-MAX_CURSOR_TEXT = 200  # a cursor holds a creation time and an order id
-
-
 def encode_cursor(doc: dict[str, Any]) -> str:
     return _encode([doc["createdAt"], doc["_id"]])
 
@@ -119,14 +117,8 @@ def decode_history_cursor(cursor: str) -> int:
 
 
 def storable_text(value: object) -> bool:
-    """A string a query may hold: short, and encodable (no lone surrogate)."""
-    if not isinstance(value, str) or len(value) > MAX_CURSOR_TEXT:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """A string a query may hold: an id's length at most, and encodable (no lone surrogate)."""
+    return isinstance(value, str) and len(value) <= MAX_ID and encodable(value)
 
 
 def _encode(value: Any) -> str:

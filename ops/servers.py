@@ -8,7 +8,6 @@ another address, inside a network namespace (the multi-host tests' test hosts).
 from __future__ import annotations
 
 import logging
-import os
 import random
 import shutil
 import signal
@@ -111,16 +110,14 @@ class Server:
         return self
 
     def stop(self, kill: bool = False, grace: float = 15.0) -> None:
+        """SIGTERM, and SIGKILL after ``grace``; ``kill``: SIGKILL at once (a crash)."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        if kill:
+            children.signal_group(self.proc, signal.SIGKILL)
             self.proc.wait()
-        except ProcessLookupError:
-            pass
+        else:
+            children.stop_all([self.proc], grace)
 
     def __enter__(self) -> Server:
         return self.start()

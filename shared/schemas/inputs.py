@@ -22,6 +22,7 @@ from shared.domain.commands import (
 from shared.domain.model import INITIAL, Actor, Line, Status
 from shared.ids import order_id_for_payment
 from shared.money import MoneyError, to_cents
+from shared.redact import masked_digits
 from shared.schemas.updatable import UPDATABLE
 from shared.timefmt import iso_from_millis, parse_iso
 from shared.topics import Kind
@@ -155,7 +156,7 @@ def mask_card(value: object) -> str:
     digits = str(value).replace(" ", "").replace("-", "")
     if not digits.isascii() or not digits.isdigit() or not 12 <= len(digits) <= 19:
         raise Invalid("cardNumber: must have 12 to 19 digits")
-    return "*" * (len(digits) - 4) + digits[-4:]
+    return masked_digits(digits)
 
 
 def _lines(value: object) -> tuple[Line, ...]:
