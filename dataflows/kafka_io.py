@@ -23,7 +23,7 @@ from dataflows.resume import (
     mismatch,
     mismatch_error,
 )
-from shared.kafka_config import producer_config
+from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ STATS_INTERVAL_MS = 2_000
 
 
 def kafka_source(
-    brokers: list[str], topics: tuple[str, ...], batch_size: int, fetch_wait_ms: int, idle_poll_ms: float
+    kafka: KafkaConnection, topics: tuple[str, ...], batch_size: int, fetch_wait_ms: int, idle_poll_ms: float
 ) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
     # A short fetch wait bounds latency on brokers that hold a fetch for its whole wait.
@@ -40,17 +40,19 @@ def kafka_source(
     # restarts from its beginning rather than its end: replays are harmless, skips are not.
     # librdkafka's statistics feed bytewax's consumer-lag gauge (dataflows.flow_metrics).
     config = {
+        **kafka.security,
         "fetch.wait.max.ms": str(fetch_wait_ms),
         "auto.offset.reset": "earliest",
         "statistics.interval.ms": str(STATS_INTERVAL_MS),
     }
     return PromptKafkaSource(
-        brokers,
+        list(kafka.brokers),
         list(topics),
         batch_size=batch_size,
         raise_on_errors=False,
         add_config=config,
         idle_poll=timedelta(milliseconds=idle_poll_ms),
+        kafka=kafka,
     )
 
 
@@ -66,8 +68,16 @@ class PromptKafkaSource(KafkaSource):
     Each partition's snapshot is a ``ResumePoint``; a resume on input other than
     the one the recovery store was made against raises ``ResumeMismatch``."""
 
-    def __init__(self, *args: Any, idle_poll: timedelta, facts: PartitionFacts | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        idle_poll: timedelta,
+        kafka: KafkaConnection,
+        facts: PartitionFacts | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
+        self._kafka = kafka
         self._idle_poll = idle_poll
         self._facts = facts
 
@@ -86,7 +96,7 @@ class PromptKafkaSource(KafkaSource):
 
     def _broker_facts(self) -> PartitionFacts:
         if self._facts is None:
-            self._facts = BrokerFacts(list(self._brokers), list(self._topics))
+            self._facts = BrokerFacts(self._kafka, list(self._topics))
         return self._facts
 
 
@@ -102,8 +112,8 @@ def _recovery_dir() -> str | None:
 class BrokerFacts:
     """What the broker says about the input partitions, asked once a process."""
 
-    def __init__(self, brokers: list[str], topics: list[str]):
-        self._config = {"bootstrap.servers": ",".join(brokers)}
+    def __init__(self, kafka: KafkaConnection, topics: list[str]):
+        self._config = kafka.client()
         self._topics = topics
         self._ids: dict[str, str | None] | None = None
 
@@ -197,8 +207,8 @@ class PromptPartition(StatefulSourcePartition):
 class MessagePublisher:
     """Produces each message to its own topic; acks=all, idempotent, delivery checked."""
 
-    def __init__(self, brokers: list[str], timeout_ms: int | None = None):
-        self._producer = Producer(producer_config(brokers, linger_ms=5, timeout_ms=timeout_ms))
+    def __init__(self, kafka: KafkaConnection, timeout_ms: int | None = None):
+        self._producer = Producer(kafka.producer(linger_ms=5, timeout_ms=timeout_ms))
 
     def publish(self, items: list[OutMessage]) -> None:
         failures: list[str] = []

@@ -341,6 +341,7 @@ def get_flow() -> Dataflow:
     from dataflows.setup import prepare
     from dataflows.store_then_publish import SinkSettings, StoreThenPublishSink
     from shared.config import jwt_secret_problem, load_settings
+    from shared.kafka_config import KafkaAccessError
     from shared.redact import install_log_masking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -352,7 +353,10 @@ def get_flow() -> Dataflow:
         raise SystemExit(f"refusing to start: {problem}")  # the flow verifies no token, but shares the setting
     topics = settings.topics
     serve_configured(settings)  # answering from the start, while the topics are made and the cluster forms
-    prepare(settings)
+    try:
+        prepare(settings)
+    except KafkaAccessError as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None
     lookup = (
         PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
         if settings.payment_service_url
@@ -360,12 +364,12 @@ def get_flow() -> Dataflow:
     )
     return build_flow(
         kafka_source(
-            settings.brokers, names(topics.inputs), settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
+            settings.kafka, names(topics.inputs), settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
         ),
         StoreThenPublishSink(
             SinkSettings(
                 settings.mongo_uri,
-                settings.brokers,
+                settings.kafka,
                 topics.order_dlq.name,
                 settings.kafka_message_timeout_ms,
                 settings.fault_after_store,

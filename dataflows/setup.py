@@ -14,15 +14,18 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from dataflows.mongo_io import ensure_indexes, orders_collection
 from shared.config import Settings
+from shared.kafka_config import KafkaConnection, check_access
 from shared.topics import Topics, names
 
 
 def prepare(settings: Settings) -> list[str]:
-    """Create missing topics and indexes; returns the topics created."""
+    """Create missing topics and indexes; returns the topics created. Raises
+    ``KafkaAccessError`` when the brokers refuse our credentials or certificates."""
     if not settings.brokers or not settings.mongo_uri:
         raise ValueError("KAFKA_URI and MONGO_URI must be set")
+    check_access(settings.kafka)
     topics = settings.topics
-    created = ensure_topics(settings.brokers, names(topics.all), settings.partitions, configs=log_configs(topics))
+    created = ensure_topics(settings.kafka, names(topics.all), settings.partitions, configs=log_configs(topics))
     ensure_indexes(orders_collection(settings.mongo_uri))
     return created
 
@@ -32,7 +35,7 @@ KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 def ensure_topics(
-    brokers: list[str],
+    kafka: KafkaConnection,
     names: tuple[str, ...],
     partitions: int,
     timeout: float = 60,
@@ -40,7 +43,7 @@ def ensure_topics(
 ) -> list[str]:
     """Create the missing ones (with ``configs[name]``, if any); returns what was
     created. Waits until all are visible. Existing topics are left as they are."""
-    admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
+    admin = AdminClient(kafka.client())
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [n for n in dict.fromkeys(names) if n not in existing]
     configs = configs or {}

@@ -22,6 +22,7 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from dataflows import flow_metrics
+from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
 
 
@@ -42,7 +43,7 @@ class _Partition(StatelessSinkPartition[Effects]):
 
         self._orders = orders_collection(settings.mongo_uri)
         self._records = records_collection(settings.mongo_uri)
-        self._publisher = MessagePublisher(settings.brokers, settings.message_timeout_ms)
+        self._publisher = MessagePublisher(settings.kafka, settings.message_timeout_ms)
         self._dlq_topic = settings.dlq_topic
         self._fault = settings.fault_after_store
 
@@ -80,7 +81,7 @@ def _timed(target: str, write, *args: Any) -> None:
 @dataclass(frozen=True)
 class SinkSettings:
     mongo_uri: str
-    brokers: list[str]
+    kafka: KafkaConnection
     dlq_topic: str | None = None
     message_timeout_ms: int | None = None
     fault_after_store: str | None = None  # fault tests only: see ``_fault_point``

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from http_api.app import create_app
 from shared.config import jwt_secret_problem, load_settings
+from shared.kafka_config import KafkaAccessError, check_access
 from shared.redact import install_log_masking
 
 SHUTDOWN_S = 3.0
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> None:
     problem = jwt_secret_problem(settings.jwt_secret)
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem}")
+    if settings.brokers:
+        try:
+            check_access(settings.kafka)
+        except KafkaAccessError as exc:
+            raise SystemExit(f"refusing to start: {exc}") from None
     # A stop waits SHUTDOWN_S for requests in progress (each is bounded by its own timeout).
     web.run_app(
         create_app(settings),

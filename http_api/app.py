@@ -15,6 +15,7 @@ from http_api.problems import in_flight_limit, problems_middleware
 from http_api.routes import setup_routes
 from http_api.views import RenderedOrders
 from shared.config import Settings
+from shared.kafka_config import KafkaConnection
 
 MAX_BODY_BYTES = 64 * 1024
 # aiohttp's HTTP parser answers a request line or header over its limit (8 KiB by
@@ -78,8 +79,7 @@ def _outcomes_ctx(given: OutcomeFeed | None):
         if feed is None:
             from http_api.outcome_feed import KafkaOutcomeFeed
 
-            brokers = app[keys.SETTINGS].brokers or [_required(None, "KAFKA_URI")]
-            feed = KafkaOutcomeFeed(brokers, app[keys.TOPICS].order_events.name)
+            feed = KafkaOutcomeFeed(_kafka(app[keys.SETTINGS]), app[keys.TOPICS].order_events.name)
         await feed.start(watcher.wanted(), watcher.decided)
         app[keys.OUTCOMES] = watcher
         app[keys.FEED] = feed
@@ -96,13 +96,18 @@ def _publisher_ctx(given: Publisher | None):
         if publisher is None:
             from http_api.kafka_publisher import KafkaPublisher
 
-            publisher = KafkaPublisher(app[keys.SETTINGS].brokers or [_required(None, "KAFKA_URI")])
+            publisher = KafkaPublisher(_kafka(app[keys.SETTINGS]))
         app[keys.PUBLISHER] = publisher
         yield
         if given is None:
             await publisher.close()  # type: ignore[attr-defined]
 
     return ctx
+
+
+def _kafka(settings: Settings) -> KafkaConnection:
+    _required(settings.kafka_uri, "KAFKA_URI")
+    return settings.kafka
 
 
 def _required(value: str | None, name: str) -> str:

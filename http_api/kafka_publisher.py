@@ -9,7 +9,7 @@ from typing import Any
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from shared.kafka_config import producer_config
+from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import dumps
 from shared.topics import Topic
 
@@ -17,9 +17,9 @@ FLUSH_ON_CLOSE_S = 3.0
 
 
 class KafkaPublisher:
-    def __init__(self, brokers: list[str]):
-        self._producer = Producer(producer_config(brokers, linger_ms=1))
-        self._admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
+    def __init__(self, kafka: KafkaConnection):
+        self._producer = Producer(kafka.producer(linger_ms=1))
+        self._admin = AdminClient(kafka.client())
         self._running = True
         self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
         self._poller.start()

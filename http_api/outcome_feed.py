@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from shared.kafka_config import KafkaConnection
+
 log = logging.getLogger(__name__)
 
 # How long a fetch may wait for data (Tansu holds a fetch for all of it): latency vs idle polling.
@@ -40,14 +42,15 @@ class _Listener:
 
 
 class KafkaOutcomeFeed:
-    def __init__(self, brokers: list[str], topic: str):
-        self._config = {
-            "bootstrap.servers": ",".join(brokers),
-            "group.id": f"order-api-outcomes-{uuid.uuid4().hex}",  # assigned, never joined
-            "enable.auto.commit": False,
-            "fetch.wait.max.ms": FETCH_WAIT_MS,
-            "fetch.min.bytes": 1,
-        }
+    def __init__(self, kafka: KafkaConnection, topic: str):
+        self._config = kafka.client(
+            **{
+                "group.id": f"order-api-outcomes-{uuid.uuid4().hex}",  # assigned, never joined
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
+                "fetch.min.bytes": 1,
+            }
+        )
         self._topic = topic
         self._running = False
         self._up = False

@@ -13,21 +13,23 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from ops.progress import progress
+from shared.kafka_config import KafkaConnection
 
 PROGRESS_EVERY = 5_000
 
 
-def read_topic(brokers: list[str], topic: str, show_progress: bool = True) -> Iterator[dict[str, Any]]:
+def read_topic(kafka: KafkaConnection, topic: str, show_progress: bool = True) -> Iterator[dict[str, Any]]:
     """Every message value of ``topic`` as JSON (numbers with decimals as Decimal), in
     each partition's order, until each partition's end (the broker's end-of-partition
     signal: Tansu's high watermark falls short of the end, its fetches do not)."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": ",".join(brokers),
-            "group.id": f"order-service-reader-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
+        kafka.client(
+            **{
+                "group.id": f"order-service-reader-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
     )
     try:
         partitions = list(consumer.list_topics(topic, timeout=30).topics[topic].partitions)

@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 
 from ops.progress import progress
 from shared.config import load_settings
-from shared.kafka_config import producer_config
+from shared.kafka_config import KafkaAccessError, check_access
 
 
 def sample_payment(rng: random.Random, user: str) -> dict:
@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     from shared.ids import order_id_for_payment
 
     rng = random.Random(args.seed)
-    producer = Producer(producer_config(settings.brokers, linger_ms=5))
+    try:
+        check_access(settings.kafka)
+    except KafkaAccessError as exc:
+        raise SystemExit(f"ops.produce: {exc}") from None
+    producer = Producer(settings.kafka.producer(linger_ms=5))
     topic = settings.topics.payment_accepted.name
     failed: list[str] = []
     started = time.monotonic()

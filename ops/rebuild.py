@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         target = client[args.into][COLLECTION]
         if target.find_one({}, {"_id": 1}) is not None:
             parser.error(f"database {args.into} already holds orders: name a fresh one")
-        counted = _Counted(read_topic(settings.brokers, settings.topics.order_events.name, not args.quiet))
+        counted = _Counted(read_topic(settings.kafka, settings.topics.order_events.name, not args.quiet))
         docs = {order_id: order_to_doc(order) for order_id, order in rebuild(counted).items()}
         values = list(docs.values())
         for start in range(0, len(values), 1000):

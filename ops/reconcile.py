@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     topics = settings.topics
     show = not (args.quiet or args.json)
     log = from_log(
-        read_topic(settings.brokers, topics.order_events.name, show),
-        read_topic(settings.brokers, topics.quantity_update.name, show),
+        read_topic(settings.kafka, topics.order_events.name, show),
+        read_topic(settings.kafka, topics.quantity_update.name, show),
     )
     client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
     try:

@@ -19,6 +19,7 @@ from bytewax.recovery import init_db_dir
 from dataflows.kafka_io import BrokerFacts
 from dataflows.order_flow import INPUT_STEP
 from dataflows.resume import PartitionFacts, ResumePoint, as_resume_point, mismatch
+from shared.kafka_config import KafkaConnection
 
 NEWEST_SNAPSHOTS = """
     SELECT state_key, ser_change FROM snaps AS s
@@ -53,7 +54,7 @@ def store_mismatch(recovery: Path, facts: PartitionFacts, topics: tuple[str, ...
 def ready_store(
     recovery: Path,
     partitions: int,
-    brokers: list[str],
+    kafka: KafkaConnection,
     topics: tuple[str, ...],
     fresh: bool,
     facts: PartitionFacts | None = None,
@@ -64,7 +65,7 @@ def ready_store(
     elif fresh:
         said = "made fresh for the embedded broker, which starts empty"
     else:
-        reason = store_mismatch(recovery, facts or BrokerFacts(brokers, list(topics)), topics)
+        reason = store_mismatch(recovery, facts or BrokerFacts(kafka, list(topics)), topics)
         if reason is None:
             return "kept: it matches the input topics"
         said = f"made fresh, the old one did not match the input topics ({reason})"

@@ -25,6 +25,7 @@ from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recov
 from ops.recovery_store import ready_store
 from ops.servers import free_port
 from shared.config import Settings, jwt_secret_problem, load_settings
+from shared.kafka_config import KafkaAccessError
 from shared.topics import names
 
 log = logging.getLogger("ops.run")
@@ -131,6 +132,8 @@ def _run(args: argparse.Namespace, stop: Stop) -> int:
     with ExitStack() as stack:
         try:
             return _run_on(stack, args, stop, settings, data)
+        except KafkaAccessError as exc:
+            raise SystemExit(f"refusing to start: {exc}") from None
         finally:
             stop.begin()  # before the servers stop: from here on a signal only hurries the stop
 
@@ -154,9 +157,7 @@ def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Se
         recovery,
         args.snapshot_interval,
     )
-    done = ready_store(
-        recovery, recovery_partitions(plan), settings.brokers, names(topics.inputs), fresh=embedded_kafka
-    )
+    done = ready_store(recovery, recovery_partitions(plan), settings.kafka, names(topics.inputs), fresh=embedded_kafka)
     print(f"  recovery store              {recovery}: {done}")
     endpoints = data / "run.env"
     endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")

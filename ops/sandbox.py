@@ -21,7 +21,6 @@ from dataflows.setup import prepare
 from ops import children
 from ops.servers import ROOT
 from shared.config import load_settings
-from shared.kafka_config import producer_config
 from shared.storage import COLLECTION, RECORDS
 from shared.topics import Topics
 
@@ -64,7 +63,7 @@ class Stack:
         self.stopped: set[int] = set()
 
     def _producer(self) -> Producer:
-        return Producer(producer_config(self.settings.brokers, linger_ms=2))
+        return Producer(self.settings.kafka.producer(linger_ms=2))
 
     def reconnect(self) -> None:
         """A new producer, for a broker restarted or topics made again under it."""
@@ -138,11 +137,7 @@ class Stack:
     def consume(self, topic: str, until: Callable[[list[dict]], bool], timeout: float = 60) -> list[dict]:
         """Every message of ``topic`` from the start, once ``until(messages)`` holds."""
         consumer = Consumer(
-            {
-                "bootstrap.servers": self.settings.kafka_uri,
-                "group.id": f"test-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-            }
+            self.settings.kafka.client(**{"group.id": f"test-{uuid.uuid4().hex}", "enable.auto.commit": False})
         )
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, -2) for p in parts])

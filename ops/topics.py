@@ -9,6 +9,7 @@ import argparse
 
 from dataflows.setup import ensure_topics, log_configs
 from shared.config import load_settings
+from shared.kafka_config import KafkaAccessError, check_access
 from shared.topics import names
 
 
@@ -20,8 +21,12 @@ def main(argv: list[str] | None = None) -> None:
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
     topics = settings.topics
+    try:
+        check_access(settings.kafka)
+    except KafkaAccessError as exc:
+        raise SystemExit(f"ops.topics: {exc}") from None
     created = ensure_topics(
-        settings.brokers, names(topics.all), args.partitions or settings.partitions, configs=log_configs(topics)
+        settings.kafka, names(topics.all), args.partitions or settings.partitions, configs=log_configs(topics)
     )
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 

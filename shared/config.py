@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.kafka_config import KafkaConnection, security_from_env
 from shared.rates import Rate, parse_rate
 from shared.topics import Topics
 
@@ -25,6 +26,7 @@ ANONYMOUS_RATE = Rate(5, 10)  # per client address, requests without a valid tok
 @dataclass(frozen=True)
 class Settings:
     kafka_uri: str | None = None
+    kafka_security: Mapping[str, str] = field(default_factory=dict)  # librdkafka settings (docs: Kafka security)
     mongo_uri: str | None = None
     host: str = "127.0.0.1"  # the API's listen address (0.0.0.0 in a container)
     port: int = 8080
@@ -59,6 +61,10 @@ class Settings:
     def brokers(self) -> list[str]:
         return [b.strip() for b in (self.kafka_uri or "").split(",") if b.strip()]
 
+    @property
+    def kafka(self) -> KafkaConnection:
+        return KafkaConnection(tuple(self.brokers), self.kafka_security)
+
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     values = dict(_read_dotenv(dotenv)) if dotenv else {}
@@ -68,6 +74,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
     recovery = get("RECOVERY_DIR")
     return Settings(
         kafka_uri=get("KAFKA_URI") or None,
+        kafka_security=security_from_env(values),
         mongo_uri=get("MONGO_URI") or None,
         host=get("ORDER_SERVICE_HOST", "127.0.0.1"),
         port=int(get("ORDER_SERVICE_PORT", "8080")),

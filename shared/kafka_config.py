@@ -1,8 +1,18 @@
-"""How the service's producers write: acknowledged by every in-sync replica,
-idempotent (a retried send is not written twice), compressed."""
+"""How every Kafka client of the service connects and writes: one place for the
+brokers, the security settings (SASL, TLS) and the producer defaults.
+
+Security comes from the environment (docs/configuration.md, "Kafka security"):
+``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``, ``KAFKA_SASL_USERNAME``,
+``KAFKA_SASL_PASSWORD``, ``KAFKA_SSL_CA_LOCATION``, and any other librdkafka
+setting as ``KAFKA_CONFIG_<NAME>`` (Confluent's convention: ``_`` is ``.``,
+``__`` is ``_``, ``___`` is ``-``)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
@@ -12,12 +22,132 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "message.timeout.ms": 120_000,
 }
 
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+PASS_THROUGH_PREFIX = "KAFKA_CONFIG_"
+NAMED_SETTINGS = {
+    "KAFKA_SECURITY_PROTOCOL": "security.protocol",
+    "KAFKA_SASL_MECHANISM": "sasl.mechanism",
+    "KAFKA_SASL_USERNAME": "sasl.username",
+    "KAFKA_SASL_PASSWORD": "sasl.password",
+    "KAFKA_SSL_CA_LOCATION": "ssl.ca.location",
+}
+SECRET_KEYS = frozenset(
+    {"sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret"}
+)
 
-def producer_config(brokers: list[str], linger_ms: int, timeout_ms: int | None = None) -> dict[str, Any]:
-    """``linger_ms``: how long a send waits for others to share its batch (latency against
-    throughput: the API lingers 1 ms, the flow 5). ``timeout_ms``: how long a message may
-    wait for delivery before it fails (default 120 s)."""
-    config = {"bootstrap.servers": ",".join(brokers), **PRODUCER_DEFAULTS, "linger.ms": linger_ms}
-    if timeout_ms is not None:
-        config["message.timeout.ms"] = timeout_ms
-    return config
+
+def security_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The librdkafka security settings named in ``env``."""
+    found = {key: env[name] for name, key in NAMED_SETTINGS.items() if env.get(name)}
+    for name, value in env.items():
+        if name.startswith(PASS_THROUGH_PREFIX) and len(name) > len(PASS_THROUGH_PREFIX):
+            found[property_name(name[len(PASS_THROUGH_PREFIX) :])] = value
+    if "security.protocol" in found:
+        found["security.protocol"] = found["security.protocol"].upper()
+    return found
+
+
+def property_name(env_suffix: str) -> str:
+    """``SSL_ENDPOINT_IDENTIFICATION_ALGORITHM`` -> ``ssl.endpoint.identification.algorithm``."""
+    return env_suffix.lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
+
+
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where the brokers are and how to reach them: every client's config starts here."""
+
+    brokers: tuple[str, ...] = ()
+    security: Mapping[str, str] = field(default_factory=dict)
+
+    def client(self, **extra: Any) -> dict[str, Any]:
+        return {"bootstrap.servers": ",".join(self.brokers), **self.security, **extra}
+
+    def producer(self, linger_ms: int, timeout_ms: int | None = None) -> dict[str, Any]:
+        """``linger_ms``: how long a send waits for others to share its batch (latency against
+        throughput: the API lingers 1 ms, the flow 5). ``timeout_ms``: how long a message may
+        wait for delivery before it fails (default 120 s)."""
+        config = self.client(**PRODUCER_DEFAULTS, **{"linger.ms": linger_ms})
+        if timeout_ms is not None:
+            config["message.timeout.ms"] = timeout_ms
+        return config
+
+    def problem(self) -> str | None:
+        """What in the security settings cannot work, or None."""
+        sec = self.security
+        protocol = sec.get("security.protocol", "PLAINTEXT")
+        if protocol not in PROTOCOLS:
+            return f"KAFKA_SECURITY_PROTOCOL={protocol!r} is not one of {', '.join(PROTOCOLS)}"
+        if protocol.startswith("SASL"):
+            mechanism = sec.get("sasl.mechanism")
+            if not mechanism:  # others than these (OAUTHBEARER, GSSAPI) take their settings passed through
+                return f"KAFKA_SASL_MECHANISM must be set with {protocol}: {', '.join(SASL_MECHANISMS)}"
+            if mechanism in SASL_MECHANISMS and not (sec.get("sasl.username") and sec.get("sasl.password")):
+                return f"KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set with {protocol} {mechanism}"
+        elif "sasl.username" in sec:
+            return f"KAFKA_SASL_USERNAME is set but KAFKA_SECURITY_PROTOCOL={protocol} sends no credentials"
+        ca = sec.get("ssl.ca.location")
+        if ca and not Path(ca).is_file():
+            return f"KAFKA_SSL_CA_LOCATION={ca}: no such file"
+        return None
+
+    def described(self) -> str:
+        """The settings for a log line, secrets left out."""
+        shown = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(self.security.items())}
+        return f"{','.join(self.brokers)} {shown}" if shown else ",".join(self.brokers)
+
+
+class KafkaAccessError(RuntimeError):
+    """The brokers refused us: wrong credentials, a certificate not trusted, bad settings."""
+
+
+def check_access(kafka: KafkaConnection, timeout_s: float = 15.0) -> bool:
+    """Ask the brokers for metadata with our settings. Raises ``KafkaAccessError`` at the
+    first refusal (credentials, TLS): librdkafka would otherwise retry it forever in
+    silence. Returns False when nothing answered within ``timeout_s`` (a broker not up
+    yet is not an error: the clients wait for it)."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    problem = kafka.problem()
+    if problem is not None:
+        raise KafkaAccessError(problem)
+    refused: list[str] = []
+
+    def on_error(error: KafkaError) -> None:
+        if _refusal(error):
+            refused.append(error.str())
+
+    try:
+        admin = AdminClient(kafka.client(error_cb=on_error))
+    except KafkaException as exc:
+        raise KafkaAccessError(f"Kafka settings refused by the client: {exc.args[0].str()}") from None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            admin.list_topics(timeout=0.5)
+            return True
+        except KafkaException as exc:
+            if _refusal(exc.args[0]):
+                refused.append(exc.args[0].str())
+        admin.poll(0)
+        if refused:
+            raise KafkaAccessError(_refusal_message(kafka, refused[0]))
+    return False
+
+
+def _refusal(error: Any) -> bool:
+    from confluent_kafka import KafkaError
+
+    codes = {KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError.SASL_AUTHENTICATION_FAILED}
+    codes |= {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
+    text = error.str().lower()
+    return error.code() in codes or (
+        error.code() == KafkaError._TRANSPORT and any(h in text for h in ("ssl handshake", "certificate"))
+    )
+
+
+def _refusal_message(kafka: KafkaConnection, detail: str) -> str:
+    user = kafka.security.get("sasl.username")
+    who = f" as {user!r}" if user else ""
+    return f"Kafka at {','.join(kafka.brokers)} refused us{who}: {detail}"

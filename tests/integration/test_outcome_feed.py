@@ -36,7 +36,7 @@ async def until(check, timeout: float = 20) -> None:
 @pytest.fixture
 async def feed_on(stack: Stack):
     decided: list[str] = []
-    feed = KafkaOutcomeFeed(stack.settings.brokers, stack.topics.order_events.name)
+    feed = KafkaOutcomeFeed(stack.settings.kafka, stack.topics.order_events.name)
     await feed.start({"wanted-1", "wanted-2", "wanted-3"}, decided.extend)
     yield feed, decided
     await feed.close()
@@ -64,7 +64,7 @@ async def test_a_failed_feed_is_down_then_restarted_where_it_was(stack: Stack, m
     monkeypatch.setattr(outcome_feed, "_request_id", fails_once)
     monkeypatch.setattr(outcome_feed, "RESTART_FIRST_S", 2.0)
     decided: list[str] = []
-    feed = KafkaOutcomeFeed(stack.settings.brokers, stack.topics.order_events.name)
+    feed = KafkaOutcomeFeed(stack.settings.kafka, stack.topics.order_events.name)
     await feed.start({"wanted-2"}, decided.extend)
     try:
         topic = stack.topics.order_events.name

@@ -11,6 +11,7 @@ from aiohttp import web
 from http_api.routes import setup_routes
 from shared.domain.events import REJECTION_REASONS
 from shared.domain.model import Status
+from shared.kafka_config import NAMED_SETTINGS
 from shared.topics import Kind, Topics
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -89,7 +90,7 @@ def test_every_documented_route_is_served():
 
 
 def settings_read() -> set[str]:
-    return set(re.findall(r'get\("([A-Z_]+)"', CONFIG_SOURCE.read_text()))
+    return set(re.findall(r'get\("([A-Z_]+)"', CONFIG_SOURCE.read_text())) | set(NAMED_SETTINGS)
 
 
 def documented_settings() -> set[str]:

@@ -9,6 +9,7 @@ import pytest
 
 from dataflows.kafka_io import PromptKafkaSource, PromptPartition
 from dataflows.resume import Fingerprint, ResumeMismatch, ResumePoint
+from shared.kafka_config import KafkaConnection
 
 # Nothing listens here: librdkafka connects lazily, so a partition can be built and polled.
 NOWHERE = ["127.0.0.1:9"]
@@ -32,7 +33,13 @@ class Facts:
 
 
 def source(idle_ms: float = 50, facts: Facts | None = None) -> PromptKafkaSource:
-    return PromptKafkaSource(NOWHERE, ["orders-in"], idle_poll=timedelta(milliseconds=idle_ms), facts=facts or Facts())
+    return PromptKafkaSource(
+        NOWHERE,
+        ["orders-in"],
+        idle_poll=timedelta(milliseconds=idle_ms),
+        kafka=KafkaConnection(tuple(NOWHERE)),
+        facts=facts or Facts(),
+    )
 
 
 def partition(idle_ms: float = 50) -> PromptPartition:

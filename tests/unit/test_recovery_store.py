@@ -14,6 +14,7 @@ from bytewax.testing import TestingSink, run_main
 from dataflows.order_flow import FLOW_ID
 from dataflows.resume import Fingerprint, ResumePoint
 from ops.recovery_store import ready_store, resume_points
+from shared.kafka_config import KafkaConnection
 
 POINT = ResumePoint(3, "id-1", Fingerprint(2, 1_700_000_000_000, "abc"))
 
@@ -73,21 +74,21 @@ def test_the_input_steps_resume_points_are_read_from_bytewaxs_store(tmp_path):
 
 def test_a_store_that_matches_is_kept(tmp_path):
     store = store_written_by_bytewax(tmp_path)
-    said = ready_store(store, 1, [], ("payments",), fresh=False, facts=Facts("id-1"))
+    said = ready_store(store, 1, KafkaConnection(), ("payments",), fresh=False, facts=Facts("id-1"))
     assert said == "kept: it matches the input topics"
     assert resume_points(store) == {"0-payments": POINT}
 
 
 def test_a_store_made_against_another_topic_is_made_fresh(tmp_path):
     store = store_written_by_bytewax(tmp_path)
-    said = ready_store(store, 1, [], ("payments",), fresh=False, facts=Facts("id-2"))
+    said = ready_store(store, 1, KafkaConnection(), ("payments",), fresh=False, facts=Facts("id-2"))
     assert said.startswith("made fresh, the old one did not match the input topics (payments partition 0 has topic id")
     assert resume_points(store) == {}
 
 
 def test_an_embedded_broker_always_gets_a_fresh_store(tmp_path):
     store = store_written_by_bytewax(tmp_path)
-    said = ready_store(store, 1, [], ("payments",), fresh=True, facts=Facts("id-1"))
+    said = ready_store(store, 1, KafkaConnection(), ("payments",), fresh=True, facts=Facts("id-1"))
     assert said == "made fresh for the embedded broker, which starts empty"
     assert resume_points(store) == {}
     assert (store / "part-0.sqlite3").is_file()
@@ -96,6 +97,6 @@ def test_an_embedded_broker_always_gets_a_fresh_store(tmp_path):
 def test_an_empty_directory_gets_partitions_and_stays_where_it_is(tmp_path):
     store = tmp_path / "mounted"
     store.mkdir()  # a volume's mount point: it exists, and cannot be removed
-    said = ready_store(store, 4, [], ("payments",), fresh=False, facts=Facts("id-1"))
+    said = ready_store(store, 4, KafkaConnection(), ("payments",), fresh=False, facts=Facts("id-1"))
     assert said == "made"
     assert sorted(p.name for p in store.iterdir()) == [f"part-{i}.sqlite3" for i in range(4)]
