@@ -39,12 +39,13 @@ def kafka_source(
     # An offset the partition no longer has (a topic made again while the flow runs)
     # restarts from its beginning rather than its end: replays are harmless, skips are not.
     # librdkafka's statistics feed bytewax's consumer-lag gauge (dataflows.flow_metrics).
-    config = {
-        **kafka.security,
-        "fetch.wait.max.ms": str(fetch_wait_ms),
-        "auto.offset.reset": "earliest",
-        "statistics.interval.ms": str(STATS_INTERVAL_MS),
-    }
+    config = kafka.client(
+        **{
+            "fetch.wait.max.ms": str(fetch_wait_ms),
+            "auto.offset.reset": "earliest",
+            "statistics.interval.ms": str(STATS_INTERVAL_MS),
+        }
+    )
     return PromptKafkaSource(
         list(kafka.brokers),
         list(topics),

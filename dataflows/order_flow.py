@@ -342,11 +342,10 @@ def get_flow() -> Dataflow:
     from dataflows.store_then_publish import SinkSettings, StoreThenPublishSink
     from shared.config import jwt_secret_problem, load_settings
     from shared.kafka_config import KafkaAccessError
-    from shared.redact import install_log_masking
+    from shared.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
     settings = load_settings()
+    configure_logging("flow", settings.log_format, settings.log_level)
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
     if settings.jwt_secret is not None and (problem := jwt_secret_problem(settings.jwt_secret)) is not None:

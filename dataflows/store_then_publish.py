@@ -12,6 +12,7 @@ The order of the three writes is what makes a crash anywhere harmless:
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -24,6 +25,8 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from dataflows import flow_metrics
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
+
+log = logging.getLogger("dataflows.requests")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class _Partition(StatelessSinkPartition[Effects]):
             _fault_point(self._fault)
         _timed("kafka", self._publisher.publish, messages)
         self._count(docs, records, messages)
+        _log_outcomes(records)
 
     def _count(self, docs: list[dict[str, Any]], records: list[dict[str, Any]], messages: list[OutMessage]) -> None:
         outcomes = [(r["kind"], r["status"]) for r in records]
@@ -70,6 +74,17 @@ class _Partition(StatelessSinkPartition[Effects]):
 
     def close(self) -> None:
         self._publisher.close()
+
+
+def _log_outcomes(records: list[dict[str, Any]]) -> None:
+    """A line a request decided, once stored and published (again after a replay)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for r in records:
+        fields = {"requestId": r["requestId"], "orderId": r["orderId"], "revision": r["seq"]}
+        if r["reason"]:
+            fields["reason"] = r["reason"]
+        log.info("%s %s", r["kind"], r["status"], extra=fields)
 
 
 def _timed(target: str, write, *args: Any) -> None:

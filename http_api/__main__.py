@@ -11,11 +11,13 @@ import logging
 from aiohttp import web
 
 from http_api.app import create_app
+from http_api.request_log import AccessLog
 from shared.config import jwt_secret_problem, load_settings
 from shared.kafka_config import KafkaAccessError, check_access
-from shared.redact import install_log_masking
+from shared.logs import configure_logging
 
 SHUTDOWN_S = 3.0
+log = logging.getLogger("http_api")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,9 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", help="interface to listen on (default ORDER_SERVICE_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default ORDER_SERVICE_PORT or 8080)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
     settings = load_settings()
+    configure_logging("api", settings.log_format, settings.log_level)
     problem = jwt_secret_problem(settings.jwt_secret)
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem}")
@@ -39,8 +40,10 @@ def main(argv: list[str] | None = None) -> None:
         create_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
-        access_log=None,
+        access_log=logging.getLogger("http_api.access"),
+        access_log_class=AccessLog,
         shutdown_timeout=SHUTDOWN_S,
+        print=lambda said: log.info("%s", " ".join(said.replace("=", " ").split())),
     )
 
 

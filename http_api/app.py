@@ -12,6 +12,7 @@ from http_api.metrics import Metrics, metrics_middleware
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
 from http_api.problems import in_flight_limit, problems_middleware
+from http_api.request_log import request_fields
 from http_api.routes import setup_routes
 from http_api.views import RenderedOrders
 from shared.config import Settings
@@ -37,6 +38,7 @@ def create_app(
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
+            request_fields,
             metrics_middleware(metrics),
             problems_middleware,
             in_flight_limit(settings.api_max_in_flight, metrics),

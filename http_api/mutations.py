@@ -23,6 +23,7 @@ from http_api.ports import TooManyKeys
 from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
 from http_api.reads import etag, request_outcome
+from http_api.request_log import name_request
 from http_api.views import order_view
 from shared.domain.events import RequestRejected
 from shared.domain.machine import final_rejection
@@ -113,6 +114,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
     key_hash = _idempotency_hash(request, who)
     doc = await visible_order(request, who, order_id)
     rid = request_id(order_id, key_hash or secrets.token_hex(16))
+    name_request(request, rid)
     body = _request_body(ask, rid, order_id, who, doc["version"])
     if key_hash is not None:
         known = await _replayed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id), doc)

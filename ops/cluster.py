@@ -308,10 +308,11 @@ def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
 
 def main(argv: list[str] | None = None) -> int:
     from shared.config import load_settings
+    from shared.logs import configure_logging
 
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    configure_logging("supervisor", settings.log_format, settings.log_level)
     recovery = (args.recovery or settings.recovery_dir or settings.data_dir / "recovery").resolve()
     plan = plan_from_args(args, recovery)
     if 0 not in plan.local_ids and not _wait_for_store(recovery, 120):

@@ -26,6 +26,7 @@ from ops.recovery_store import ready_store
 from ops.servers import free_port
 from shared.config import Settings, jwt_secret_problem, load_settings
 from shared.kafka_config import KafkaAccessError
+from shared.logs import configure_logging
 from shared.topics import names
 
 log = logging.getLogger("ops.run")
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot-interval", type=int, default=5, help="recovery snapshot seconds (default 5)")
     parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only, no dataflow or API")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    configure_logging("run", settings.log_format, settings.log_level)
 
     stop = Stop()
     stop.install()  # stop as cleanly on SIGTERM as on Ctrl-C
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, stop: Stop) -> int:
-    settings = load_settings()
+    settings = load_settings()  # again: a stale .env is read after the logging is set
     problem = jwt_secret_problem(settings.jwt_secret) if settings.jwt_secret else None
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem} (or leave it unset: make run makes a random one)")

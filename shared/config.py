@@ -56,6 +56,8 @@ class Settings:
     fault_after_store: str | None = None  # fault tests only: "kill:PATH" or "pause:PATH" (store_then_publish)
     mongo_timeout_ms: int = 5_000  # the API's longest wait for one database operation
     api_max_in_flight: int = 1_000  # requests one API process works on at once; more are 503
+    log_format: str = "text"  # or "json": one object a line (shared/logs.py)
+    log_level: str = "INFO"
 
     @property
     def brokers(self) -> list[str]:
@@ -106,6 +108,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         fault_after_store=get("FAULT_AFTER_STORE") or None,
         mongo_timeout_ms=int(get("MONGO_TIMEOUT_MS", "5000")),
         api_max_in_flight=max(1, int(get("API_MAX_IN_FLIGHT", "1000"))),
+        log_format=get("LOG_FORMAT", "text").lower(),
+        log_level=get("LOG_LEVEL", "INFO").upper(),
     )
 
 

@@ -9,6 +9,7 @@ setting as ``KAFKA_CONFIG_<NAME>`` (Confluent's convention: ``_`` is ``.``,
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "message.timeout.ms": 120_000,
 }
 
+RDKAFKA_LOG = logging.getLogger("rdkafka")
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 PASS_THROUGH_PREFIX = "KAFKA_CONFIG_"
@@ -61,7 +63,9 @@ class KafkaConnection:
     security: Mapping[str, str] = field(default_factory=dict)
 
     def client(self, **extra: Any) -> dict[str, Any]:
-        return {"bootstrap.servers": ",".join(self.brokers), **self.security, **extra}
+        # librdkafka's own lines go through Python's logging (as JSON with LOG_FORMAT=json),
+        # served by each client's poll, instead of straight to stderr.
+        return {"bootstrap.servers": ",".join(self.brokers), "logger": RDKAFKA_LOG, **self.security, **extra}
 
     def producer(self, linger_ms: int, timeout_ms: int | None = None) -> dict[str, Any]:
         """``linger_ms``: how long a send waits for others to share its batch (latency against

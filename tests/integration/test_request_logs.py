@@ -1,0 +1,89 @@
+"""Logs operators can search: with LOG_FORMAT=json the API, the supervisor and the
+dataflow write one JSON object a line, and a refund's lines are found across the
+API and the flow by its requestId."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from http_api.auth import issue_token
+from ops import children
+from ops.sandbox import JWT_SECRET, Stack
+from ops.servers import ROOT, free_port
+from shared.ids import order_id_for_payment
+from tests.flowkit import payment
+from tests.integration.test_api_processes import ready
+
+OWNER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
+
+
+@pytest.fixture
+def json_stack(servers, tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(servers.kafka_uri, servers.mongo_uri, tmp_path / "stack", env={"LOG_FORMAT": "json"})
+    try:
+        yield stack
+    finally:
+        stack.close()
+
+
+def start_supervisor(stack: Stack) -> Path:
+    """The dataflow under its supervisor, both logging to one file."""
+    log_path = stack.workdir / "cluster.log"
+    command = [sys.executable, "-m", "ops.cluster", "--processes", "1", "--recovery", str(stack.workdir / "rec")]
+    with open(log_path, "wb") as log:
+        stack.flows.append(children.start(command, env=stack.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+    return log_path
+
+
+def json_lines(path: Path) -> list[dict]:
+    text = path.read_text()
+    lines = [line for line in text.splitlines() if line.strip()]
+    not_json = [line for line in lines if not line.startswith("{")]
+    assert not not_json, f"{path.name}: lines that are not JSON objects: {not_json[:3]}"
+    return [json.loads(line) for line in lines]
+
+
+async def test_a_refunds_lines_are_found_by_its_request_id_across_api_and_flow(json_stack: Stack):
+    stack = json_stack
+    cluster_log = start_supervisor(stack)
+    port = free_port()
+    stack.start_api(port)
+    order_id = order_id_for_payment("logged-1")
+    line = [{"productId": "apple", "quantity": 2, "price": 5}]
+    stack.produce(stack.topics.payment_accepted.name, [("logged-1", payment("logged-1", products=line, totalPrice=10))])
+    stack.wait_for(lambda: stack.orders.find_one({"_id": order_id}) is not None, what="the order stored")
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        await ready(session, base)
+        url = f"{base}/api/order/{order_id}/refund-product?timeout=20"
+        async with session.post(url, json={"productId": "apple", "quantity": 1}, headers=OWNER) as response:
+            assert response.status == 200, await response.text()
+            request_id = response.headers["X-Request-Id"]
+
+    def flow_said_it() -> bool:
+        return any(line.get("requestId") == request_id for line in json_lines(cluster_log))
+
+    stack.wait_for(flow_said_it, timeout=10, what="the flow's line about the refund")
+    api_lines = [x for x in json_lines(stack.workdir / f"api-{port}.log") if x.get("requestId") == request_id]
+    flow_lines = [x for x in json_lines(cluster_log) if x.get("requestId") == request_id]
+
+    [access] = [x for x in api_lines if x["logger"] == "http_api.access"]
+    assert (access["service"], access["status"], access["orderId"]) == ("api", 200, order_id)
+    assert access["path"] == f"/api/order/{order_id}/refund-product"
+    [decided] = flow_lines
+    assert (decided["service"], decided["message"], decided["orderId"]) == ("flow", "refund applied", order_id)
+
+
+def test_the_supervisor_writes_json_too(json_stack: Stack):
+    cluster_log = start_supervisor(json_stack)
+    json_stack.wait_for(
+        lambda: any(x["service"] == "supervisor" for x in json_lines(cluster_log)), what="a supervisor line"
+    )
+    assert {x["service"] for x in json_lines(cluster_log)} <= {"supervisor", "flow"}
