@@ -23,6 +23,7 @@ little low there.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -59,6 +60,11 @@ BATCH_ORDERS = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
 SNAPSHOTS = Counter("order_flow_snapshots_total", "Input partition snapshots taken (resume points)")
+RESTARTS_ENV = "FLOW_SUPERVISOR_RESTARTS"  # set by ops.cluster for each process it starts
+RESTARTS = Counter(
+    "order_flow_supervisor_restarts_total",
+    "Times this process's supervisor (ops.cluster) restarted its cluster before starting this process",
+)
 LAST_PROGRESS = Gauge(
     "order_flow_last_progress_timestamp_seconds", "When an epoch last closed or a batch was stored (Unix time)"
 )
@@ -124,6 +130,8 @@ def record_batch(kinds_outcomes: Iterable[tuple[str, str]], orders: int, dead: I
 
 def serve_configured(settings: Settings) -> None:
     """Start the server where the settings say; none when FLOW_METRICS_PORT is unset."""
+    # The supervisor's count, carried over: each new process starts where the last one ended.
+    RESTARTS.inc(int(os.environ.get(RESTARTS_ENV, "0") or 0))
     if settings.flow_metrics_port is not None:
         serve(settings.flow_metrics_host, settings.flow_metrics_port, settings.flow_liveness_s)
 

@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataflows.flow_metrics import RESTARTS_ENV
 from ops import children
 from ops.recovery_store import has_partitions
 
@@ -155,7 +156,8 @@ class Supervisor:
         """Process ``i`` serves its metrics on FLOW_METRICS_PORT + i (``ClusterPlan.metrics_port``)."""
         base = self.env.get("FLOW_METRICS_PORT")
         port = None if not base else self.plan.metrics_port(int(base), process_id)
-        return self.env if port is None else {**self.env, "FLOW_METRICS_PORT": str(port)}
+        env = {**self.env, RESTARTS_ENV: str(self.restarts)}  # the process counts them in its metrics
+        return env if port is None else {**env, "FLOW_METRICS_PORT": str(port)}
 
     def metrics_urls(self) -> dict[int, str]:
         base = self.env.get("FLOW_METRICS_PORT")

@@ -99,6 +99,43 @@ def since(name: str, by: tuple[str, ...]) -> Callable[[list[Scrape]], Series]:
     return compute
 
 
+def quantile(name: str, q: float, by: tuple[str, ...], window: int = 5, scale: float = 1.0):
+    """``histogram_quantile(q, sum by (le, by) (rate(name_bucket[...])))``, as Prometheus
+    reckons it: linear within the bucket the rank falls in, the highest finite bound past it."""
+    buckets = rate(f"{name}_bucket", (*by, "le"), window)
+
+    def compute(scrapes: list[Scrape]) -> Series:
+        grouped: dict[str, dict[float, list[tuple[float, float]]]] = defaultdict(dict)
+        for legend, points in buckets(scrapes).items():
+            *head, le = legend.split(" ")
+            grouped[" ".join(head) or "all"][float(le)] = points
+        out: Series = {}
+        for legend, by_le in grouped.items():
+            times = sorted({t for points in by_le.values() for t, _ in points})
+            rates = {le: dict(points) for le, points in by_le.items()}
+            found = [(t, _quantile(q, [(le, rates[le].get(t, 0.0)) for le in sorted(rates)])) for t in times]
+            out[legend] = [(t, scale * v) for t, v in found if v is not None]
+        return out
+
+    return compute
+
+
+def _quantile(q: float, cumulative: list[tuple[float, float]]) -> float | None:
+    total = cumulative[-1][1] if cumulative else 0.0
+    if total <= 0:
+        return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, count in cumulative:
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * (rank - below) / (count - below) if count > below else le
+        lower, below = le, count
+    return lower
+
+
+NOT_PROBES = 'route!~"/health.*|/metrics"'
+
 PANELS = [
     Panel(
         "Consumer lag (messages waiting)",
@@ -134,6 +171,13 @@ PANELS = [
         ),
     ),
     Panel(
+        "Batch write time, p99 (ms)",
+        "1000 * histogram_quantile(0.99, sum by (le, target) (rate(order_flow_write_seconds_bucket[5m])))",
+        "{{target}}",
+        "ms",
+        quantile("order_flow_write_seconds", 0.99, ("target",), scale=1000),
+    ),
+    Panel(
         "Orders per batch, mean",
         "sum(rate(order_flow_batch_orders_sum[1m])) / sum(rate(order_flow_batch_orders_count[1m]))",
         "orders",
@@ -148,11 +192,33 @@ PANELS = [
         since("order_flow_last_progress_timestamp_seconds", ("instance",)),
     ),
     Panel(
+        "Cluster restarts by the supervisor, per process (cumulative)",
+        "max by (instance) (order_flow_supervisor_restarts_total)",
+        "{{instance}}",
+        "short",
+        gauge("order_flow_supervisor_restarts_total", ("instance",)),
+    ),
+    Panel(
         "API requests per second, by status",
         "sum by (status) (rate(order_api_requests_total[1m]))",
         "{{status}}",
         "reqps",
         rate("order_api_requests_total", ("status",)),
+    ),
+    Panel(
+        "API latency p99 by route (ms)",
+        "1000 * histogram_quantile(0.99, sum by (le, route)"
+        f" (rate(order_api_request_seconds_bucket{{{NOT_PROBES}}}[5m])))",
+        "{{route}}",
+        "ms",
+        quantile("order_api_request_seconds", 0.99, ("route",), scale=1000),
+    ),
+    Panel(
+        "Wait for a request's outcome, p99 (ms)",
+        "1000 * histogram_quantile(0.99, sum by (le) (rate(order_api_outcome_wait_seconds_bucket[5m])))",
+        "p99",
+        "ms",
+        quantile("order_api_outcome_wait_seconds", 0.99, (), scale=1000),
     ),
     Panel(
         "API answers 202 (no outcome in time) per second",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dataflows.flow_metrics import RESTARTS_ENV
 from ops.cluster import (
     Backoff,
     ClusterPlan,
@@ -73,3 +74,10 @@ def test_a_liveness_window_within_two_snapshot_intervals_is_refused():
     plan = ClusterPlan((), (0,), 1, Path("/r"), snapshot_s=5)
     with pytest.raises(ValueError, match="twice the snapshot interval"):
         Supervisor(plan, {}, Backoff(), liveness_s=10)
+
+
+def test_each_process_is_told_how_often_its_supervisor_restarted_the_cluster():
+    supervisor = Supervisor(ClusterPlan((), (0,), 1, Path("/r")), {}, Backoff())
+    assert supervisor.env_of(0)[RESTARTS_ENV] == "0"
+    supervisor.restarts = 3
+    assert supervisor.env_of(0)[RESTARTS_ENV] == "3"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.dashboard import PANELS, grafana_json
+from ops.dashboard import PANELS, Scrape, grafana_json
 
 ROOT = Path(__file__).resolve().parents[2]
 HADOLINT = shutil.which("hadolint") or str(Path(__file__).resolve().parents[2] / ".venv/bin/hadolint")
@@ -122,3 +122,22 @@ def test_a_stalled_process_shows_on_its_own_line_of_the_progress_panel():
     stamp = "order_flow_last_progress_timestamp_seconds"
     scrapes = [(100.0, {(stamp, (("instance", "a"),)): 99.0, (stamp, (("instance", "b"),)): 40.0})]
     assert panel.compute(scrapes) == {"a": [(100.0, 1.0)], "b": [(100.0, 60.0)]}
+
+
+def test_a_latency_panel_reads_the_quantile_from_the_buckets_as_prometheus_does():
+    (panel,) = [p for p in PANELS if "order_flow_write_seconds_bucket" in p.promql]
+    name = "order_flow_write_seconds_bucket"
+
+    def at(t: float, counts: dict[str, float]) -> Scrape:
+        return t, {(name, (("target", "orders"), ("le", le))): c for le, c in counts.items()}
+
+    # In one second, 100 writes: 90 within 10 ms, 9 more within 25 ms, one slower than 5 s.
+    scrapes = [at(0.0, {"0.01": 0, "0.025": 0, "5.0": 0, "+Inf": 0})] * 5
+    scrapes.append(at(1.0, {"0.01": 90, "0.025": 99, "5.0": 99, "+Inf": 100}))
+    [(_, p99)] = panel.compute(scrapes)["orders"]
+    assert p99 == pytest.approx(25.0)  # rank 99 is the last of the 10-25 ms bucket
+
+
+def test_supervisor_restarts_are_plotted_per_process():
+    (panel,) = [p for p in PANELS if "order_flow_supervisor_restarts_total" in p.promql]
+    assert "by (instance)" in panel.promql
