@@ -129,11 +129,15 @@ def _dead(
     return dead_letter(topics, msg.topic, msg.partition, msg.offset, msg.key, msg.value, error, reason)
 
 
-def _failed(topics: Topics, msg: KafkaSourceMessage | None, step: str, exc: Exception) -> OutMessage:
-    """The dead letter of a message a step failed on, with a short error (and a log line)."""
+def _failed(
+    topics: Topics, msg: KafkaSourceMessage | None, step: str, exc: Exception, fields: dict | None = None
+) -> OutMessage:
+    """The dead letter of a message a step failed on, with a short error (and a log line,
+    with the command's ``fields`` when it had been read: orderId, requestId)."""
     where = "" if msg is None else f" ({msg.topic}/{msg.partition}@{msg.offset})"
     error = f"{step} failed: {type(exc).__name__}: {str(exc)[:300]}"
-    log.error("%s%s; dead-lettered", error, where, exc_info=exc)
+    extra = {k: v for k, v in (fields or {}).items() if v is not None}
+    log.error("%s%s; dead-lettered", error, where, exc_info=exc, extra=extra)
     return _dead(topics, msg, error, DeadReason.INTERNAL)
 
 
@@ -246,7 +250,9 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         try:
             effects = self._decided(command, stored_record)
         except Exception as exc:  # a bug met by this command: dead-lettered, the order unchanged
-            return [Effects(None, [_failed(self._topics, value.source, "deciding", exc)])], StatefulLogic.RETAIN
+            fields = {"orderId": command.order_id, "requestId": getattr(command, "request_id", None)}
+            failed = _failed(self._topics, value.source, "deciding", exc, fields)
+            return [Effects(None, [failed])], StatefulLogic.RETAIN
         return [effects], StatefulLogic.RETAIN
 
     def _decided(self, command: Command, stored_record: Recorded | None) -> Effects:

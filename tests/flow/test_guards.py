@@ -75,6 +75,18 @@ def test_a_bug_in_deciding_one_order_dead_letters_its_command_and_the_next_is_ap
     assert json.loads(dead["value"])["paymentId"] == "doomed"
 
 
+def test_the_log_line_of_a_bug_in_deciding_names_the_order(monkeypatch, caplog):
+    doomed = order_id_for_payment("doomed")
+
+    def buggy(order, command, recorded=None):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(order_flow, "handle", buggy)
+    run_flow([message(PAY, payment("doomed"), 0)])
+    (line,) = [r for r in caplog.records if "dead-lettered" in r.getMessage()]
+    assert line.orderId == doomed
+
+
 def test_a_bug_in_reading_a_message_dead_letters_it(monkeypatch):
     def buggy(kind, value, timestamp):
         raise KeyError("oops")

@@ -9,22 +9,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
+from ops.sandbox import Stack
 from ops.servers import ROOT, free_port
 from shared.config import load_settings
-from shared.ids import order_id_for_payment
 from shared.kafka_config import check_access
-from tests.flowkit import payment
+from tests.integration.one_refund import pay_then_refund
 from tests.integration.secure_kafka import SecureKafka, client_env, make_certificates
-from tests.integration.test_api_processes import ready
 
 pytestmark = pytest.mark.apache_only  # a broker of its own: once per test run is enough
 
-OWNER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
 REFUSED_WITHIN_S = 20  # a wrong password ends a process this soon (librdkafka alone would retry forever)
 
 
@@ -51,18 +46,9 @@ async def test_a_payment_and_a_refund_go_through_sasl_ssl(secure_stack: Stack):
     stack.start_flow()
     port = free_port()
     stack.start_api(port)
-    order_id = order_id_for_payment("secure-1")
-    line = [{"productId": "apple", "quantity": 2, "price": 5}]
-    stack.produce(stack.topics.payment_accepted.name, [("secure-1", payment("secure-1", products=line, totalPrice=10))])
-    stack.wait_for(lambda: stack.orders.find_one({"_id": order_id}) is not None, what="the order stored")
-
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        await ready(session, base)
-        url = f"{base}/api/order/{order_id}/refund-product?timeout=20"
-        async with session.post(url, json={"productId": "apple", "quantity": 1}, headers=OWNER) as response:
-            assert response.status == 200, await response.text()
-    assert stack.orders.find_one({"_id": order_id})["products"][0]["refundedQuantity"] == 1
+    refunded = await pay_then_refund(stack, port, "secure-1")
+    assert refunded.status == 200, refunded.body
+    assert stack.orders.find_one({"_id": refunded.order_id})["products"][0]["refundedQuantity"] == 1
 
 
 def test_scram_sha_512_is_accepted_too(secure):

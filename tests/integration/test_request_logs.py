@@ -10,18 +10,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from http_api.auth import issue_token
 from ops import children
-from ops.sandbox import JWT_SECRET, Stack
+from ops.sandbox import Stack
 from ops.servers import ROOT, free_port
-from shared.ids import order_id_for_payment
-from tests.flowkit import payment
-from tests.integration.test_api_processes import ready
-
-OWNER = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'user-1', [])}"}
+from tests.integration.one_refund import pay_then_refund
 
 
 @pytest.fixture
@@ -55,17 +49,9 @@ async def test_a_refunds_lines_are_found_by_its_request_id_across_api_and_flow(j
     cluster_log = start_supervisor(stack)
     port = free_port()
     stack.start_api(port)
-    order_id = order_id_for_payment("logged-1")
-    line = [{"productId": "apple", "quantity": 2, "price": 5}]
-    stack.produce(stack.topics.payment_accepted.name, [("logged-1", payment("logged-1", products=line, totalPrice=10))])
-    stack.wait_for(lambda: stack.orders.find_one({"_id": order_id}) is not None, what="the order stored")
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        await ready(session, base)
-        url = f"{base}/api/order/{order_id}/refund-product?timeout=20"
-        async with session.post(url, json={"productId": "apple", "quantity": 1}, headers=OWNER) as response:
-            assert response.status == 200, await response.text()
-            request_id = response.headers["X-Request-Id"]
+    refunded = await pay_then_refund(stack, port, "logged-1")
+    assert refunded.status == 200, refunded.body
+    order_id, request_id = refunded.order_id, refunded.request_id
 
     def flow_said_it() -> bool:
         return any(line.get("requestId") == request_id for line in json_lines(cluster_log))
