@@ -1,6 +1,6 @@
 """Traffic for the dashboard picture in the README, against a running ``make run``.
 
-    make run PROCESSES=2                                   # in one terminal (FLOW_LIVENESS_S=10 helps)
+    make run PROCESSES=2                                   # in one terminal (FLOW_LIVENESS_S=15 helps)
     .venv/bin/python -m bench.dashboard_run --out docs/dashboard.png
 
 Records every process's /metrics once a second while it: produces 2,000

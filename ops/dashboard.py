@@ -99,15 +99,20 @@ def since(name: str, by: tuple[str, ...]) -> Callable[[list[Scrape]], Series]:
     return compute
 
 
-def quantile(name: str, q: float, by: tuple[str, ...], window: int = 5, scale: float = 1.0):
+def quantile(
+    name: str, q: float, by: tuple[str, ...], window: int = 5, scale: float = 1.0, skip: tuple[str, ...] = ()
+):
     """``histogram_quantile(q, sum by (le, by) (rate(name_bucket[...])))``, as Prometheus
-    reckons it: linear within the bucket the rank falls in, the highest finite bound past it."""
+    reckons it: linear within the bucket the rank falls in, the highest finite bound past it.
+    Legends starting with one of ``skip`` are left out (as a label matcher would)."""
     buckets = rate(f"{name}_bucket", (*by, "le"), window)
 
     def compute(scrapes: list[Scrape]) -> Series:
         grouped: dict[str, dict[float, list[tuple[float, float]]]] = defaultdict(dict)
         for legend, points in buckets(scrapes).items():
             *head, le = legend.split(" ")
+            if skip and head and head[0].startswith(skip):
+                continue
             grouped[" ".join(head) or "all"][float(le)] = points
         out: Series = {}
         for legend, by_le in grouped.items():
@@ -134,6 +139,7 @@ def _quantile(q: float, cumulative: list[tuple[float, float]]) -> float | None:
     return lower
 
 
+PROBES = ("/health", "/metrics")
 NOT_PROBES = 'route!~"/health.*|/metrics"'
 
 PANELS = [
@@ -211,7 +217,7 @@ PANELS = [
         f" (rate(order_api_request_seconds_bucket{{{NOT_PROBES}}}[5m])))",
         "{{route}}",
         "ms",
-        quantile("order_api_request_seconds", 0.99, ("route",), scale=1000),
+        quantile("order_api_request_seconds", 0.99, ("route",), scale=1000, skip=PROBES),
     ),
     Panel(
         "Wait for a request's outcome, p99 (ms)",

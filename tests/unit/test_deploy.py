@@ -141,3 +141,16 @@ def test_a_latency_panel_reads_the_quantile_from_the_buckets_as_prometheus_does(
 def test_supervisor_restarts_are_plotted_per_process():
     (panel,) = [p for p in PANELS if "order_flow_supervisor_restarts_total" in p.promql]
     assert "by (instance)" in panel.promql
+
+
+def test_the_api_latency_panel_leaves_probes_and_scrapes_out():
+    (panel,) = [p for p in PANELS if "order_api_request_seconds_bucket" in p.promql]
+    name = "order_api_request_seconds_bucket"
+
+    def at(t: float, count: float) -> Scrape:
+        routes = ("/metrics", "/api/order/{orderId}/refund")
+        return t, {(name, (("route", r), ("le", le))): count for r in routes for le in ("0.1", "+Inf")}
+
+    scrapes = [at(0.0, 0)] * 5 + [at(1.0, 10)]
+    assert set(panel.compute(scrapes)) == {"/api/order/{orderId}/refund"}
+    assert "/metrics" in panel.promql and "!~" in panel.promql
