@@ -32,10 +32,16 @@ STATS_INTERVAL_MS = 2_000
 
 
 def kafka_source(
-    kafka: KafkaConnection, topics: tuple[str, ...], batch_size: int, fetch_wait_ms: int, idle_poll_ms: float
+    kafka: KafkaConnection,
+    topics: tuple[str, ...],
+    batch_size: int,
+    fetch_wait_ms: int,
+    idle_poll_ms: float,
+    idle_poll_most_ms: float = 0,
 ) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
-    # A short fetch wait bounds latency on brokers that hold a fetch for its whole wait.
+    # The fetch wait costs no latency (brokers answer a fetch when data arrives) and spares
+    # the broker an idle consumer's fetches.
     # An offset the partition no longer has (a topic made again while the flow runs)
     # restarts from its beginning rather than its end: replays are harmless, skips are not.
     # librdkafka's statistics feed bytewax's consumer-lag gauge (dataflows.flow_metrics).
@@ -53,6 +59,7 @@ def kafka_source(
         raise_on_errors=False,
         add_config=config,
         idle_poll=timedelta(milliseconds=idle_poll_ms),
+        idle_poll_most=timedelta(milliseconds=idle_poll_most_ms),
         kafka=kafka,
     )
 
@@ -64,7 +71,8 @@ class PromptKafkaSource(KafkaSource):
     other; with one per topic and partition (12 at the defaults) a message waited
     for most of an idle round, the larger part of a refund's time in the flow.
     Here a poll returns at once, and a partition that found nothing asks to be
-    polled again after ``idle_poll``, so an idle flow stays idle.
+    polled again after ``idle_poll``, doubled after each empty poll up to ``idle_poll_most``,
+    so an idle flow sleeps.
 
     Each partition's snapshot is a ``ResumePoint``; a resume on input other than
     the one the recovery store was made against raises ``ResumeMismatch``."""
@@ -74,12 +82,14 @@ class PromptKafkaSource(KafkaSource):
         *args: Any,
         idle_poll: timedelta,
         kafka: KafkaConnection,
+        idle_poll_most: timedelta = timedelta(0),
         facts: PartitionFacts | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self._kafka = kafka
         self._idle_poll = idle_poll
+        self._idle_poll_most = idle_poll_most
         self._facts = facts
 
     def build_part(self, step_id: str, for_part: str, resume_state: ResumePoint | int | None) -> PromptPartition:
@@ -93,7 +103,7 @@ class PromptKafkaSource(KafkaSource):
         inner = super().build_part(step_id, for_part, None if point is None else point.offset)
         last = None if point is None else point.last
         liveness().reading()
-        return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last)
+        return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last, self._idle_poll_most)
 
     def _broker_facts(self) -> PartitionFacts:
         if self._facts is None:
@@ -170,20 +180,29 @@ class PromptPartition(StatefulSourcePartition):
         idle_poll: timedelta,
         topic_id: str | None = None,
         last: Fingerprint | None = None,
+        idle_poll_most: timedelta = timedelta(0),
     ):
         # bytewax 0.21.1 (pinned) hard-codes its 1 ms wait in the consume() call of its
         # partition; the partition's consumer is swapped for one that does not wait.
         inner._consumer = _NoWait(inner._consumer)  # type: ignore[attr-defined]
         self._inner = inner
-        self._idle_poll = idle_poll
+        self._first_wait = idle_poll
+        self._most_wait = max(idle_poll, idle_poll_most)
+        self._wait = idle_poll
         self._awake: datetime | None = None
         self._topic_id = topic_id
         self._last = last
         self._last_message: KafkaSourceMessage | None = None
 
     def next_batch(self) -> list:
+        """A partition that found nothing waits before its next poll, twice as long after each
+        empty one (up to ``idle_poll_most``), and polls again at once after finding messages."""
         batch = self._inner.next_batch()
-        self._awake = None if batch else datetime.now(UTC) + self._idle_poll
+        if batch:
+            self._wait, self._awake = self._first_wait, None
+        else:
+            self._awake = datetime.now(UTC) + self._wait
+            self._wait = min(self._wait * 2, self._most_wait)
         if batch and isinstance(batch[-1], KafkaSourceMessage):
             self._last_message = batch[-1]
         return batch

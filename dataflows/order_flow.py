@@ -369,7 +369,12 @@ def get_flow() -> Dataflow:
     )
     return build_flow(
         kafka_source(
-            settings.kafka, names(topics.inputs), settings.batch_size, settings.fetch_wait_ms, settings.idle_poll_ms
+            settings.kafka,
+            names(topics.inputs),
+            settings.batch_size,
+            settings.fetch_wait_ms,
+            settings.idle_poll_ms,
+            settings.idle_poll_most_ms,
         ),
         StoreThenPublishSink(
             SinkSettings(

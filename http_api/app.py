@@ -81,7 +81,8 @@ def _outcomes_ctx(given: OutcomeFeed | None):
         if feed is None:
             from http_api.outcome_feed import KafkaOutcomeFeed
 
-            feed = KafkaOutcomeFeed(_kafka(app[keys.SETTINGS]), app[keys.TOPICS].order_events.name)
+            settings = app[keys.SETTINGS]
+            feed = KafkaOutcomeFeed(_kafka(settings), app[keys.TOPICS].order_events.name, settings.fetch_wait_ms)
         await feed.start(watcher.wanted(), watcher.decided)
         app[keys.OUTCOMES] = watcher
         app[keys.FEED] = feed

@@ -99,9 +99,7 @@ def since(name: str, by: tuple[str, ...]) -> Callable[[list[Scrape]], Series]:
     return compute
 
 
-def quantile(
-    name: str, q: float, by: tuple[str, ...], window: int = 5, scale: float = 1.0, skip: tuple[str, ...] = ()
-):
+def quantile(name: str, q: float, by: tuple[str, ...], window: int = 5, scale: float = 1.0, skip: tuple[str, ...] = ()):
     """``histogram_quantile(q, sum by (le, by) (rate(name_bucket[...])))``, as Prometheus
     reckons it: linear within the bucket the rank falls in, the highest finite bound past it.
     Legends starting with one of ``skip`` are left out (as a label matcher would)."""

@@ -37,8 +37,9 @@ class Settings:
     payment_fetch_timeout: float = 2.0
     state_idle_seconds: float = 60.0
     batch_size: int = 1000
-    fetch_wait_ms: int = 20
+    fetch_wait_ms: int = 500  # brokers answer a fetch when data arrives: a long wait costs no latency
     idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
+    idle_poll_most_ms: float = 32.0  # ... doubling after each empty poll, up to this
     data_dir: Path = Path(".data")
     recovery_dir: Path | None = None
     flow_metrics_host: str = "127.0.0.1"
@@ -91,8 +92,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         payment_fetch_timeout=float(get("PAYMENT_FETCH_TIMEOUT", "2.0")),
         state_idle_seconds=float(get("ORDER_STATE_IDLE_SECONDS", "60")),
         batch_size=int(get("KAFKA_BATCH_SIZE", "1000")),
-        fetch_wait_ms=int(get("KAFKA_FETCH_WAIT_MS", "20")),
+        fetch_wait_ms=int(get("KAFKA_FETCH_WAIT_MS", "500")),
         idle_poll_ms=float(get("KAFKA_IDLE_POLL_MS", "2")),
+        idle_poll_most_ms=float(get("KAFKA_IDLE_POLL_MAX_MS", "32")),
         data_dir=data_dir,
         recovery_dir=Path(recovery) if recovery else None,
         flow_metrics_host=get("FLOW_METRICS_HOST", "127.0.0.1"),

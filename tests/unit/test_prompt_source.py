@@ -63,6 +63,33 @@ def test_a_poll_returns_at_once_and_an_empty_one_schedules_the_next():
         part.close()
 
 
+class Scripted:
+    """An inner partition that answers each poll from a script of batches."""
+
+    def __init__(self, batches: list[list]):
+        self._batches = batches
+        self._consumer = None
+
+    def next_batch(self) -> list:
+        return self._batches.pop(0)
+
+
+def waits(part: PromptPartition, polls: int) -> list[int]:
+    """Milliseconds until the next poll, after each of ``polls`` polls."""
+    out = []
+    for _ in range(polls):
+        part.next_batch()
+        awake = part.next_awake()
+        out.append(0 if awake is None else round((awake - datetime.now(UTC)).total_seconds() * 1000))
+    return out
+
+
+def test_empty_polls_double_the_wait_up_to_the_most_and_a_batch_resets_it():
+    script = [[], [], [], [], [], ["m"], []]
+    part = PromptPartition(Scripted(script), timedelta(milliseconds=2), idle_poll_most=timedelta(milliseconds=16))
+    assert waits(part, 7) == [2, 4, 8, 16, 16, 0, 2]
+
+
 def test_a_bare_offset_from_an_older_store_resumes_there():
     part = source().build_part("in", "0-orders-in", 41)
     try:
