@@ -13,9 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling, b6_growth
-from bench.results import write_reports
-from ops.servers import SecantusDB, Tansu
+from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling, b6_growth, b7_idle
+from bench.calibrate import machine_speed
+from bench.results import Result, write_reports
+from ops.servers import ApacheKafka, SecantusDB, Tansu
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -25,7 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1", help="smaller sizes"
     )
-    parser.add_argument("--only", default="B1,B2,B4,B5,B6", help="which to run, e.g. B1,B4 (B2 includes B3)")
+    parser.add_argument(
+        "--only", default="B1,B2,B4,B5,B6,B7", help="which to run, e.g. B1,B4 (B2 includes B3 and B2 on Apache Kafka)"
+    )
     args = parser.parse_args(argv)
     only = {x.strip().upper() for x in args.only.split(",")}
     quick = args.quick
@@ -34,33 +37,58 @@ def main(argv: list[str] | None = None) -> None:
     def log(line: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
 
-    results = []
+    results: list[Result] = []
+
+    def measured(rows: list[Result], speed: float) -> list[Result]:
+        for row in rows:
+            row.machine = speed
+        return rows
+
     with tempfile.TemporaryDirectory(prefix="order-bench-") as tmp:
         workdir = Path(tmp)
         with Tansu(log_path=workdir / "tansu.log") as kafka, SecantusDB(workdir / "mongo") as mongo:
             log(f"servers: Tansu {kafka.uri}, SecantusDB {mongo.uri} ({'quick' if quick else 'full'} sizes)")
+            servers = {"database": mongo.proc.pid, "broker": kafka.proc.pid}
+            os.environ.update(Tansu.CLIENT_ENV)  # every stack on Tansu takes what suits it
             if "B1" in only:
                 log("B1 dataflow throughput")
-                results += b1_throughput.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 200_000, 20_000, log)
+                n = 20_000 if quick else 200_000
+                results += measured(b1_throughput.run(kafka.uri, mongo.uri, workdir, n, 20_000, log), machine_speed())
             if "B2" in only or "B3" in only:
                 log("B2 refund latency, B3 reads")
-                results += b2_b3_api.run(kafka.uri, mongo.uri, workdir, quick, log)
-                log("B2 repeated: refunds piled on 300 orders")
-                results += b2_repeated.run(kafka.uri, mongo.uri, workdir, mongo.proc.pid, log)
+                results += measured(b2_b3_api.run(kafka.uri, mongo.uri, workdir, quick, log), machine_speed())
+                log("B2 repeated on Tansu: refunds piled on 300 orders, beside the direct baseline")
+                speed = machine_speed()
+                results += measured(b2_repeated.run(kafka.uri, mongo.uri, workdir, servers, log, "Tansu"), speed)
+                log("B2 repeated on Apache Kafka")
+                tansu_env = {k: os.environ.pop(k) for k in Tansu.CLIENT_ENV}
+                with ApacheKafka(workdir / "apache-kafka", log_path=workdir / "apache-kafka.log") as apache:
+                    on_apache = {"database": mongo.proc.pid, "broker": apache.proc.pid}
+                    speed = machine_speed()
+                    rows = b2_repeated.run(apache.uri, mongo.uri, workdir, on_apache, log, "Apache Kafka")
+                    results += measured(rows, speed)
+                os.environ.update(tansu_env)
             if "B5" in only:
                 log("B5 scaling: workers and processes")
                 pids = {"database (SecantusDB)": mongo.proc.pid, "broker (Tansu)": kafka.proc.pid}
-                results += b5_scaling.run(kafka.uri, mongo.uri, workdir, 20_000 if quick else 100_000, log, pids)
+                n = 20_000 if quick else 100_000
+                results += measured(b5_scaling.run(kafka.uri, mongo.uri, workdir, n, log, pids), machine_speed())
             if "B6" in only:
                 log("B6 growth: 10,000 no-op refunds of one order")
-                results += b6_growth.run(kafka.uri, mongo.uri, workdir, log)
+                results += measured(b6_growth.run(kafka.uri, mongo.uri, workdir, log), machine_speed())
+            if "B7" in only:
+                log("B7 an idle minute")
+                direct = next((r.baseline for r in results if r.name.startswith("B2 repeated (Tansu) p99")), None)
+                rows = b7_idle.run(kafka.uri, mongo.uri, workdir, kafka.proc.pid, log, direct)
+                results += measured(rows, machine_speed())
             if "B4" in only:
                 log("B4 memory")
-                results += b4_memory.run(kafka.uri, mongo.uri, workdir, 100_000 if quick else 1_000_000, log)
+                n = 100_000 if quick else 1_000_000
+                results += measured(b4_memory.run(kafka.uri, mongo.uri, workdir, n, log), machine_speed())
     title = f"Order service benchmarks ({'quick' if quick else 'full'}, {os.cpu_count()} cores, Tansu + SecantusDB)"
     print()
     kind = "quick" if quick else "full"
-    complete = only >= {"B1", "B2", "B4", "B5"}
+    complete = only >= {"B1", "B2", "B4", "B5", "B7"}
     print(write_reports(results, OUT, title, copy_as=kind if complete else None))
     copies = f" and {kind}.*" if complete else ""
     print(f"written: {OUT}/latest.json, latest.md, latest.png{copies} ({time.perf_counter() - started:.0f}s)")

@@ -15,6 +15,7 @@ class Result:
     baseline: float | None = None  # measured in the same run; None for an absolute target
     target: str = ""  # e.g. "ratio >= 10", "value <= 100", "" for information
     note: str = ""
+    machine: float | None = None  # bench.calibrate's speed, timed just before this row's benchmark
 
     @property
     def ratio(self) -> float | None:
@@ -56,15 +57,21 @@ def markdown(results: list[Result], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "| benchmark | value | unit | baseline | ratio | target | met |",
-        "|---|---:|---|---:|---:|---|---|",
+        "| benchmark | value | unit | baseline | ratio | target | met | machine |",
+        "|---|---:|---|---:|---:|---|---|---:|",
     ]
     for r in results:
         met = {True: "yes", False: "**no**", None: ""}[r.met]
         lines.append(
-            f"| {r.name} | {_fmt(r.value)} | {r.unit} | {_fmt(r.baseline)} | {_fmt(r.ratio)} | {r.target} | {met} |"
+            f"| {r.name} | {_fmt(r.value)} | {r.unit} | {_fmt(r.baseline)} | {_fmt(r.ratio)} | {r.target} | {met} "
+            f"| {_fmt(r.machine)} |"
         )
-    notes = [f"- {r.name}: {r.note}" for r in results if r.note]
+    notes = [
+        "- machine: thousands of pure-Python calibration loops a second (bench/calibrate.py), timed"
+        " just before each benchmark: figures from machines that differ here are not comparable as"
+        " they stand, ratios to a baseline of the same run are."
+    ]
+    notes += [f"- {r.name}: {r.note}" for r in results if r.note]
     return "\n".join([*lines, *([""] if notes else []), *notes]) + "\n"
 
 

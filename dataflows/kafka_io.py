@@ -40,8 +40,8 @@ def kafka_source(
     idle_poll_most_ms: float = 0,
 ) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
-    # The fetch wait costs no latency (brokers answer a fetch when data arrives) and spares
-    # the broker an idle consumer's fetches.
+    # The fetch wait costs no latency where the broker answers a fetch when data arrives
+    # (Apache Kafka) and spares it an idle consumer's fetches (KAFKA_FETCH_WAIT_MS).
     # An offset the partition no longer has (a topic made again while the flow runs)
     # restarts from its beginning rather than its end: replays are harmless, skips are not.
     # librdkafka's statistics feed bytewax's consumer-lag gauge (dataflows.flow_metrics).

@@ -25,9 +25,9 @@ from shared.kafka_config import KafkaConnection
 
 log = logging.getLogger(__name__)
 
-# How long a fetch may wait for data by default: Apache Kafka and Tansu both answer a fetch
-# as soon as data arrives (measured: 6-10 ms after a produce with a 500 ms wait), so a long
-# wait costs no latency and spares the broker the fetches of an idle consumer.
+# How long a fetch may wait for data by default (KAFKA_FETCH_WAIT_MS): Apache Kafka answers
+# a fetch as soon as data arrives, so a long wait costs no latency and spares the broker an
+# idle consumer's fetches (Tansu is given a short one: ops.servers.Tansu.CLIENT_ENV).
 FETCH_WAIT_MS = 500
 START_TIMEOUT = 30.0  # seconds to find where each partition ends
 RESTART_FIRST_S, RESTART_MOST_S = 0.5, 10.0  # waits between restarts of a failed feed

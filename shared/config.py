@@ -37,7 +37,7 @@ class Settings:
     payment_fetch_timeout: float = 2.0
     state_idle_seconds: float = 60.0
     batch_size: int = 1000
-    fetch_wait_ms: int = 500  # brokers answer a fetch when data arrives: a long wait costs no latency
+    fetch_wait_ms: int = 500  # Apache Kafka answers a fetch when data arrives: a long wait costs no latency
     idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
     idle_poll_most_ms: float = 32.0  # ... doubling after each empty poll, up to this
     data_dir: Path = Path(".data")
