@@ -38,7 +38,7 @@ test-tansu: install  ## integration tests on Tansu and SecantusDB
 test-docker: install  ## integration tests on Kafka and MongoDB in containers (needs a Docker engine)
 	$(PY) -m pytest -m integration -q --broker=docker
 
-bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: under 5 minutes)
+bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 8 minutes)
 	$(PY) -m bench
 
 lint: install  ## ruff
