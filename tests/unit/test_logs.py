@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from http_api.request_log import fresh_id
 from shared.logs import JsonFormatter, TextFormatter, bind, bound, configure_logging
 
 CARD = "4111111111111111"
@@ -82,3 +83,7 @@ def test_text_lines_end_with_the_fields():
 def test_json_keeps_non_ascii_text_readable():
     record = logging.makeLogRecord({"name": "t", "levelname": "INFO", "msg": "café"})
     assert json.loads(JsonFormatter("flow").format(record))["message"] == "café"
+
+
+def test_fresh_request_ids_do_not_repeat():
+    assert len({fresh_id() for _ in range(1000)}) == 1000
