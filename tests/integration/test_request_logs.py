@@ -53,11 +53,13 @@ async def test_a_refunds_lines_are_found_by_its_request_id_across_api_and_flow(j
     assert refunded.status == 200, refunded.body
     order_id, request_id = refunded.order_id, refunded.request_id
 
-    def flow_said_it() -> bool:
-        return any(line.get("requestId") == request_id for line in json_lines(cluster_log))
+    api_log = stack.workdir / f"api-{port}.log"
 
-    stack.wait_for(flow_said_it, timeout=10, what="the flow's line about the refund")
-    api_lines = [x for x in json_lines(stack.workdir / f"api-{port}.log") if x.get("requestId") == request_id]
+    def both_said_it() -> bool:  # the access line is written just after the answer is sent
+        return all(any(x.get("requestId") == request_id for x in json_lines(log)) for log in (cluster_log, api_log))
+
+    stack.wait_for(both_said_it, timeout=10, what="the API's and the flow's lines about the refund")
+    api_lines = [x for x in json_lines(api_log) if x.get("requestId") == request_id]
     flow_lines = [x for x in json_lines(cluster_log) if x.get("requestId") == request_id]
 
     [access] = [x for x in api_lines if x["logger"] == "http_api.access"]
