@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
                 results += measured(b6_growth.run(kafka.uri, mongo.uri, workdir, log), machine_speed())
             if "B7" in only:
                 log("B7 an idle minute")
-                direct = next((r.baseline for r in results if r.name.startswith("B2 repeated (Tansu) p99")), None)
+                direct = next(
+                    (r.baseline for r in results if r.name == "B2 repeated (Tansu) p99 at 100/s vs direct"), None
+                )
                 rows = b7_idle.run(kafka.uri, mongo.uri, workdir, kafka.proc.pid, log, direct)
                 results += measured(rows, machine_speed())
             if "B4" in only:

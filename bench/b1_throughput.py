@@ -106,7 +106,8 @@ def time_flow(
     (the process's start-up is left out, as the naive baseline's connecting is).
 
     ``cpu``: name -> process id in, name -> CPU-seconds used over the same span out;
-    the dataflow's own processes are added as "dataflow"."""
+    the dataflow's own processes are added as "flow-0", "flow-1", ... and their sum
+    as "dataflow"."""
     start_flows(stack, processes, workers)
     emitted = EventCount(stack)
     stack.wait_for(lambda: emitted() > 0, timeout=300, what="a first order", interval=0.01)
@@ -120,7 +121,7 @@ def time_flow(
     if cpu is not None:
         used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         cpu.clear()
-        cpu.update({k: v for k, v in used.items() if not k.startswith("flow-")})
+        cpu.update(used)
         cpu["dataflow"] = sum(v for k, v in used.items() if k.startswith("flow-"))
     log(f"    flow {processes} process(es) x {workers} worker(s): {n} orders in {elapsed:.1f}s")
     for proc in list(stack.flows):

@@ -1,6 +1,7 @@
 """B5: throughput as the dataflow grows: 1, 2 and 4 workers in one process, and 2
 processes, each preloaded and live, beside the 1-worker figures of the same run;
-and what one order costs each process (CPU-ms of the dataflow, the database and
+the cores each shape keeps busy (each dataflow process, the database, the broker:
+whether the machine's cores bound it); and what one order costs each process (CPU-ms of the dataflow, the database and
 the broker during the 1-worker preloaded run), the figures the README's sizing
 model rests on."""
 
@@ -23,14 +24,15 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log, server_pids:
     """``server_pids``: the database's and the broker's process ids, by name."""
     preloaded: dict[tuple[int, int], float] = {}
     live: dict[tuple[int, int], float] = {}
-    cpu = dict(server_pids)
+    cpu: dict[tuple[int, int], dict[str, float]] = {}
     for processes, workers in SHAPES:
         tag = f"b5-{processes}x{workers}"
         stack = Stack(kafka_uri, mongo_uri, workdir / tag)
         try:
             preload(stack, payments(n, tag))
-            measured = cpu if (processes, workers) == (1, 1) else None
+            cpu[(processes, workers)] = measured = dict(server_pids)
             preloaded[(processes, workers)] = time_flow(stack, n, processes, log, workers, measured)
+            log(f"    cores busy: {_busy(measured, n / preloaded[(processes, workers)])}")
         finally:
             stack.close()
         stack = Stack(kafka_uri, mongo_uri, workdir / f"{tag}-live")
@@ -45,7 +47,18 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log, server_pids:
             Result(f"B5 preloaded, {label} vs 1 worker", preloaded[shape], "orders/s", preloaded[(1, 1)], ""),
             Result(f"B5 live, {label} vs 1 worker", live[shape], "orders/s", live[(1, 1)], ""),
         ]
-    for who, seconds in cpu.items():
-        note = f"{n} preloaded payments, 1 worker, from the first order announced to the last"
-        results.append(Result(f"B5 {who} CPU per order", 1000 * seconds / n, "CPU-ms", None, "", note=note))
+    for shape in SHAPES:
+        elapsed = n / preloaded[shape]
+        busy = sum(v for k, v in cpu[shape].items() if not k.startswith("flow-")) / elapsed
+        results.append(Result(f"B5 preloaded, {name(*shape)}: cores busy", busy, "cores", None, "",
+                              _busy(cpu[shape], elapsed)))  # fmt: skip
+    note = f"{n} preloaded payments, 1 worker, from the first order announced to the last"
+    for who, seconds in cpu[(1, 1)].items():
+        if not who.startswith("flow-"):
+            results.append(Result(f"B5 {who} CPU per order", 1000 * seconds / n, "CPU-ms", None, "", note=note))
     return results
+
+
+def _busy(cpu: dict[str, float], elapsed: float) -> str:
+    """Cores each process kept busy: the dataflow's processes one by one, then the servers."""
+    return ", ".join(f"{who} {seconds / elapsed:.2f}" for who, seconds in cpu.items() if who != "dataflow")

@@ -2,12 +2,15 @@
 
 A dataflow and an API with nothing to do for 60 s (after 10 s to settle): the
 CPU of each process and of the broker, against the target of 0.03 cores for the
-dataflow and the API together. Then one refund, timed from its request to its
-answer: idle must not make the next user wait."""
+dataflow and the API together, and beside a bytewax dataflow with nothing to do
+(``bench.idle_bytewax``) over the same minute: the floor bytewax sets. Then one
+refund, timed from its request to its answer: idle must not make the next user wait."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,9 +19,10 @@ from bench.cpu import cpu_seconds
 from bench.repeated_load import SAME_ORIGIN
 from bench.results import Result
 from http_api.auth import issue_token
+from ops import children
 from ops.samples import payment
 from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port, wait_for_port
+from ops.servers import ROOT, free_port, wait_for_port
 from shared.ids import order_id_for_payment
 
 SETTLE_S = 10
@@ -50,18 +54,28 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, broker_pid: int, log, dir
         order_id = order_id_for_payment("idle-1")
         stack.wait_for(lambda: stack.orders.find_one({"_id": order_id}) is not None, 60, "the idle bench's order")
         refund_once(port, order_id)  # the path warm, as it is in a service that has run a while
+        bare = children.start([sys.executable, "-m", "bytewax.run", "bench.idle_bytewax:flow"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL)  # fmt: skip
         time.sleep(SETTLE_S)
-        pids = {"dataflow": stack.flows[0].pid, "API": stack.apis[0].pid, "broker": broker_pid}
+        pids = {
+            "dataflow": stack.flows[0].pid,
+            "API": stack.apis[0].pid,
+            "broker": broker_pid,
+            "bare bytewax": bare.pid,
+        }
         before = {who: cpu_seconds(pid) for who, pid in pids.items()}
         log(f"  idle for {IDLE_S} s")
         time.sleep(IDLE_S)
         cores = {who: (cpu_seconds(pid) - before[who]) / IDLE_S for who, pid in pids.items()}
+        children.stop_all([bare], 5.0)
         first = refund_once(port, order_id)
         shares = ", ".join(f"{who} {c:.3f}" for who, c in cores.items())
         log(f"    idle cores: {shares}; first refund after it: {first:.1f} ms")
         ours = cores["dataflow"] + cores["API"]
         return [
             Result("B7 idle minute: dataflow + API", ours, "cores", None, f"value <= {TARGET_CORES}", shares),
+            Result("B7 idle minute: dataflow vs a bare bytewax dataflow", cores["dataflow"], "cores",
+                   cores["bare bytewax"], "", "bench/idle_bytewax.py: one worker, a source asleep, no recovery"),
             Result("B7 first refund after an idle minute vs direct p99", first, "ms", direct_p99,
                    "ratio <= 2" if direct_p99 else ""),
         ]  # fmt: skip

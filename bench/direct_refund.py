@@ -1,12 +1,19 @@
-"""The baseline B2 compares refunds with: the original service's way, a direct
-read-modify-write of the order in the database, with no Kafka and no dataflow.
+"""The baseline B2 compares refunds with: the original service's way, a read of the
+order and a write of the changed order in the database, with no Kafka and no dataflow.
 
     python -m bench.direct_refund PORT MONGO_URI JWT_SECRET COLLECTION
 
 ``POST /api/order/{orderId}/refund-product`` with the same body and cookie token
-as ours: the token checked (HS256, expiry required), then one guarded
-``find_one_and_update`` on the order's first line (the bench's orders have one):
-200 with the order, 409 when nothing is left to refund."""
+as ours: the token checked (HS256, expiry required), the order read by id (the
+original's ``findById``), the line changed, and the order written back guarded by
+the version read (Mongoose's ``save``); a write that lost a race reads again. 200
+with the order's id and version, 404 for another user's order, 409 when nothing is
+left to refund.
+
+Not ``find_one_and_update``: SecantusDB runs it as a collection scan (server CPU a
+call 4.7 ms over 300 orders, 31.7 ms over 3,000, against 0.4-0.8 ms for a read or an
+update by id at either size), which would make the baseline cost what the server's
+scan costs, not what the original's design costs."""
 
 from __future__ import annotations
 
@@ -14,9 +21,10 @@ import sys
 
 import jwt
 from aiohttp import web
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
-UNITS = 10  # each bench order's line
+ATTEMPTS = 5  # reads again after a write that lost a race
 
 
 async def refund(request: web.Request) -> web.Response:
@@ -30,20 +38,34 @@ async def refund(request: web.Request) -> web.Response:
     except jwt.PyJWTError:
         return web.json_response({"title": "unauthorized"}, status=401)
     body = await request.json()
-    quantity = int(body["quantity"])
-    order = await request.app["orders"].find_one_and_update(
-        {
-            "_id": request.match_info["orderId"],
-            "userId": claims["userId"],
-            "products.0.productId": body["productId"],
-            "products.0.refundedQuantity": {"$lte": UNITS - quantity},
-        },
-        {"$inc": {"products.0.refundedQuantity": quantity, "version": 1}},
-        return_document=ReturnDocument.AFTER,
+    order_id, user = request.match_info["orderId"], claims["userId"]
+    for _ in range(ATTEMPTS):
+        status, answer = await _refund_once(
+            request.app["orders"], order_id, user, body["productId"], int(body["quantity"])
+        )
+        if status:
+            return web.json_response(answer, status=status)
+    return web.json_response({"title": "too many concurrent changes"}, status=409)
+
+
+async def _refund_once(orders: AsyncCollection, order_id: str, user: str, product: str, quantity: int):
+    """(status, body), or (0, None) when another write came between the read and the write."""
+    order = await orders.find_one({"_id": order_id})
+    if order is None or order["userId"] != user:
+        return 404, {"title": "no such order"}
+    index = next((i for i, line in enumerate(order["products"]) if line["productId"] == product), None)
+    if index is None:
+        return 404, {"title": "no such product in the order"}
+    line = order["products"][index]
+    if line["refundedQuantity"] + quantity > line["quantity"]:
+        return 409, {"title": "nothing left to refund"}
+    changed = await orders.update_one(
+        {"_id": order_id, "version": order["version"]},
+        {"$inc": {f"products.{index}.refundedQuantity": quantity, "version": 1}},
     )
-    if order is None:
-        return web.json_response({"title": "nothing left to refund"}, status=409)
-    return web.json_response({"orderId": order["_id"], "version": order["version"]})
+    if changed.modified_count == 0:
+        return 0, None
+    return 200, {"orderId": order_id, "version": order["version"] + 1}
 
 
 def app(mongo_uri: str, secret: str, collection: str) -> web.Application:

@@ -347,7 +347,7 @@ def get_flow() -> Dataflow:
     from dataflows.setup import prepare
     from dataflows.store_then_publish import SinkSettings, StoreThenPublishSink
     from shared.config import jwt_secret_problem, load_settings
-    from shared.kafka_config import KafkaAccessError
+    from shared.kafka_config import refusals
     from shared.logs import configure_logging
 
     settings = load_settings()
@@ -358,10 +358,8 @@ def get_flow() -> Dataflow:
         raise SystemExit(f"refusing to start: {problem}")  # the flow verifies no token, but shares the setting
     topics = settings.topics
     serve_configured(settings)  # answering from the start, while the topics are made and the cluster forms
-    try:
+    with refusals():
         prepare(settings)
-    except KafkaAccessError as exc:
-        raise SystemExit(f"refusing to start: {exc}") from None
     lookup = (
         PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
         if settings.payment_service_url

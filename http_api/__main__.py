@@ -13,7 +13,7 @@ from aiohttp import web
 from http_api.app import create_app
 from http_api.request_log import AccessLog
 from shared.config import jwt_secret_problem, load_settings
-from shared.kafka_config import KafkaAccessError, check_access
+from shared.kafka_config import require_access
 from shared.logs import configure_logging
 
 SHUTDOWN_S = 3.0
@@ -31,10 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem}")
     if settings.brokers:
-        try:
-            check_access(settings.kafka)
-        except KafkaAccessError as exc:
-            raise SystemExit(f"refusing to start: {exc}") from None
+        require_access(settings.kafka)
     # A stop waits SHUTDOWN_S for requests in progress (each is bounded by its own timeout).
     web.run_app(
         create_app(settings),

@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 
 from ops.progress import progress
 from shared.config import load_settings
-from shared.kafka_config import KafkaAccessError, check_access
+from shared.kafka_config import require_access
 
 
 def sample_payment(rng: random.Random, user: str) -> dict:
@@ -63,10 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     from shared.ids import order_id_for_payment
 
     rng = random.Random(args.seed)
-    try:
-        check_access(settings.kafka)
-    except KafkaAccessError as exc:
-        raise SystemExit(f"ops.produce: {exc}") from None
+    require_access(settings.kafka, "ops.produce")
     producer = Producer(settings.kafka.producer(linger_ms=5))
     topic = settings.topics.payment_accepted.name
     failed: list[str] = []

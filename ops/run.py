@@ -25,7 +25,7 @@ from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recov
 from ops.recovery_store import ready_store
 from ops.servers import Tansu, free_port
 from shared.config import Settings, jwt_secret_problem, load_settings
-from shared.kafka_config import KafkaAccessError
+from shared.kafka_config import refusals
 from shared.logs import configure_logging
 from shared.topics import names
 
@@ -133,9 +133,8 @@ def _run(args: argparse.Namespace, stop: Stop) -> int:
     print("Order service, local run")
     with ExitStack() as stack:
         try:
-            return _run_on(stack, args, stop, settings, data)
-        except KafkaAccessError as exc:
-            raise SystemExit(f"refusing to start: {exc}") from None
+            with refusals():
+                return _run_on(stack, args, stop, settings, data)
         finally:
             stop.begin()  # before the servers stop: from here on a signal only hurries the stop
 

@@ -9,7 +9,7 @@ import argparse
 
 from dataflows.setup import ensure_topics, log_configs
 from shared.config import load_settings
-from shared.kafka_config import KafkaAccessError, check_access
+from shared.kafka_config import require_access
 from shared.topics import names
 
 
@@ -21,10 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
     topics = settings.topics
-    try:
-        check_access(settings.kafka)
-    except KafkaAccessError as exc:
-        raise SystemExit(f"ops.topics: {exc}") from None
+    require_access(settings.kafka, "ops.topics")
     created = ensure_topics(
         settings.kafka, names(topics.all), args.partitions or settings.partitions, configs=log_configs(topics)
     )

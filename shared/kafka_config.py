@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,21 @@ def check_access(kafka: KafkaConnection, timeout_s: float = 15.0) -> bool:
         if refused:
             raise KafkaAccessError(_refusal_message(kafka, refused[0]))
     return False
+
+
+@contextmanager
+def refusals(who: str = "refusing to start") -> Iterator[None]:
+    """A refusal by the brokers inside ends the process, saying ``who`` was refused and why."""
+    try:
+        yield
+    except KafkaAccessError as exc:
+        raise SystemExit(f"{who}: {exc}") from None
+
+
+def require_access(kafka: KafkaConnection, who: str = "refusing to start") -> None:
+    """``check_access``, at a process's start: a refusal ends the process saying why."""
+    with refusals(who):
+        check_access(kafka)
 
 
 def _refusal(error: Any) -> bool:
