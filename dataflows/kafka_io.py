@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection,
 from confluent_kafka.admin import AdminClient
 
 from dataflows.flow_metrics import SNAPSHOTS, liveness
+from dataflows.process_consumer import ProcessConsumer, SharedPartition
 from dataflows.resume import (
     Fingerprint,
     PartitionFacts,
@@ -65,9 +67,11 @@ def kafka_source(
 
 
 class PromptKafkaSource(KafkaSource):
-    """bytewax's KafkaSource, with polls that do not wait and resumes that are checked.
+    """bytewax's KafkaSource, with one consumer a process, polls that do not wait and
+    resumes that are checked.
 
-    bytewax's partitions wait up to 1 ms in every poll, one partition after the
+    bytewax's partitions each have a consumer (``dataflows.process_consumer`` says
+    what that costs) and wait up to 1 ms in every poll, one partition after the
     other; with one per topic and partition (12 at the defaults) a message waited
     for most of an idle round, the larger part of a refund's time in the flow.
     Here a poll returns at once, and a partition that found nothing asks to be
@@ -91,6 +95,8 @@ class PromptKafkaSource(KafkaSource):
         self._idle_poll = idle_poll
         self._idle_poll_most = idle_poll_most
         self._facts = facts
+        self._shared: ProcessConsumer | None = None
+        self._shared_lock = threading.Lock()
 
     def build_part(self, step_id: str, for_part: str, resume_state: ResumePoint | int | None) -> PromptPartition:
         point = as_resume_point(resume_state)
@@ -100,10 +106,25 @@ class PromptKafkaSource(KafkaSource):
             reason = mismatch(facts, topic, int(index), point)
             if reason is not None:
                 raise mismatch_error(reason, _recovery_dir())
-        inner = super().build_part(step_id, for_part, None if point is None else point.offset)
+        offset = self._starting_offset if point is None else point.offset
+        inner = SharedPartition(self._process_consumer(), step_id, topic, int(index), offset, self._batch_size)
         last = None if point is None else point.last
         liveness().reading()
         return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last, self._idle_poll_most)
+
+    def _process_consumer(self) -> ProcessConsumer:
+        """The process's consumer: this source is shared by the process's worker threads."""
+        with self._shared_lock:
+            if self._shared is None:
+                config = {
+                    "group.id": "BYTEWAX_IGNORED",  # offsets are kept by recovery, not by a group
+                    "enable.auto.commit": "false",
+                    "bootstrap.servers": ",".join(self._brokers),
+                    "enable.partition.eof": str(not self._tail),
+                    **self._add_config,
+                }
+                self._shared = ProcessConsumer(config, self._batch_size)
+            return self._shared
 
     def _broker_facts(self) -> PartitionFacts:
         if self._facts is None:
@@ -160,19 +181,6 @@ class BrokerFacts:
             consumer.close()
 
 
-class _NoWait:
-    """A consumer whose ``consume`` never blocks."""
-
-    def __init__(self, consumer: Consumer):
-        self._consumer = consumer
-
-    def consume(self, num_messages: int, timeout: float) -> list:
-        return self._consumer.consume(num_messages, 0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._consumer, name)
-
-
 class PromptPartition(StatefulSourcePartition):
     def __init__(
         self,
@@ -182,9 +190,6 @@ class PromptPartition(StatefulSourcePartition):
         last: Fingerprint | None = None,
         idle_poll_most: timedelta = timedelta(0),
     ):
-        # bytewax 0.21.1 (pinned) hard-codes its 1 ms wait in the consume() call of its
-        # partition; the partition's consumer is swapped for one that does not wait.
-        inner._consumer = _NoWait(inner._consumer)  # type: ignore[attr-defined]
         self._inner = inner
         self._first_wait = idle_poll
         self._most_wait = max(idle_poll, idle_poll_most)

@@ -1,0 +1,136 @@
+"""One Kafka consumer for every input partition of a flow process.
+
+bytewax's ``KafkaSource`` gives each input partition a librdkafka consumer of its
+own: 12 at the defaults (3 topics x 4 partitions), each with its threads and its
+own fetches, which keep an idle broker busy (Tansu answers each consumer's fetch
+every ``fetch.wait.max.ms``). Here a process's partitions share one consumer
+(``incremental_assign``): a partition's poll takes what was fetched for it, or
+polls the consumer once and sorts what came by partition.
+
+A partition's offset moves only with what it hands on, so a crash re-reads what
+was sorted but not handed on; messages of a partition no longer held are
+dropped (its next holder reads them from its own offset), and errors of no
+partition (a broker gone) go to the partition that polled."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from bytewax.connectors.kafka import BYTEWAX_CONSUMER_LAG_GAUGE, KafkaError, KafkaSourceMessage
+from bytewax.inputs import StatefulSourcePartition
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import KafkaError as ConfluentError
+
+Key = tuple[str, int]  # (topic, partition)
+# At most this many batches sorted and not yet handed on, across the process's partitions:
+# a partition whose owner is slow to poll holds the others back, not the process's memory.
+BUFFERED_BATCHES = 4
+
+
+class ProcessConsumer:
+    """The consumer the input partitions of one process share; safe across worker threads."""
+
+    def __init__(self, config: dict[str, Any], batch_size: int, make: Callable[[dict], Any] = Consumer):
+        self._config = {**config, "stats_cb": self._stats}
+        self._batch_size = batch_size
+        self._make = make
+        self._consumer: Any = None
+        self._held: dict[Key, SharedPartition] = {}
+        self._sorted: dict[Key, deque] = {}
+        self._unplaced: list = []  # errors of no partition, for the next partition that polls
+        self._lock = threading.Lock()
+
+    def add(self, partition: SharedPartition) -> None:
+        with self._lock:
+            if self._consumer is None:
+                self._consumer = self._make(self._config)
+            self._held[partition.key] = partition
+            self._sorted[partition.key] = deque()
+            self._consumer.incremental_assign([TopicPartition(*partition.key, partition.offset)])
+
+    def remove(self, key: Key) -> None:
+        with self._lock:
+            if self._held.pop(key, None) is None:
+                return
+            del self._sorted[key]
+            if not self._held:
+                self._consumer.close()
+                self._consumer = None
+            else:
+                self._consumer.incremental_unassign([TopicPartition(*key)])
+
+    def take(self, key: Key, most: int) -> list:
+        """Up to ``most`` of ``key``'s messages in offset order, after any errors of no partition."""
+        with self._lock:
+            mine = self._sorted[key]
+            if not mine and sum(map(len, self._sorted.values())) < BUFFERED_BATCHES * self._batch_size:
+                self._sort(self._consumer.consume(self._batch_size, 0))
+            taken, self._unplaced = self._unplaced, []
+            while mine and len(taken) < most:
+                taken.append(mine.popleft())
+            return taken
+
+    def _sort(self, messages: list) -> None:
+        for msg in messages:
+            error = msg.error()
+            if error is not None and error.code() == ConfluentError._PARTITION_EOF:
+                continue
+            place = self._sorted.get((msg.topic(), msg.partition()))
+            if place is not None:
+                place.append(msg)
+            elif error is not None:
+                self._unplaced.append(msg)
+
+    def _stats(self, json_stats: str) -> None:
+        """librdkafka's statistics (called within ``consume``, under the lock): each held
+        partition's lag into bytewax's gauge, as bytewax's own partitions do."""
+        topics = json.loads(json_stats).get("topics", {})
+        for (topic, index), partition in self._held.items():
+            stats = topics.get(topic, {}).get("partitions", {}).get(str(index))
+            if stats is not None and partition.offset > 0:
+                partition.lag_gauge.set(stats["ls_offset"] - partition.offset)
+
+
+class SharedPartition(StatefulSourcePartition):
+    """One input partition read through its process's ``ProcessConsumer``."""
+
+    def __init__(self, shared: ProcessConsumer, step_id: str, topic: str, index: int, offset: int, batch_size: int):
+        self.key: Key = (topic, index)
+        self.offset = offset  # the next to hand on: what a snapshot resumes from
+        self.lag_gauge = BYTEWAX_CONSUMER_LAG_GAUGE.labels(step_id=step_id, topic=topic, partition=index)
+        self._shared = shared
+        self._batch_size = batch_size
+        shared.add(self)
+
+    def next_batch(self) -> list[KafkaSourceMessage | KafkaError]:
+        batch: list[KafkaSourceMessage | KafkaError] = []
+        for msg in self._shared.take(self.key, self._batch_size):
+            item = _source_message(msg)
+            error = msg.error()
+            batch.append(item if error is None else KafkaError(error, item))
+            if (msg.topic(), msg.partition()) == self.key and msg.offset() is not None and msg.offset() >= 0:
+                self.offset = msg.offset() + 1
+        return batch
+
+    def snapshot(self) -> int:
+        return self.offset
+
+    def close(self) -> None:
+        self._shared.remove(self.key)
+
+
+def _source_message(msg: Any) -> KafkaSourceMessage:
+    return KafkaSourceMessage(
+        key=msg.key(),
+        value=msg.value(),
+        topic=msg.topic(),
+        headers=msg.headers() or [],
+        latency=msg.latency(),
+        offset=msg.offset(),
+        partition=msg.partition(),
+        timestamp=msg.timestamp(),
+    )
