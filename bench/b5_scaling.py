@@ -1,9 +1,9 @@
 """B5: throughput as the dataflow grows: 1, 2 and 4 workers in one process, and 2
 processes, each preloaded and live, beside the 1-worker figures of the same run;
 the cores each shape keeps busy (each dataflow process, the database, the broker:
-whether the machine's cores bound it); and what one order costs each process (CPU-ms of the dataflow, the database and
-the broker during the 1-worker preloaded run), the figures the README's sizing
-model rests on."""
+whether the machine's cores bound it); and what one order costs each process
+(CPU-ms of the dataflow, the database and the broker during the 1-worker
+preloaded run), the figures the sizing model in docs/operations.md rests on."""
 
 from __future__ import annotations
 

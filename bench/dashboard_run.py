@@ -1,4 +1,4 @@
-"""Traffic for the dashboard picture in the README, against a running ``make run``.
+"""Traffic for the dashboard picture in docs/operations.md, against a running ``make run``.
 
     make run PROCESSES=2                                   # in one terminal (FLOW_LIVENESS_S=15 helps)
     .venv/bin/python -m bench.dashboard_run --out docs/dashboard.png
