@@ -34,7 +34,7 @@ from bytewax.inputs import Source
 from bytewax.operators import StatefulLogic
 from bytewax.outputs import Sink
 
-from dataflows.store_then_publish import Effects
+from dataflows.store_then_publish import Writes
 from shared.domain import AcceptPayment, Command, handle
 from shared.domain.model import Order
 from shared.schemas.inputs import PaymentReference, parse_message
@@ -215,7 +215,7 @@ def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Inbound]) -
     ]
 
 
-class OrderLogic(StatefulLogic[Keyed, Effects, None]):
+class OrderLogic(StatefulLogic[Keyed, Writes, None]):
     """One order's state in the keyed step; evicted after ``idle`` without commands.
 
     Besides the order it keeps the outcomes of the requests it saw while in memory,
@@ -234,7 +234,7 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         self._outcomes: dict[str, tuple[Recorded, datetime]] = {}
         self._last_seen: datetime | None = None
 
-    def on_item(self, value: Keyed) -> tuple[list[Effects], bool]:
+    def on_item(self, value: Keyed) -> tuple[list[Writes], bool]:
         command = value.command
         stored_record = value.recorded
         if self._order_id is None:
@@ -248,15 +248,15 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
                 stored_record = self._loader.recorded([key]).get(key) if key else None
         self._last_seen = self._clock()
         try:
-            effects = self._decided(command, stored_record)
+            writes = self._decided(command, stored_record)
         except Exception as exc:  # a bug met by this command: dead-lettered, the order unchanged
             fields = {"orderId": command.order_id, "requestId": getattr(command, "request_id", None)}
             failed = _failed(self._topics, value.source, "deciding", exc, fields)
-            return [Effects(None, [failed])], StatefulLogic.RETAIN
-        return [effects], StatefulLogic.RETAIN
+            return [Writes(None, [failed])], StatefulLogic.RETAIN
+        return [writes], StatefulLogic.RETAIN
 
-    def _decided(self, command: Command, stored_record: Recorded | None) -> Effects:
-        """The command's effects; the state moves only once all of them are built."""
+    def _decided(self, command: Command, stored_record: Recorded | None) -> Writes:
+        """What the command writes; the state moves only once all of it is built."""
         before = self._order
         recorded = self._known(command, stored_record)
         after, events = handle(before, command, None if recorded is None else recorded.outcome)
@@ -272,7 +272,7 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
         self._order = after
         if outcome is not None:
             self._remember(command.request_id, outcome)
-        return Effects(doc, messages, records)
+        return Writes(doc, messages, records)
 
     def _remember(self, request_id: str, outcome: Recorded) -> None:
         """Keep the outcome until its record is surely stored (see ``KEPT_OUTCOMES``)."""
@@ -293,7 +293,7 @@ class OrderLogic(StatefulLogic[Keyed, Effects, None]):
     def notify_at(self) -> datetime | None:
         return None if self._last_seen is None else self._last_seen + self._idle
 
-    def on_notify(self) -> tuple[list[Effects], bool]:
+    def on_notify(self) -> tuple[list[Writes], bool]:
         if self._order_id is not None:
             self._held.discard(self._order_id)
         return [], StatefulLogic.DISCARD
@@ -312,7 +312,7 @@ def _utcnow() -> datetime:
 
 def build_flow(
     source: Source[Raw],
-    sink: Sink[Effects],
+    sink: Sink[Writes],
     loader: OrderLoader,
     topics: Topics,
     *,
@@ -331,10 +331,10 @@ def build_flow(
     commands = op.merge("commands", lookup.falses, done.falses)
     held = HeldOrders()
     keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, held, batch))
-    effects = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held))
-    effects = op.key_rm("unkey", effects)
-    letters = op.map("letters", op.merge("dead-letters", dead, done.trues), lambda m: Effects(None, [m]))
-    op.output("store-then-publish", op.merge("all-effects", effects, letters), sink)
+    writes = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held))
+    writes = op.key_rm("unkey", writes)
+    letters = op.map("letters", op.merge("dead-letters", dead, done.trues), lambda m: Writes(None, [m]))
+    op.output("store-then-publish", op.merge("all-effects", writes, letters), sink)
     return flow
 
 

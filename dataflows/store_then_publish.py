@@ -30,16 +30,17 @@ log = logging.getLogger("dataflows.requests")
 
 
 @dataclass(frozen=True)
-class Effects:
-    """What one command does outside the flow: records and an order to store, then
-    messages to send."""
+class Writes:
+    """What one command writes outside the flow: an order and its records to store,
+    then messages to send. (Not ``shared.domain.effects``, the stock and money an
+    event moves.)"""
 
     doc: dict[str, Any] | None
     messages: list[OutMessage]
     records: tuple[dict[str, Any], ...] = ()
 
 
-class _Partition(StatelessSinkPartition[Effects]):
+class _Partition(StatelessSinkPartition[Writes]):
     def __init__(self, settings: SinkSettings):
         from dataflows.kafka_io import MessagePublisher
         from dataflows.mongo_io import orders_collection, records_collection
@@ -50,7 +51,7 @@ class _Partition(StatelessSinkPartition[Effects]):
         self._dlq_topic = settings.dlq_topic
         self._fault = settings.fault_after_store
 
-    def write_batch(self, items: list[Effects]) -> None:
+    def write_batch(self, items: list[Writes]) -> None:
         from dataflows.mongo_io import write_orders, write_records
 
         records = [r for e in items for r in e.records]
@@ -102,7 +103,7 @@ class SinkSettings:
     fault_after_store: str | None = None  # fault tests only: see ``_fault_point``
 
 
-class StoreThenPublishSink(DynamicSink[Effects]):
+class StoreThenPublishSink(DynamicSink[Writes]):
     def __init__(self, settings: SinkSettings):
         self._settings = settings
 

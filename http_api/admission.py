@@ -19,7 +19,7 @@ from http_api.auth import authenticate, by_cookie
 from http_api.cross_site import cross_site_source
 from http_api.metrics import Metrics
 from http_api.problems import Problem
-from http_api.rate_limits import TokenBuckets, too_many_requests
+from http_api.rate_limits import CreditBuckets, too_many_requests
 from shared.config import Settings
 from shared.domain.model import Actor
 from shared.rates import Rate
@@ -29,8 +29,8 @@ class Admission:
     def __init__(self, settings: Settings, metrics: Metrics, clock: Callable[[], float] = time.monotonic):
         share = settings.rate_limit_processes
 
-        def buckets(rate: Rate | None) -> TokenBuckets | None:
-            return None if rate is None else TokenBuckets(rate.shared_by(share), clock)
+        def buckets(rate: Rate | None) -> CreditBuckets | None:
+            return None if rate is None else CreditBuckets(rate.shared_by(share), clock)
 
         self._users = buckets(settings.rate_limit_mutations)
         self._admins = buckets(settings.rate_limit_admin)
@@ -65,7 +65,7 @@ class Admission:
             reason="cross-site",
         )
 
-    def _limit(self, buckets: TokenBuckets | None, key: str, who: str) -> None:
+    def _limit(self, buckets: CreditBuckets | None, key: str, who: str) -> None:
         if buckets is None:
             return
         wait = buckets.take(key)

@@ -25,7 +25,7 @@ from http_api.rate_limits import too_many_requests
 from http_api.reads import etag, request_outcome
 from http_api.request_log import name_request
 from http_api.views import order_view
-from shared.domain.events import RequestRejected
+from shared.domain.events import Reason, RequestRejected
 from shared.domain.machine import final_rejection
 from shared.domain.model import TERMINAL, Actor
 from shared.schemas.inputs import Invalid, encodable, parse_refund, parse_update
@@ -38,7 +38,16 @@ from shared.topics import Kind
 DEFAULT_TIMEOUT = 5.0
 MAX_TIMEOUT = 30.0
 FROZEN_STATUSES = frozenset(str(s) for s in TERMINAL)
-REJECTION_STATUS = {"order-not-found": 404, "forbidden": 403, "version-conflict": 412, "invalid-request": 400}
+REJECTION_STATUS: dict[str, int] = {
+    Reason.ORDER_NOT_FOUND: 404,
+    Reason.ALREADY_REFUNDED: 409,
+    Reason.PRODUCT_NOT_FOUND: 409,
+    Reason.QUANTITY_EXCEEDS_REMAINING: 409,
+    Reason.INVALID_TRANSITION: 409,
+    Reason.VERSION_CONFLICT: 412,
+    Reason.FORBIDDEN: 403,
+    Reason.INVALID_REQUEST: 400,
+}
 INTEGER = re.compile(r"^-?\d{1,12}$", re.ASCII)
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$', re.ASCII)
 

@@ -80,7 +80,7 @@ class OutcomeWatcher:
         return sum(len(futures) for _, futures in self._waiters.values())
 
     def wanted(self) -> Container[str]:
-        """The request ids someone waits for (read by the feed's thread: a set's
+        """The request ids someone waits for (read by the feed's thread: a dict's
         membership test is safe there, and a stale answer costs only a late reply)."""
         return self._waiters.keys()
 

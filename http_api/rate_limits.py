@@ -1,6 +1,8 @@
-"""Token buckets: per user for mutations, per client address for requests without a valid token.
+"""Rate limits as buckets of credits (the token bucket algorithm, called credits here so
+as not to be confused with JWTs): per user for mutations, per client address for
+requests without a valid token.
 
-A bucket holds up to ``burst`` tokens and gains ``per_second`` a second; a request
+A bucket holds up to ``burst`` credits and gains ``per_second`` a second; a request
 takes one, or is refused with the seconds until one is there. The clock is passed
 in, so the arithmetic is tested without sleeping.
 """
@@ -17,35 +19,35 @@ from shared.rates import Rate
 MAX_TRACKED = 100_000  # buckets kept before the full (idle) ones are dropped
 
 
-class TokenBuckets:
+class CreditBuckets:
     def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic, max_tracked: int = MAX_TRACKED):
         self.rate = rate
         self._clock = clock
         self._max_tracked = max_tracked
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (credits, when counted)
 
     def take(self, key: str) -> float:
         """0 when ``key`` may go ahead (a token is taken), else the seconds until it may."""
         now = self._clock()
-        tokens = self._tokens(key, now)
-        allowed = tokens >= 1
-        self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+        credits = self._credits(key, now)
+        allowed = credits >= 1
+        self._buckets[key] = (credits - 1 if allowed else credits, now)
         self._trim(now)
-        return 0.0 if allowed else (1 - tokens) / self.rate.per_second
+        return 0.0 if allowed else (1 - credits) / self.rate.per_second
 
-    def _tokens(self, key: str, now: float) -> float:
+    def _credits(self, key: str, now: float) -> float:
         known = self._buckets.get(key)
         if known is None:
             return float(self.rate.burst)
-        tokens, then = known
-        return min(float(self.rate.burst), tokens + (now - then) * self.rate.per_second)
+        credits, then = known
+        return min(float(self.rate.burst), credits + (now - then) * self.rate.per_second)
 
     def _trim(self, now: float) -> None:
         # Amortised: a sweep only past the bound, which is then at least twice what
         # survived it; a full bucket is the same as none, so full ones go.
         if len(self._buckets) <= self._max_tracked:
             return
-        self._buckets = {k: v for k, v in self._buckets.items() if self._tokens(k, now) < self.rate.burst}
+        self._buckets = {k: v for k, v in self._buckets.items() if self._credits(k, now) < self.rate.burst}
         self._max_tracked = max(self._max_tracked, 2 * len(self._buckets))
 
 

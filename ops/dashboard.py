@@ -5,8 +5,10 @@
         --seconds 120 --out samples.jsonl        # scrape /metrics every second
     python -m ops.dashboard picture samples.jsonl docs/dashboard.png
 
-Each panel is written once, as PromQL for Grafana and as the same arithmetic on
-recorded scrapes for the picture (no Prometheus or Grafana needed to draw it).
+Each panel holds two forms of one query side by side: PromQL for Grafana, and the
+same arithmetic on recorded scrapes for the picture (no Prometheus or Grafana
+needed to draw it). Only their windows differ: Grafana's rates span 1 or 5 minutes,
+the picture's 5 scrapes (5 s), so a two-minute recording shows its changes.
 """
 
 from __future__ import annotations

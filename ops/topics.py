@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from dataflows.setup import ensure_topics, log_configs
+from dataflows.setup import ensure_service_topics
 from shared.config import load_settings
-from shared.kafka_config import require_access
-from shared.topics import names
+from shared.kafka_config import refusals, require_access
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,11 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
-    topics = settings.topics
     require_access(settings.kafka, "ops.topics")
-    created = ensure_topics(
-        settings.kafka, names(topics.all), args.partitions or settings.partitions, configs=log_configs(topics)
-    )
+    with refusals("ops.topics"):
+        created = ensure_service_topics(settings, args.partitions)
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 
 

@@ -33,6 +33,7 @@ class Settings:
     jwt_secret: str | None = None
     topics: Topics = field(default_factory=Topics)
     partitions: int = 4
+    replication_factor: int = 1  # of topics the service creates; 3 on a cluster of three brokers or more
     payment_service_url: str | None = None
     payment_fetch_timeout: float = 2.0
     state_idle_seconds: float = 60.0
@@ -88,6 +89,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
             compat=get("COMPAT_TOPICS", "true").lower() not in {"0", "false", "no", "off"},
         ),
         partitions=int(get("TOPIC_PARTITIONS", "4")),
+        replication_factor=int(get("TOPIC_REPLICATION_FACTOR", "1")),
         payment_service_url=get("PAYMENT_SERVICE_URL") or None,
         payment_fetch_timeout=float(get("PAYMENT_FETCH_TIMEOUT", "2.0")),
         state_idle_seconds=float(get("ORDER_STATE_IDLE_SECONDS", "60")),

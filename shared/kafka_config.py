@@ -103,7 +103,8 @@ class KafkaConnection:
 
 
 class KafkaAccessError(RuntimeError):
-    """The brokers refused us: wrong credentials, a certificate not trusted, bad settings."""
+    """The brokers refused us: wrong credentials, a certificate not trusted, bad settings
+    (a topic they will not make)."""
 
 
 def check_access(kafka: KafkaConnection, timeout_s: float = 15.0) -> bool:

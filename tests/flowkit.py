@@ -12,7 +12,7 @@ from bytewax.connectors.kafka import KafkaSourceMessage
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from dataflows.order_flow import build_flow
-from dataflows.store_then_publish import Effects
+from dataflows.store_then_publish import Writes
 from ops.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
 from shared.domain.model import Order
 from shared.schemas.outputs import OutMessage
@@ -98,17 +98,17 @@ def run_flow(
     idle: timedelta = timedelta(hours=1),
 ) -> Run:
     loader = loader if loader is not None else StoreLoader()
-    effects: list[Effects] = []
+    writes: list[Writes] = []
     flow = build_flow(
         TestingSource(items),
-        TestingSink(effects),
+        TestingSink(writes),
         loader,
         topics,
         completer=completer,
         idle=idle,
     )
     run_main(flow)
-    docs = [e.doc for e in effects if e.doc is not None]
-    records = [r for e in effects for r in e.records]
+    docs = [e.doc for e in writes if e.doc is not None]
+    records = [r for e in writes for r in e.records]
     loader.keep(docs, records)
-    return Run(docs, [m for e in effects for m in e.messages], records)
+    return Run(docs, [m for e in writes for m in e.messages], records)

@@ -17,6 +17,7 @@ from shared.domain.events import (
     OrderRefunded,
     OrderUpdated,
     ProductRefunded,
+    Reason,
     RequestRejected,
 )
 from shared.domain.model import STATUS_MOVES, TERMINAL, Line, Order, Origin, Status, any_refunded
@@ -27,9 +28,9 @@ def decide(order: Order | None, command: Command) -> list[Event]:
     if isinstance(command, AcceptPayment):
         return [_decide_payment(order, command)]
     if isinstance(command, RejectInvalid):
-        return [_reject(order, command, "invalid-request", command.error)]
+        return [_reject(order, command, Reason.INVALID_REQUEST, command.error)]
     if order is None:
-        return [_reject(order, command, "order-not-found")]
+        return [_reject(order, command, Reason.ORDER_NOT_FOUND)]
     return [_DECIDERS[type(command)](order, command)]
 
 
@@ -77,7 +78,7 @@ def _unrefunded(lines: tuple[Line, ...]) -> tuple[Line, ...]:
     return tuple(line.with_refunded(0) for line in lines)
 
 
-def _reject(order: Order | None, cmd: Request, reason: str, detail: str = "") -> RequestRejected:
+def _reject(order: Order | None, cmd: Request, reason: Reason, detail: str = "") -> RequestRejected:
     return RequestRejected(
         event_id=event_id(cmd.request_id, "outcome"),
         order_id=cmd.order_id,
@@ -89,20 +90,20 @@ def _reject(order: Order | None, cmd: Request, reason: str, detail: str = "") ->
     )
 
 
-def _refund_blocker(order: Order) -> str | None:
+def _refund_blocker(order: Order) -> Reason | None:
     if order.status is Status.CANCELLED:
-        return "invalid-transition"
+        return Reason.INVALID_TRANSITION
     if order.status is Status.REFUNDED or order.refunded:
-        return "already-refunded"
+        return Reason.ALREADY_REFUNDED
     return None
 
 
 def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
     if not order.owned_by(cmd.requested_by):
-        return _reject(order, cmd, "forbidden")
+        return _reject(order, cmd, Reason.FORBIDDEN)
     blocker = _refund_blocker(order)
     if blocker is None and order.any_refunded:
-        blocker = "already-refunded"
+        blocker = Reason.ALREADY_REFUNDED
     if blocker:
         return _reject(order, cmd, blocker)
     return OrderRefunded(
@@ -118,16 +119,16 @@ def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
 
 def _decide_refund_product(order: Order, cmd: RefundProduct) -> Event:
     if not order.owned_by(cmd.requested_by):
-        return _reject(order, cmd, "forbidden")
+        return _reject(order, cmd, Reason.FORBIDDEN)
     blocker = _refund_blocker(order)
     if blocker:
         return _reject(order, cmd, blocker)
     plan = _plan_refund(order.lines, cmd.product_id, cmd.quantity)
     if plan is None:
-        return _reject(order, cmd, "product-not-found")
+        return _reject(order, cmd, Reason.PRODUCT_NOT_FOUND)
     available, cost, units_left = plan
     if cmd.quantity > available:
-        return _reject(order, cmd, "quantity-exceeds-remaining", f"{available} of {cmd.product_id} left")
+        return _reject(order, cmd, Reason.QUANTITY_EXCEEDS_REMAINING, f"{available} of {cmd.product_id} left")
     left = order.total_price - order.refunded_amount
     # The refund that empties the order returns all that is left, so a fully refunded
     # order has returned exactly its total; before that, never more than what is left.
@@ -148,15 +149,15 @@ def _decide_update(order: Order, cmd: UpdateOrder) -> Event:
     changes = dict(cmd.changes)
     actor = cmd.requested_by
     if not order.owned_by(actor) or ("status" in changes and actor is not None and not actor.is_admin):
-        return _reject(order, cmd, "forbidden")
+        return _reject(order, cmd, Reason.FORBIDDEN)
     if cmd.expected_version is not None and cmd.expected_version != order.version:
-        return _reject(order, cmd, "version-conflict", f"order is at version {order.version}")
+        return _reject(order, cmd, Reason.VERSION_CONFLICT, f"order is at version {order.version}")
     if order.status in TERMINAL:
-        return _reject(order, cmd, "invalid-transition", f"order is {order.status}")
+        return _reject(order, cmd, Reason.INVALID_TRANSITION, f"order is {order.status}")
     effective = {name: value for name, value in changes.items() if getattr(order, name) != value}
     target = effective.get("status")
     if target is not None and target not in STATUS_MOVES.get(order.status, frozenset()):
-        return _reject(order, cmd, "invalid-transition", f"{order.status} cannot become {target}")
+        return _reject(order, cmd, Reason.INVALID_TRANSITION, f"{order.status} cannot become {target}")
     cancelling = target == Status.CANCELLED
     return OrderUpdated(
         event_id=event_id(cmd.request_id, "outcome"),

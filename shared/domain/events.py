@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import NamedTuple
 
 from shared.domain.model import Line, Status
@@ -74,15 +75,16 @@ class RequestRejected(NamedTuple):
 Event = OrderCreated | OrderRefunded | ProductRefunded | OrderUpdated | RequestRejected
 Outcome = OrderRefunded | ProductRefunded | OrderUpdated | RequestRejected
 
-REJECTION_REASONS = frozenset(
-    {
-        "order-not-found",
-        "already-refunded",
-        "product-not-found",
-        "quantity-exceeds-remaining",
-        "invalid-transition",
-        "version-conflict",
-        "forbidden",
-        "invalid-request",
-    }
-)
+
+class Reason(StrEnum):
+    """Why a request was rejected: the ``reason`` of ``RequestRejected`` (a str on the wire
+    and in records; the HTTP status of each is ``http_api.mutations.REJECTION_STATUS``)."""
+
+    ORDER_NOT_FOUND = "order-not-found"
+    ALREADY_REFUNDED = "already-refunded"
+    PRODUCT_NOT_FOUND = "product-not-found"
+    QUANTITY_EXCEEDS_REMAINING = "quantity-exceeds-remaining"
+    INVALID_TRANSITION = "invalid-transition"
+    VERSION_CONFLICT = "version-conflict"
+    FORBIDDEN = "forbidden"
+    INVALID_REQUEST = "invalid-request"

@@ -122,6 +122,9 @@ def test_two_workers_process_every_order_once(stack: Stack):
     stack.wait_for(
         lambda: stack.orders.count_documents({"status": "PartiallyRefunded"}) == len(ids), what="refunds applied"
     )
+    pears = [line for order in stack.orders.find({"_id": {"$in": ids}}) for line in order["products"]]
+    assert [line["refundedQuantity"] for line in pears if line["productId"] == "pear"] == [1] * len(ids)
+    assert stack.records.count_documents({}) == len(ids)
 
 
 def test_two_processes_share_the_work(stack: Stack):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from http_api.mutations import REJECTION_STATUS
 from http_api.routes import setup_routes
-from shared.domain.events import REJECTION_REASONS
+from shared.domain.events import Reason
 from shared.domain.model import Status
 from shared.kafka_config import NAMED_SETTINGS
 from shared.topics import Kind, Topics
@@ -72,7 +73,22 @@ def test_the_documented_statuses_are_the_core_s():
 
 
 def test_the_documented_rejection_reasons_are_the_core_s():
-    assert first_column("orders.md", "## Rejection reasons") == set(REJECTION_REASONS)
+    assert first_column("orders.md", "## Rejection reasons") == {str(r) for r in Reason}
+
+
+def documented_statuses() -> dict[str, int]:
+    """Reason -> HTTP status, from the last cell of each row of orders.md's reasons table."""
+    text = (DOCS / "orders.md").read_text()
+    section = text[text.index("## Rejection reasons") :].split("\n#", 1)[0]
+    return {r: int(s) for r, s in re.findall(r"^\| `([^`]+)` \|.*\| (\d{3}) \|$", section, re.MULTILINE)}
+
+
+def test_each_rejection_reason_answers_the_http_status_documented():
+    assert documented_statuses() == {str(r): status for r, status in REJECTION_STATUS.items()}
+
+
+def test_every_rejection_reason_has_an_http_status():
+    assert set(REJECTION_STATUS) == set(Reason)
 
 
 def served_routes() -> set[str]:

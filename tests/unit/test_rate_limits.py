@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from http_api.rate_limits import TokenBuckets, retry_after
+from http_api.rate_limits import CreditBuckets, retry_after
 from shared.rates import Rate, parse_rate
 
 
@@ -19,9 +19,9 @@ class Clock:
 TEN_A_SECOND = Rate(10, 20)
 
 
-def buckets(rate: Rate = TEN_A_SECOND, max_tracked: int = 100) -> tuple[TokenBuckets, Clock]:
+def buckets(rate: Rate = TEN_A_SECOND, max_tracked: int = 100) -> tuple[CreditBuckets, Clock]:
     clock = Clock()
-    return TokenBuckets(rate, clock, max_tracked), clock
+    return CreditBuckets(rate, clock, max_tracked), clock
 
 
 def test_a_new_key_may_spend_its_whole_burst_at_once():
