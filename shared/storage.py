@@ -37,6 +37,8 @@ from shared.domain.events import (
 )
 from shared.domain.model import Line, Order, Origin, Status
 from shared.money import from_cents
+from shared.schemas.events_in import parse_event
+from shared.schemas.outputs import event_payload
 from shared.schemas.updatable import FIELD_OF_WIRE_NAME
 
 COLLECTION = "orders"
@@ -73,7 +75,6 @@ def id_queries(order_ids: list[str]) -> Iterator[dict[str, Any]]:
 
 
 _EVENTS = {cls.__name__: cls for cls in (OrderCreated, OrderRefunded, ProductRefunded, OrderUpdated, RequestRejected)}
-_PAIR_FIELDS = {"restocked", "changes"}
 
 
 @lru_cache(maxsize=65_536)
@@ -238,7 +239,7 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
         "refunded": money(refunded(event)),
         "stock": [{"productId": p, "delta": d} for p, d, _ in stock_changes(event)],
         "type": type(event).__name__,
-        "event": _event_doc(event),
+        "event": event_payload(event, order),  # as order-events carries it, read by its parser
     }
 
 
@@ -271,7 +272,7 @@ def read_record(doc: dict[str, Any]) -> RecordView:
         reason=doc["reason"],
         detail=doc["detail"] or "",
         event_type=doc["type"],
-        event_id=doc["event"]["event_id"],
+        event_id=_event_id(doc["event"]),
         version=doc["event"]["version"],
         revision=doc["seq"],
         charged=cents(doc["charged"]),
@@ -281,7 +282,12 @@ def read_record(doc: dict[str, Any]) -> RecordView:
 
 
 def recorded_from_doc(doc: dict[str, Any]) -> Recorded:
-    return Recorded(doc["seq"], _event_from_doc(doc["type"], doc["event"]))
+    event = doc["event"]
+    return Recorded(doc["seq"], parse_event(event) if "eventId" in event else _legacy_event(doc["type"], event))
+
+
+def _event_id(event: dict[str, Any]) -> str:
+    return event["eventId"] if "eventId" in event else event["event_id"]
 
 
 def _kind(command: Request) -> str:
@@ -292,19 +298,9 @@ def _kind(command: Request) -> str:
     return "refund"
 
 
-def _event_doc(event: Event) -> dict[str, Any]:
-    """Every field of the event, money in cents: enough to repeat it exactly."""
-    data = event._asdict()
-    for name in _PAIR_FIELDS & data.keys():
-        data[name] = [[k, str(v) if isinstance(v, Status) else v] for k, v in data[name]]
-    if "lines" in data:
-        data["lines"] = [list(line) for line in data["lines"]]
-    if "status" in data:
-        data["status"] = str(data["status"])
-    return data
-
-
-def _event_from_doc(type_name: str, doc: dict[str, Any]) -> Event:
+def _legacy_event(type_name: str, doc: dict[str, Any]) -> Event:
+    """A record stored before records held the order-events payload: the event's fields
+    by name, money in cents (read only; nothing writes this form any more)."""
     cls = _EVENTS[type_name]
     data = {k: v for k, v in doc.items() if k in cls._fields}
     if "restocked" in data:

@@ -8,6 +8,7 @@ from bson import BSON
 from bson.decimal128 import Decimal128
 
 from shared.domain import Line, Status, handle
+from shared.schemas.outputs import event_payload
 from shared.storage import order_from_doc, order_to_doc, record_doc, recorded_from_doc
 from tests.unit.builders import ADMIN, change, pay, refund_all, refund_some
 
@@ -52,12 +53,29 @@ def test_a_record_survives_a_bson_round_trip():
     assert recorded_from_doc(stored).outcome == event
 
 
-def test_a_record_stored_with_the_wire_name_isgift_reads_as_the_order_field():
+def test_a_record_holds_its_event_as_the_order_events_payload():
     order, _ = handle(None, pay())
-    command = change("u1", is_gift=True)
+    command = refund_all("r1")
     order, (event,) = handle(order, command)
-    doc = record_doc(command, event, order)
-    doc["event"]["changes"] = [["isGift", True]]
+    assert record_doc(command, event, order)["event"] == event_payload(event, order)
+
+
+def legacy_record(event_fields: dict) -> dict:
+    """A record as stored before records held the order-events payload."""
+    return {"seq": 2, "type": "OrderUpdated", "event": event_fields}
+
+
+LEGACY_UPDATE = {"event_id": "e1", "order_id": "o1", "version": 2, "occurred_at": "2026-01-01T00:00:00Z",
+                 "request_id": "u1", "changes": [["is_gift", True]], "amount": 0, "restocked": []}  # fmt: skip
+
+
+def test_a_record_stored_in_the_older_form_still_reads():
+    outcome = recorded_from_doc(legacy_record(LEGACY_UPDATE)).outcome
+    assert (outcome.event_id, outcome.changes) == ("e1", (("is_gift", True),))
+
+
+def test_an_older_record_with_the_wire_name_isgift_reads_as_the_order_field():
+    doc = legacy_record({**LEGACY_UPDATE, "changes": [["isGift", True]]})
     assert recorded_from_doc(doc).outcome.changes == (("is_gift", True),)
 
 
