@@ -35,11 +35,12 @@ from bytewax.operators import StatefulLogic
 from bytewax.outputs import Sink
 
 from dataflows.store_then_publish import Writes
-from shared.domain import AcceptPayment, Command, handle
+from shared.domain import AcceptPayment, Command
 from shared.domain.model import Order
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.schemas.outputs import DeadReason, OutMessage, dead_letter, render
-from shared.storage import Recorded, order_to_doc, record_doc, record_id
+from shared.step import step
+from shared.storage import Recorded, record_id
 from shared.topics import Topics, names
 
 log = logging.getLogger(__name__)
@@ -257,22 +258,14 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
 
     def _decided(self, command: Command, stored_record: Recorded | None) -> Writes:
         """What the command writes; the state moves only once all of it is built."""
-        before = self._order
         recorded = self._known(command, stored_record)
-        after, events = handle(before, command, None if recorded is None else recorded.outcome)
-        changed = after is not before  # only ever by a command decided now
-        records = ()
-        outcome = None
-        if changed and after is not None and not isinstance(command, AcceptPayment):
-            # A payment leaves no record: its order is its record (and its history's first entry).
-            records = (record_doc(command, events[0], after),)
-            outcome = Recorded(after.revision, events[0])
-        messages = render(events, after, self._topics)
-        doc = order_to_doc(after) if changed and after is not None else None
-        self._order = after
+        taken = step(self._order, command, None if recorded is None else recorded.outcome)
+        messages = render(taken.events, taken.order, self._topics)
+        self._order = taken.order
+        outcome = taken.outcome
         if outcome is not None:
             self._remember(command.request_id, outcome)
-        return Writes(doc, messages, records)
+        return Writes(taken.doc, messages, () if taken.record is None else (taken.record,))
 
     def _remember(self, request_id: str, outcome: Recorded) -> None:
         """Keep the outcome until its record is surely stored (see ``KEPT_OUTCOMES``)."""

@@ -12,14 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from http_api.ports import TooManyKeys
-from shared.domain import handle
 from shared.schemas.inputs import parse_message
+from shared.step import step
 from shared.storage import (
     CLIENT_READ,
     key_doc_id,
     order_from_doc,
-    order_to_doc,
-    record_doc,
     record_id,
     recorded_from_doc,
     seconds_to_next_day,
@@ -118,11 +116,10 @@ class DecidingPublisher:
         key = record_id(command.order_id, command.request_id)
         known = self.store.records_by_id.get(key)
         recorded = None if known is None else recorded_from_doc(known).outcome
-        before = order_from_doc(doc) if doc else None
-        after, events = handle(before, command, recorded)
-        if after is not None and after is not before:
-            self.store.docs[after.id] = order_to_doc(after)
-            self.store.records_by_id[key] = record_doc(command, events[0], after)
+        taken = step(order_from_doc(doc) if doc else None, command, recorded)
+        if taken.record is not None:  # the request changed its order: both are stored
+            self.store.docs[command.order_id] = taken.doc
+            self.store.records_by_id[key] = taken.record
         self.feed.tell(command.request_id)
 
     async def ping(self) -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from dataflows import order_flow
+from shared import step as shared_step
 from shared.ids import order_id_for_payment
 from shared.redact import card_numbers_in
 from shared.schemas.outputs import MAX_DEAD_LETTER_BYTES, dumps
@@ -57,7 +58,7 @@ def test_an_escaped_lone_surrogate_is_dead_lettered_not_raised_when_encoded():
 
 
 def test_a_bug_in_deciding_one_order_dead_letters_its_command_and_the_next_is_applied(monkeypatch):
-    real = order_flow.handle
+    real = shared_step.handle
     doomed = order_id_for_payment("doomed")
 
     def buggy(order, command, recorded=None):
@@ -65,7 +66,7 @@ def test_a_bug_in_deciding_one_order_dead_letters_its_command_and_the_next_is_ap
             raise ZeroDivisionError("a bug")
         return real(order, command, recorded)
 
-    monkeypatch.setattr(order_flow, "handle", buggy)
+    monkeypatch.setattr(shared_step, "handle", buggy)
     run = run_flow([message(PAY, payment("doomed"), 0), message(PAY, payment("next"), 1)])
     assert stored_payments(run) == ["next"]
     (dead,) = run.dlq
@@ -81,7 +82,7 @@ def test_the_log_line_of_a_bug_in_deciding_names_the_order(monkeypatch, caplog):
     def buggy(order, command, recorded=None):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(order_flow, "handle", buggy)
+    monkeypatch.setattr(shared_step, "handle", buggy)
     run_flow([message(PAY, payment("doomed"), 0)])
     (line,) = [r for r in caplog.records if "dead-lettered" in r.getMessage()]
     assert line.orderId == doomed
@@ -108,7 +109,7 @@ def test_a_completer_that_raises_dead_letters_its_payments():
 
 
 def test_a_refund_of_an_order_after_a_failed_decision_still_applies(monkeypatch):
-    real = order_flow.handle
+    real = shared_step.handle
     calls = {"n": 0}
 
     def once_buggy(order, command, recorded=None):
@@ -117,7 +118,7 @@ def test_a_refund_of_an_order_after_a_failed_decision_still_applies(monkeypatch)
             raise ValueError("transient bug")
         return real(order, command, recorded)
 
-    monkeypatch.setattr(order_flow, "handle", once_buggy)
+    monkeypatch.setattr(shared_step, "handle", once_buggy)
     order = order_id_for_payment("p")
     run = run_flow(
         [

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.domain import Event, Line, Order, RequestRejected, Status, handle
+from shared.step import step
 from tests.unit.builders import ADMIN, OWNER, STRANGER, change, pay, refund_all, refund_some
 
 PRODUCTS = ["apple", "pear", "plum"]
@@ -48,10 +49,10 @@ class Records:
     def handle(self, order: Order | None, cmd) -> tuple[Order | None, list[Event]]:
         request_id = getattr(cmd, "request_id", None)
         recorded = self.outcomes.get(request_id) if request_id else None
-        after, events = handle(order, cmd, recorded)
-        if request_id and recorded is None and after is not order:
-            self.outcomes[request_id] = events[0]
-        return after, events
+        taken = step(order, cmd, recorded)
+        if taken.record is not None:
+            self.outcomes[request_id] = taken.events[0]
+        return taken.order, taken.events
 
 
 def one_request_per_id(cmds: list) -> list:
