@@ -22,7 +22,7 @@ from http_api.outcomes import Decided, NotPublished, stored_outcome
 from http_api.ports import TooManyKeys
 from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
-from http_api.reads import etag, request_outcome
+from http_api.reads import REQUEST_STATUS_ROUTE, etag, request_outcome
 from http_api.request_log import name_request
 from http_api.views import order_view
 from shared.domain.events import Reason, RequestRejected
@@ -132,7 +132,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
     _refuse_if_final(ask.kind, body, doc, rid)
     decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, timeout)
     if decided is None:
-        return _accepted(rid, order_id)
+        return _accepted(request, rid, order_id)
     return respond(rid, decided)
 
 
@@ -172,12 +172,11 @@ async def _publish_and_wait(
     return decided
 
 
-def _accepted(rid: str, order_id: str) -> web.Response:
+def _accepted(request: web.Request, rid: str, order_id: str) -> web.Response:
     """No outcome in time: where to poll for it."""
+    where = request.app.router[REQUEST_STATUS_ROUTE].url_for(requestId=rid)
     return web.json_response(
-        {"requestId": rid, "orderId": order_id, "status": "pending"},
-        status=202,
-        headers={"Location": f"/api/order/requests/{rid}"},
+        {"requestId": rid, "orderId": order_id, "status": "pending"}, status=202, headers={"Location": str(where)}
     )
 
 

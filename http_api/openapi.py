@@ -6,9 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
+from http_api.mutations import DEFAULT_TIMEOUT, MAX_TIMEOUT
+from http_api.reads import MAX_LIMIT
+from http_api.views import HISTORY_FIELDS
 from shared.domain.model import Status
+from shared.schemas.inputs import MAX_ADDRESS, MAX_ID, MAX_QUANTITY
+from shared.schemas.requests import MAX_IDEMPOTENCY_KEY
+from shared.schemas.requests import ORDER_ID as ORDER_ID_PATTERN
 
-ORDER_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+ORDER_ID = {"type": "string", "pattern": ORDER_ID_PATTERN.pattern}
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -30,15 +36,16 @@ TIMEOUT_PARAM = {
     "name": "timeout",
     "in": "query",
     "description": "seconds to wait for the outcome before answering 202",
-    "schema": {"type": "number", "minimum": 0, "maximum": 30, "default": 5},
+    "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT},
 }
 IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "description": "the same key from the same user is the same request; with another body it is 422",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
 }
 UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
+LIMIT_PARAM = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
 MUTATION_RESPONSES = {
     "200": _json(_ref("Order"), "applied: the updated order"),
     "202": {
@@ -56,20 +63,7 @@ SCHEMAS: dict[str, Any] = {
     "HistoryEntry": {
         "type": "object",
         "description": "one command that reached the order: its payment, or a request",
-        "required": [
-            "requestId",
-            "kind",
-            "requestedBy",
-            "requestedAt",
-            "status",
-            "type",
-            "eventId",
-            "version",
-            "revision",
-            "charged",
-            "refunded",
-            "stock",
-        ],
+        "required": list(HISTORY_FIELDS),
         "properties": {
             "requestId": {"type": "string", "description": "the request's id; the paymentId for the payment"},
             "kind": {"type": "string", "enum": ["payment", "refund", "update", "invalid"]},
@@ -168,7 +162,7 @@ SCHEMAS: dict[str, Any] = {
         "minProperties": 1,
         "additionalProperties": False,
         "properties": {
-            "address": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "address": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS},
             "isGift": {"type": "boolean"},
             "status": {"type": "string", "enum": list(Status)},
         },
@@ -178,8 +172,8 @@ SCHEMAS: dict[str, Any] = {
         "required": ["productId", "quantity"],
         "additionalProperties": False,
         "properties": {
-            "productId": {"type": "string", "minLength": 1, "maxLength": 200},
-            "quantity": {"type": "integer", "minimum": 1, "maximum": 1000000},
+            "productId": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
         },
     },
     "Health": {
@@ -203,7 +197,7 @@ SPEC: dict[str, Any] = {
                 "summary": "A user's orders, newest first (owner or admin)",
                 "parameters": [
                     {"name": "userId", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    LIMIT_PARAM,
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                     {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(Status)}},
                 ],
@@ -223,7 +217,7 @@ SPEC: dict[str, Any] = {
                 "summary": "Every command that reached the order, oldest first (owner or admin)",
                 "parameters": [
                     ORDER_PARAM,
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    LIMIT_PARAM,
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                 ],
                 "responses": {

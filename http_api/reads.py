@@ -25,6 +25,7 @@ from shared.storage import read_record
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+REQUEST_STATUS_ROUTE = "request-status"  # the route a 202 names in its Location
 
 
 async def find_order(request: web.Request) -> web.Response:

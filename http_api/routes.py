@@ -18,7 +18,7 @@ def setup_routes(app: web.Application) -> None:
             web.get(f"{docs_page.BASE}/{{asset}}", docs_page.asset),
             web.get(f"{BASE}/find/{{userId}}", reads.find_user_orders),
             web.get(f"{BASE}/findOrder/{{orderId}}", reads.find_order),
-            web.get(f"{BASE}/requests/{{requestId}}", reads.request_status),
+            web.get(f"{BASE}/requests/{{requestId}}", reads.request_status, name=reads.REQUEST_STATUS_ROUTE),
             web.get(f"{BASE}/{{orderId}}/history", reads.order_history),
             web.get(f"{BASE}/refundOrder/{{orderId}}", mutations.refund_order),
             web.get(f"{BASE}/refundProductFromOrder/{{orderId}}", mutations.refund_product_from_query),

@@ -12,7 +12,7 @@ from bson.decimal128 import Decimal128
 from shared.domain.deciding import created_event_id
 from shared.money import json_number
 from shared.schemas.inputs import MAX_ID, encodable
-from shared.storage import INTERNAL_FIELDS, cents, order_from_doc, read_record
+from shared.storage import INTERNAL_FIELDS, RecordView, cents, order_from_doc, read_record
 
 
 def order_view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -39,42 +39,30 @@ class RenderedOrders:
         return body
 
 
+# The fields of every history entry, in order; ``reason`` and ``detail`` follow when rejected.
+HISTORY_FIELDS = ("requestId", "kind", "requestedBy", "requestedAt", "status", "type", "eventId", "version",
+                  "revision", "charged", "refunded", "stock")  # fmt: skip
+
+
 def payment_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """The first entry of an order's history, its payment, told by the order itself."""
     order = order_from_doc(doc)
-    return {
-        "requestId": order.payment_id,
-        "kind": "payment",
-        "requestedBy": None,
-        "requestedAt": order.created_at,
-        "status": "applied",
-        "type": "OrderCreated",
-        "eventId": created_event_id(order.payment_id),
-        "version": 1,
-        "revision": 1,
-        "charged": json_number(order.total_price),
-        "refunded": 0,
-        "stock": [{"productId": line.product_id, "delta": -line.quantity} for line in order.lines],
-    }
+    stock = [{"productId": line.product_id, "delta": -line.quantity} for line in order.lines]
+    payment = RecordView(order.payment_id, "payment", None, order.created_at, False, None, "", "OrderCreated",
+                         created_event_id(order.payment_id), 1, 1, order.total_price, 0, stock)  # fmt: skip
+    return _entry(payment)
 
 
 def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """One request that reached an order, as ``GET /:orderId/history`` shows it."""
-    record = read_record(doc)
-    entry = {
-        "requestId": record.request_id,
-        "kind": record.kind,
-        "requestedBy": record.requested_by,
-        "requestedAt": record.requested_at,
-        "status": "rejected" if record.rejected else "applied",
-        "type": record.event_type,
-        "eventId": record.event_id,
-        "version": record.version,
-        "revision": record.revision,
-        "charged": json_number(record.charged),
-        "refunded": json_number(record.refunded),
-        "stock": record.stock,
-    }
+    return _entry(read_record(doc))
+
+
+def _entry(record: RecordView) -> dict[str, Any]:
+    values = (record.request_id, record.kind, record.requested_by, record.requested_at,
+              "rejected" if record.rejected else "applied", record.event_type, record.event_id, record.version,
+              record.revision, json_number(record.charged), json_number(record.refunded), record.stock)  # fmt: skip
+    entry = dict(zip(HISTORY_FIELDS, values, strict=True))
     if record.rejected:
         entry.update(reason=record.reason, detail=record.detail)
     return entry

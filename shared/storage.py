@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -84,9 +85,10 @@ def money(cents: int) -> Decimal128:
 
 
 def cents(value: Decimal128 | int | float) -> int:
-    if isinstance(value, Decimal128):
-        return int(value.to_decimal() * 100)
-    return round(value * 100)
+    """Stored money (Decimal128; a number in documents written by hand) to cents,
+    rounding half to even, as ``from_cents`` wrote it: the one way back from Mongo."""
+    amount = value.to_decimal() if isinstance(value, Decimal128) else Decimal(str(value))
+    return int((amount * 100).to_integral_value(ROUND_HALF_EVEN))
 
 
 def order_to_doc(order: Order) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from bson.decimal128 import Decimal128
 
 from shared.domain import Line, Status, handle
 from shared.schemas.outputs import event_payload
-from shared.storage import order_from_doc, order_to_doc, record_doc, recorded_from_doc
+from shared.storage import cents, money, order_from_doc, order_to_doc, record_doc, recorded_from_doc
 from tests.unit.builders import ADMIN, change, pay, refund_all, refund_some
 
 
@@ -85,3 +85,11 @@ def test_a_product_named_status_is_restocked_as_a_product():
     order, (event,) = handle(order, command)
     stored = BSON.encode(record_doc(command, event, order)).decode()
     assert recorded_from_doc(stored).outcome.restocked == (("status", 2),)
+
+
+def test_stored_money_reads_back_as_the_cents_it_was_written_from():
+    assert [cents(money(c)) for c in (0, 1, 99, 2375, 10**12)] == [0, 1, 99, 2375, 10**12]
+
+
+def test_money_stored_with_more_decimals_rounds_half_to_even_not_down():
+    assert [cents(Decimal128(v)) for v in ("0.005", "0.015", "19.999")] == [0, 2, 2000]
