@@ -7,9 +7,10 @@ KAFKA_URI. Everything else has a sensible default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shared.kafka_config import KafkaConnection, security_from_env
 from shared.rates import Rate, parse_rate
@@ -70,51 +71,62 @@ class Settings:
         return KafkaConnection(tuple(self.brokers), self.kafka_security)
 
 
+def _origins(value: str) -> frozenset[str]:
+    return frozenset(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+
+
+def _at_least_one(value: str) -> int:
+    return max(1, int(value))
+
+
+# Each setting read from the environment: (field, variable, parse). A variable unset or
+# empty leaves the field's default, written once, on ``Settings`` above.
+SETTINGS_READ: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("kafka_uri", "KAFKA_URI", str),
+    ("mongo_uri", "MONGO_URI", str),
+    ("host", "ORDER_SERVICE_HOST", str),
+    ("port", "ORDER_SERVICE_PORT", int),
+    ("jwt_secret", "JWT_SEC", str),
+    ("partitions", "TOPIC_PARTITIONS", int),
+    ("replication_factor", "TOPIC_REPLICATION_FACTOR", int),
+    ("payment_service_url", "PAYMENT_SERVICE_URL", str),
+    ("payment_fetch_timeout", "PAYMENT_FETCH_TIMEOUT", float),
+    ("state_idle_seconds", "ORDER_STATE_IDLE_SECONDS", float),
+    ("batch_size", "KAFKA_BATCH_SIZE", int),
+    ("fetch_wait_ms", "KAFKA_FETCH_WAIT_MS", int),
+    ("idle_poll_ms", "KAFKA_IDLE_POLL_MS", float),
+    ("idle_poll_most_ms", "KAFKA_IDLE_POLL_MAX_MS", float),
+    ("data_dir", "ORDER_DATA_DIR", Path),
+    ("recovery_dir", "RECOVERY_DIR", Path),
+    ("flow_metrics_host", "FLOW_METRICS_HOST", str),
+    ("flow_metrics_port", "FLOW_METRICS_PORT", int),
+    ("flow_liveness_s", "FLOW_LIVENESS_S", float),
+    ("allowed_origins", "ALLOWED_ORIGINS", _origins),
+    ("rate_limit_mutations", "RATE_LIMIT_MUTATIONS", parse_rate),
+    ("rate_limit_admin", "RATE_LIMIT_MUTATIONS_ADMIN", parse_rate),
+    ("rate_limit_anonymous", "RATE_LIMIT_ANONYMOUS", parse_rate),
+    ("rate_limit_processes", "RATE_LIMIT_PROCESSES", _at_least_one),
+    ("idempotency_keys_per_day", "IDEMPOTENCY_KEYS_PER_DAY", int),
+    ("kafka_message_timeout_ms", "KAFKA_MESSAGE_TIMEOUT_MS", int),
+    ("fault_after_store", "FAULT_AFTER_STORE", str),
+    ("mongo_timeout_ms", "MONGO_TIMEOUT_MS", int),
+    ("api_max_in_flight", "API_MAX_IN_FLIGHT", _at_least_one),
+    ("log_format", "LOG_FORMAT", str.lower),
+    ("log_level", "LOG_LEVEL", str.upper),
+)
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     values = dict(_read_dotenv(dotenv)) if dotenv else {}
     values.update(os.environ if env is None else env)
     get = values.get
-    data_dir = Path(get("ORDER_DATA_DIR", ".data"))
-    recovery = get("RECOVERY_DIR")
-    return Settings(
-        kafka_uri=get("KAFKA_URI") or None,
-        kafka_security=security_from_env(values),
-        mongo_uri=get("MONGO_URI") or None,
-        host=get("ORDER_SERVICE_HOST", "127.0.0.1"),
-        port=int(get("ORDER_SERVICE_PORT", "8080")),
-        jwt_secret=get("JWT_SEC") or None,
-        topics=Topics.configured(
-            get,
-            extra_payments=tuple(t.strip() for t in get("PAYMENT_TOPICS_EXTRA", "").split(",") if t.strip()),
-            compat=get("COMPAT_TOPICS", "true").lower() not in {"0", "false", "no", "off"},
-        ),
-        partitions=int(get("TOPIC_PARTITIONS", "4")),
-        replication_factor=int(get("TOPIC_REPLICATION_FACTOR", "1")),
-        payment_service_url=get("PAYMENT_SERVICE_URL") or None,
-        payment_fetch_timeout=float(get("PAYMENT_FETCH_TIMEOUT", "2.0")),
-        state_idle_seconds=float(get("ORDER_STATE_IDLE_SECONDS", "60")),
-        batch_size=int(get("KAFKA_BATCH_SIZE", "1000")),
-        fetch_wait_ms=int(get("KAFKA_FETCH_WAIT_MS", "500")),
-        idle_poll_ms=float(get("KAFKA_IDLE_POLL_MS", "2")),
-        idle_poll_most_ms=float(get("KAFKA_IDLE_POLL_MAX_MS", "32")),
-        data_dir=data_dir,
-        recovery_dir=Path(recovery) if recovery else None,
-        flow_metrics_host=get("FLOW_METRICS_HOST", "127.0.0.1"),
-        flow_metrics_port=int(get("FLOW_METRICS_PORT")) if get("FLOW_METRICS_PORT") else None,
-        flow_liveness_s=float(get("FLOW_LIVENESS_S", "60")),
-        allowed_origins=frozenset(o.strip().rstrip("/") for o in get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
-        rate_limit_mutations=parse_rate(get("RATE_LIMIT_MUTATIONS", str(USER_RATE))),
-        rate_limit_admin=parse_rate(get("RATE_LIMIT_MUTATIONS_ADMIN", str(ADMIN_RATE))),
-        rate_limit_anonymous=parse_rate(get("RATE_LIMIT_ANONYMOUS", str(ANONYMOUS_RATE))),
-        rate_limit_processes=max(1, int(get("RATE_LIMIT_PROCESSES", "1"))),
-        idempotency_keys_per_day=int(get("IDEMPOTENCY_KEYS_PER_DAY", "1000")),
-        kafka_message_timeout_ms=int(get("KAFKA_MESSAGE_TIMEOUT_MS", "120000")),
-        fault_after_store=get("FAULT_AFTER_STORE") or None,
-        mongo_timeout_ms=int(get("MONGO_TIMEOUT_MS", "5000")),
-        api_max_in_flight=max(1, int(get("API_MAX_IN_FLIGHT", "1000"))),
-        log_format=get("LOG_FORMAT", "text").lower(),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
+    topics = Topics.configured(
+        get,
+        extra_payments=tuple(t.strip() for t in get("PAYMENT_TOPICS_EXTRA", "").split(",") if t.strip()),
+        compat=get("COMPAT_TOPICS", "true").lower() not in {"0", "false", "no", "off"},
     )
+    read = {name: parse(values[variable]) for name, variable, parse in SETTINGS_READ if values.get(variable)}
+    return Settings(kafka_security=security_from_env(values), topics=topics, **read)
 
 
 MIN_JWT_SECRET_BYTES = 32

@@ -4,12 +4,14 @@ rejection reasons, routes and settings, each way round."""
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
 from aiohttp import web
 
 from http_api.mutations import REJECTION_STATUS
 from http_api.routes import setup_routes
+from shared.config import SETTINGS_READ, Settings
 from shared.domain.events import Reason
 from shared.domain.model import Status
 from shared.kafka_config import NAMED_SETTINGS
@@ -106,7 +108,8 @@ def test_every_documented_route_is_served():
 
 
 def settings_read() -> set[str]:
-    return set(re.findall(r'get\("([A-Z_]+)"', CONFIG_SOURCE.read_text())) | set(NAMED_SETTINGS)
+    tabled = {variable for _, variable, _ in SETTINGS_READ}
+    return tabled | set(re.findall(r'get\("([A-Z_]+)"', CONFIG_SOURCE.read_text())) | set(NAMED_SETTINGS)
 
 
 def documented_settings() -> set[str]:
@@ -119,3 +122,23 @@ def test_every_setting_read_is_documented():
 
 def test_every_documented_setting_is_read():
     assert documented_settings() - settings_read() == set()
+
+
+def documented_defaults() -> dict[str, str]:
+    """Setting -> its default cell, from configuration.md's tables."""
+    text = (DOCS / "configuration.md").read_text()
+    return dict(re.findall(r"^\| `([A-Z_]+)` \| ([^|]*) \|", text, re.MULTILINE))
+
+
+def test_each_numeric_default_is_documented_as_the_code_has_it():
+    defaults = {f.name: f.default for f in fields(Settings)}
+    documented = documented_defaults()
+    wrong = {}
+    for name, variable, _ in SETTINGS_READ:
+        default = defaults[name]
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            cell = documented[variable].replace(",", "")
+            first = re.match(r"\s*([0-9.]+)", cell)
+            if first is None or float(first.group(1)) != float(default):
+                wrong[variable] = (documented[variable].strip(), default)
+    assert wrong == {}
