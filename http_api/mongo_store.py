@@ -19,7 +19,8 @@ from shared.storage import (
     KEYS_COLLECTION,
     RECORDS,
     id_queries,
-    key_doc_id,
+    key_count_upsert,
+    key_doc,
     seconds_to_next_day,
     split_latest_write,
 )
@@ -90,11 +91,11 @@ class MongoOrderStore:
     async def claim_key(
         self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
     ) -> tuple[str, str]:
-        key_id, now = key_doc_id(user_id, key_hash), datetime.now(UTC)
+        now = datetime.now(UTC)
+        key = key_doc(user_id, key_hash, request_id, fingerprint, now)
+        key_id = key["_id"]
         try:
-            await self._keys.insert_one(
-                {"_id": key_id, "requestId": request_id, "fingerprint": fingerprint, "createdAt": now}
-            )
+            await self._keys.insert_one(key)
         except DuplicateKeyError:
             held = await self._keys.find_one({"_id": key_id})
             if held is not None:
@@ -109,11 +110,7 @@ class MongoOrderStore:
         """One more of today's keys for ``user_id``, unless it has ``per_day``: one
         conditional upsert, which at the cap finds no document and collides on _id."""
         try:
-            await self._key_counts.update_one(
-                {"_id": f"{user_id}:{now.date().isoformat()}", "n": {"$lt": per_day}},
-                {"$inc": {"n": 1}, "$setOnInsert": {"createdAt": now}},
-                upsert=True,
-            )
+            await self._key_counts.update_one(*key_count_upsert(user_id, now, per_day), upsert=True)
         except DuplicateKeyError:
             return False
         return True

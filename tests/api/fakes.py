@@ -16,7 +16,7 @@ from shared.schemas.inputs import parse_message
 from shared.step import step
 from shared.storage import (
     CLIENT_READ,
-    key_doc_id,
+    key_doc,
     order_from_doc,
     record_id,
     recorded_from_doc,
@@ -60,7 +60,7 @@ class FakeStore:
     async def claim_key(
         self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
     ) -> tuple[str, str]:
-        key_id = key_doc_id(user_id, key_hash)
+        key_id = key_doc(user_id, key_hash, request_id, fingerprint, datetime.now(UTC))["_id"]
         if key_id in self.keys:
             return self.keys[key_id]
         if self.new_keys.get(user_id, 0) >= per_day:

@@ -1,0 +1,138 @@
+"""A request's record (collection ``order-requests``): its decision, kept for the life
+of its order, so a replayed request repeats it; and the order's history."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from shared.domain.commands import RejectInvalid, Request, UpdateOrder
+from shared.domain.effects import charged, refunded, stock_changes
+from shared.domain.events import (
+    Event,
+    OrderCreated,
+    OrderRefunded,
+    OrderUpdated,
+    ProductRefunded,
+    RequestRejected,
+)
+from shared.domain.model import Line, Order, Status
+from shared.schemas.events_in import parse_event
+from shared.schemas.outputs import event_payload
+from shared.schemas.updatable import FIELD_OF_WIRE_NAME
+from shared.storage.common import cents, money
+
+RECORDS = "order-requests"
+
+_EVENTS = {cls.__name__: cls for cls in (OrderCreated, OrderRefunded, ProductRefunded, OrderUpdated, RequestRejected)}
+
+
+class Recorded(NamedTuple):
+    """A command's outcome as recorded, and the order revision it left."""
+
+    seq: int
+    outcome: Event
+
+
+def record_id(order_id: str, request_id: str) -> str:
+    """One record per request of an order."""
+    return f"{order_id}/request/{request_id}"
+
+
+def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
+    """The record of ``command``, decided as ``event``, which left ``order``."""
+    actor = getattr(command, "requested_by", None)
+    rejected = isinstance(event, RequestRejected)
+    return {
+        "_id": record_id(order.id, command.request_id),
+        "orderId": order.id,
+        "seq": order.revision,
+        "requestId": command.request_id,
+        "kind": _kind(command),
+        "requestedBy": None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)},
+        "requestedAt": command.at,
+        "status": "rejected" if rejected else "applied",
+        "reason": event.reason if rejected else None,
+        "detail": event.detail if rejected else None,
+        "charged": money(charged(event)),
+        "refunded": money(refunded(event)),
+        "stock": [{"productId": p, "delta": d} for p, d, _ in stock_changes(event)],
+        "type": type(event).__name__,
+        "event": event_payload(event, order),  # as order-events carries it, read by its parser
+    }
+
+
+class RecordView(NamedTuple):
+    """A stored request record as its readers (the API's outcomes and history) need it."""
+
+    request_id: str
+    kind: str
+    requested_by: dict[str, Any] | None
+    requested_at: str
+    rejected: bool
+    reason: str | None
+    detail: str
+    event_type: str
+    event_id: str
+    version: int
+    revision: int
+    charged: int  # cents
+    refunded: int  # cents
+    stock: list[dict[str, Any]]
+
+
+def read_record(doc: dict[str, Any]) -> RecordView:
+    return RecordView(
+        request_id=doc["requestId"],
+        kind=doc["kind"],
+        requested_by=doc["requestedBy"],
+        requested_at=doc["requestedAt"],
+        rejected=doc["status"] == "rejected",
+        reason=doc["reason"],
+        detail=doc["detail"] or "",
+        event_type=doc["type"],
+        event_id=_event_id(doc["event"]),
+        version=doc["event"]["version"],
+        revision=doc["seq"],
+        charged=cents(doc["charged"]),
+        refunded=cents(doc["refunded"]),
+        stock=doc["stock"],
+    )
+
+
+def recorded_from_doc(doc: dict[str, Any]) -> Recorded:
+    event = doc["event"]
+    return Recorded(doc["seq"], parse_event(event) if "eventId" in event else _legacy_event(doc["type"], event))
+
+
+def _event_id(event: dict[str, Any]) -> str:
+    return event["eventId"] if "eventId" in event else event["event_id"]
+
+
+def _kind(command: Request) -> str:
+    if isinstance(command, UpdateOrder):
+        return "update"
+    if isinstance(command, RejectInvalid):
+        return "invalid"
+    return "refund"
+
+
+def _legacy_event(type_name: str, doc: dict[str, Any]) -> Event:
+    """A record stored before records held the order-events payload: the event's fields
+    by name, money in cents (read only; nothing writes this form any more)."""
+    cls = _EVENTS[type_name]
+    data = {k: v for k, v in doc.items() if k in cls._fields}
+    if "restocked" in data:
+        data["restocked"] = tuple((product_id, quantity) for product_id, quantity in data["restocked"])
+    if "changes" in data:
+        data["changes"] = tuple(_change(name, value) for name, value in data["changes"])
+    if "lines" in data:
+        data["lines"] = tuple(Line(*line) for line in data["lines"])
+    if "status" in data:
+        data["status"] = Status(data["status"])
+    return cls(**data)
+
+
+def _change(name: str, value: Any) -> tuple[str, object]:
+    # Records stored before changes named the Order's fields hold the wire name "isGift".
+    field = FIELD_OF_WIRE_NAME.get(name, name)
+    return field, Status(value) if field == "status" else value
