@@ -13,6 +13,7 @@ from shared.domain.deciding import created_event_id
 from shared.money import json_number
 from shared.schemas.inputs import MAX_ID, encodable
 from shared.storage import INTERNAL_FIELDS, RecordView, cents, order_from_doc, read_record
+from shared.timefmt import iso
 
 
 def order_view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def payment_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """The first entry of an order's history, its payment, told by the order itself."""
     order = order_from_doc(doc)
     stock = [{"productId": line.product_id, "delta": -line.quantity} for line in order.lines]
-    payment = RecordView(order.payment_id, "payment", None, order.created_at, False, None, "", "OrderCreated",
+    payment = RecordView(order.payment_id, "payment", None, iso(order.created_at), False, None, "", "OrderCreated",
                          created_event_id(order.payment_id), 1, 1, order.total_price, 0, stock)  # fmt: skip
     return _entry(payment)
 

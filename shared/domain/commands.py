@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from shared.domain.model import Actor, Line, Status
@@ -19,7 +20,7 @@ class AcceptPayment(NamedTuple):
     total_price: int
     card_number: str  # already masked
     status: Status
-    at: str
+    at: datetime
 
     @property
     def command_id(self) -> str:
@@ -30,7 +31,7 @@ class RefundOrder(NamedTuple):
     request_id: str
     order_id: str
     requested_by: Actor | None
-    at: str
+    at: datetime
     reason: str | None = None
     seen_version: int | None = None  # the order's version its requester saw (see ``machine``)
 
@@ -45,7 +46,7 @@ class RefundProduct(NamedTuple):
     product_id: str
     quantity: int
     requested_by: Actor | None
-    at: str
+    at: datetime
     reason: str | None = None
     seen_version: int | None = None
 
@@ -60,7 +61,7 @@ class UpdateOrder(NamedTuple):
     # (Order field, value) pairs: only address (str), is_gift (bool) and status (Status).
     changes: tuple[tuple[str, object], ...]
     requested_by: Actor | None
-    at: str
+    at: datetime
     expected_version: int | None = None
     seen_version: int | None = None
 
@@ -75,7 +76,7 @@ class RejectInvalid(NamedTuple):
     request_id: str
     order_id: str
     error: str
-    at: str
+    at: datetime
 
     @property
     def command_id(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ class OrderCreated(NamedTuple):
     event_id: str
     order_id: str
     version: int
-    occurred_at: str
+    occurred_at: datetime
     payment_id: str
     user_id: str
     checkout_id: str
@@ -30,7 +31,7 @@ class OrderRefunded(NamedTuple):
     event_id: str
     order_id: str
     version: int
-    occurred_at: str
+    occurred_at: datetime
     request_id: str
     amount: int
     restocked: tuple[tuple[str, int], ...]  # (productId, quantity) put back
@@ -40,7 +41,7 @@ class ProductRefunded(NamedTuple):
     event_id: str
     order_id: str
     version: int
-    occurred_at: str
+    occurred_at: datetime
     request_id: str
     product_id: str
     quantity: int
@@ -51,7 +52,7 @@ class OrderUpdated(NamedTuple):
     event_id: str
     order_id: str
     version: int
-    occurred_at: str
+    occurred_at: datetime
     request_id: str
     changes: tuple[tuple[str, object], ...]
     # A cancellation gives back what is not yet refunded, like a full refund of the rest.
@@ -63,7 +64,7 @@ class RequestRejected(NamedTuple):
     event_id: str
     order_id: str
     version: int
-    occurred_at: str
+    occurred_at: datetime
     request_id: str
     reason: str
     detail: str = ""

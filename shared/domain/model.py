@@ -6,6 +6,7 @@ and built in a third of the time (a frozen dataclass sets each field through
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -97,8 +98,8 @@ class Order(NamedTuple):
     status: Status
     total_price: int  # cents
     card_number: str  # masked
-    created_at: str
-    updated_at: str
+    created_at: datetime
+    updated_at: datetime
     refunded_amount: int = 0  # cents
     version: int = 1
     # Grows with every decided command, rejections included: writes are guarded by it,

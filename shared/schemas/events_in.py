@@ -18,12 +18,13 @@ from shared.domain.events import (
 from shared.domain.model import Line, Status
 from shared.money import to_cents
 from shared.schemas.updatable import FIELD_OF_WIRE_NAME
+from shared.timefmt import parse_time
 
 
 def parse_event(payload: dict[str, Any]) -> Event:
     """KeyError or ValueError for a payload this service did not write."""
     kind = payload["type"]
-    head = (payload["eventId"], payload["orderId"], payload["version"], payload["occurredAt"])
+    head = (payload["eventId"], payload["orderId"], payload["version"], parse_time(payload["occurredAt"]))
     if kind == "OrderCreated":
         return OrderCreated(
             *head,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ from shared.ids import order_id_for_payment
 from shared.money import MoneyError, to_cents
 from shared.redact import masked_digits
 from shared.schemas.updatable import UPDATABLE
-from shared.timefmt import iso_from_millis, parse_iso
+from shared.timefmt import parse_time, time_from_millis
 from shared.topics import Kind
 
 MAX_MESSAGE_BYTES = 1_048_576
@@ -44,7 +45,7 @@ class PaymentReference:
     """A payment message carrying only its paymentId (the original service's shape)."""
 
     payment_id: str
-    at: str | None
+    at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +67,13 @@ def parse_message(kind: Kind, value: bytes | None, timestamp_ms: int | None) -> 
         return Parsed(command=rejection, error=str(exc))
 
 
-def message_time(timestamp_ms: int | None) -> str | None:
+def message_time(timestamp_ms: int | None) -> datetime | None:
     """The Kafka timestamp as an ISO time; none when absent or outside the calendar
     (a producer may set any 64-bit value), as if the message had no timestamp."""
     if not timestamp_ms:
         return None
     try:
-        return iso_from_millis(timestamp_ms)
+        return time_from_millis(timestamp_ms)
     except ValueError:
         return None
 
@@ -127,7 +128,7 @@ def _no_constant(name: str) -> None:
 # --- payments ---------------------------------------------------------------
 
 
-def parse_payment(body: dict[str, Any], fallback_at: str | None) -> AcceptPayment | PaymentReference:
+def parse_payment(body: dict[str, Any], fallback_at: datetime | None) -> AcceptPayment | PaymentReference:
     payment_id = _text(body, "paymentId", MAX_ID)
     at = _when(body, "occurredAt", fallback_at)
     if set(body) <= {"paymentId", "eventId", "occurredAt"}:
@@ -193,7 +194,7 @@ def _initial_status(value: object) -> Status:
 # --- requests ---------------------------------------------------------------
 
 
-def parse_refund(body: dict[str, Any], fallback_at: str | None) -> RefundOrder | RefundProduct:
+def parse_refund(body: dict[str, Any], fallback_at: datetime | None) -> RefundOrder | RefundProduct:
     request_id, order_id = _request_ids(body)
     at = _request_time(body, fallback_at)
     actor = _actor(body.get("requestedBy"))
@@ -216,7 +217,7 @@ def parse_refund(body: dict[str, Any], fallback_at: str | None) -> RefundOrder |
     raise Invalid('kind: must be "order" or "product"')
 
 
-def parse_update(body: dict[str, Any], fallback_at: str | None) -> UpdateOrder:
+def parse_update(body: dict[str, Any], fallback_at: datetime | None) -> UpdateOrder:
     request_id, order_id = _request_ids(body)
     at = _request_time(body, fallback_at)
     changes = body.get("changes")
@@ -257,7 +258,7 @@ def _request_ids(body: dict[str, Any]) -> tuple[str, str]:
     return _text(body, "requestId", MAX_ID), _text(body, "orderId", MAX_ID)
 
 
-def _request_time(body: dict[str, Any], fallback_at: str | None) -> str:
+def _request_time(body: dict[str, Any], fallback_at: datetime | None) -> datetime:
     at = _when(body, "requestedAt", fallback_at)
     if at is None:
         raise Invalid("requestedAt: required when the message has no timestamp")
@@ -275,7 +276,7 @@ def _actor(value: object) -> Actor | None:
     return Actor(_text(value, "userId", MAX_ID, "requestedBy"), tuple(roles))
 
 
-def _rejection(kind: Kind, body: dict[str, Any], error: str, fallback_at: str | None) -> RejectInvalid | None:
+def _rejection(kind: Kind, body: dict[str, Any], error: str, fallback_at: datetime | None) -> RejectInvalid | None:
     """An invalid request still gets its outcome event when its ids can be read."""
     if kind == Kind.PAYMENT:
         return None
@@ -333,14 +334,14 @@ def _money(value: object, label: str) -> int:
     return cents
 
 
-def _when(body: dict[str, Any], name: str, fallback: str | None) -> str | None:
+def _when(body: dict[str, Any], name: str, fallback: datetime | None) -> datetime | None:
     value = body.get(name)
     if value is None:
         return fallback
     if not isinstance(value, str):
         raise Invalid(f"{name}: must be an ISO-8601 string")
     try:
-        return parse_iso(value)
+        return parse_time(value)
     except ValueError as exc:
         raise Invalid(f"{name}: not an ISO-8601 time") from exc
 

@@ -24,6 +24,7 @@ from shared.ids import event_id
 from shared.money import json_number
 from shared.redact import mask_cards, mask_cards_in_bytes
 from shared.schemas.updatable import WIRE_NAME_OF_FIELD
+from shared.timefmt import iso
 from shared.topics import Topics
 
 
@@ -69,7 +70,7 @@ def event_payload(event: Event, order: Order | None) -> dict[str, Any]:
         "version": event.version,
         "paymentId": order.payment_id if order else None,
         "userId": order.user_id if order else None,
-        "occurredAt": event.occurred_at,
+        "occurredAt": iso(event.occurred_at),
     }
     if event.request_id is not None:
         payload["requestId"] = event.request_id
@@ -140,7 +141,7 @@ def _stock_messages(event: Event, topics: Topics) -> list[OutMessage]:
                 "delta": delta,
                 "orderId": event.order_id,
                 "reason": reason,
-                "occurredAt": event.occurred_at,
+                "occurredAt": iso(event.occurred_at),
             },
         )
         for index, (product_id, delta, reason) in enumerate(stock_changes(event))

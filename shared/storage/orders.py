@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.domain.model import Line, Order, Origin, Status
 from shared.storage.common import cents, money
+from shared.timefmt import iso, parse_time
 
 COLLECTION = "orders"
 PENDING = "pending"  # in an order's document: the records of its latest write
@@ -33,8 +34,8 @@ def order_to_doc(order: Order) -> dict[str, Any]:
         "cardNumber": order.card_number,
         "version": order.version,
         "revision": order.revision,
-        "createdAt": order.created_at,
-        "updatedAt": order.updated_at,
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.updated_at),
         "origin": _origin_doc(order.origin),
     }
 
@@ -52,8 +53,8 @@ def order_from_doc(doc: dict[str, Any]) -> Order:
         status=Status(doc["status"]),
         total_price=cents(doc["totalPrice"]),
         card_number=doc["cardNumber"],
-        created_at=doc["createdAt"],
-        updated_at=doc["updatedAt"],
+        created_at=parse_time(doc["createdAt"]),
+        updated_at=parse_time(doc["updatedAt"]),
         refunded_amount=cents(doc["refundedAmount"]),
         version=doc["version"],
         revision=doc.get("revision", doc["version"]),

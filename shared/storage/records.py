@@ -20,6 +20,7 @@ from shared.schemas.events_in import parse_event
 from shared.schemas.outputs import event_payload
 from shared.schemas.updatable import FIELD_OF_WIRE_NAME
 from shared.storage.common import cents, money
+from shared.timefmt import iso, parse_time
 
 RECORDS = "order-requests"
 
@@ -49,7 +50,7 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
         "requestId": command.request_id,
         "kind": _kind(command),
         "requestedBy": None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)},
-        "requestedAt": command.at,
+        "requestedAt": iso(command.at),
         "status": "rejected" if rejected else "applied",
         "reason": event.reason if rejected else None,
         "detail": event.detail if rejected else None,
@@ -129,6 +130,7 @@ def _legacy_event(type_name: str, doc: dict[str, Any]) -> Event:
         data["lines"] = tuple(Line(*line) for line in data["lines"])
     if "status" in data:
         data["status"] = Status(data["status"])
+    data["occurred_at"] = parse_time(data["occurred_at"])
     return cls(**data)
 
 

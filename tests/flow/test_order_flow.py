@@ -271,7 +271,10 @@ def test_an_order_evicted_between_the_load_and_keyed_steps_is_loaded_by_the_keye
     held = HeldOrders()
     held.add(ORDER)  # the load step saw it held; the keyed step has evicted it since
     (keyed,) = (
-        k for _, k in attach_stored(loader, held, [Inbound(RefundOrder("r1", ORDER, None, "2026-01-01T00:00:00.000Z"))])
+        k
+        for _, k in attach_stored(
+            loader, held, [Inbound(RefundOrder("r1", ORDER, None, datetime(2026, 1, 1, tzinfo=UTC)))]
+        )
     )
     assert not keyed.looked_up
     assert loader.asked == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shared.domain import AcceptPayment, Actor, Line, RefundOrder, RefundProduct, UpdateOrder
 from shared.domain.model import Status
 from shared.ids import order_id_for_payment
 
-AT = "2030-01-01T00:00:00.000Z"
+AT = datetime(2030, 1, 1, tzinfo=UTC)
 OWNER = Actor("user-1")
 STRANGER = Actor("user-2")
 ADMIN = Actor("admin-1", ("admin",))

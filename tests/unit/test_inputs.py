@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -30,7 +31,7 @@ def test_a_valid_payment_becomes_an_accept_command_with_exact_cents_and_a_masked
     assert cmd.card_number == "************4242"
     assert cmd.order_id == order_id_for_payment("pay-1")
     assert len(cmd.order_id) == 24
-    assert cmd.at == "2025-10-09T08:53:20.000Z"
+    assert cmd.at == datetime(2025, 10, 9, 8, 53, 20, tzinfo=UTC)
 
 
 def test_the_order_id_is_24_lowercase_hex_and_stable():
@@ -84,7 +85,7 @@ def test_undecodable_messages_are_dead_letters(raw, error):
 def test_a_message_with_only_a_payment_id_is_a_reference_to_complete():
     parsed = parse("payment", {"paymentId": "p-9"})
     assert parsed.error is None
-    assert parsed.command == PaymentReference("p-9", "2025-10-09T08:53:20.000Z")
+    assert parsed.command == PaymentReference("p-9", datetime(2025, 10, 9, 8, 53, 20, tzinfo=UTC))
 
 
 def test_an_unknown_status_on_a_payment_is_ignored():
