@@ -37,6 +37,7 @@ from bytewax.outputs import Sink
 from dataflows.store_then_publish import Writes
 from shared.domain import AcceptPayment, Command
 from shared.domain.model import Order
+from shared.domain.policy import NO_POLICY, Policy
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.schemas.outputs import DeadReason, OutMessage, dead_letter, render
 from shared.step import step
@@ -223,9 +224,16 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
     whose records may not be stored yet when a duplicate arrives."""
 
     def __init__(
-        self, topics: Topics, idle: timedelta, clock: Callable[[], datetime], loader: OrderLoader, held: HeldOrders
+        self,
+        topics: Topics,
+        idle: timedelta,
+        clock: Callable[[], datetime],
+        loader: OrderLoader,
+        held: HeldOrders,
+        policy: Policy = NO_POLICY,
     ):
         self._topics = topics
+        self._policy = policy
         self._idle = idle
         self._clock = clock
         self._loader = loader
@@ -259,7 +267,7 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
     def _decided(self, command: Command, stored_record: Recorded | None) -> Writes:
         """What the command writes; the state moves only once all of it is built."""
         recorded = self._known(command, stored_record)
-        taken = step(self._order, command, None if recorded is None else recorded.outcome)
+        taken = step(self._order, command, None if recorded is None else recorded.outcome, self._policy)
         messages = render(taken.events, taken.order, self._topics)
         self._order = taken.order
         outcome = taken.outcome
@@ -312,6 +320,7 @@ def build_flow(
     completer: PaymentCompleter | None = None,
     idle: timedelta = timedelta(seconds=60),
     clock: Callable[[], datetime] = _utcnow,
+    policy: Policy = NO_POLICY,
 ) -> Dataflow:
     flow = Dataflow(FLOW_ID)
     raw = op.input(INPUT_STEP.removeprefix(f"{FLOW_ID}."), flow, source)
@@ -324,7 +333,7 @@ def build_flow(
     commands = op.merge("commands", lookup.falses, done.falses)
     held = HeldOrders()
     keyed = op.flat_map_batch("load", commands, lambda batch: attach_stored(loader, held, batch))
-    writes = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held))
+    writes = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held, policy))
     writes = op.key_rm("unkey", writes)
     letters = op.map("letters", op.merge("dead-letters", dead, done.trues), lambda m: Writes(None, [m]))
     op.output("store-then-publish", op.merge("all-effects", writes, letters), sink)
@@ -380,4 +389,5 @@ def get_flow() -> Dataflow:
         topics,
         completer=lookup,
         idle=timedelta(seconds=settings.state_idle_seconds),
+        policy=settings.policy,
     )

@@ -47,6 +47,7 @@ REJECTION_STATUS: dict[str, int] = {
     Reason.VERSION_CONFLICT: 412,
     Reason.FORBIDDEN: 403,
     Reason.INVALID_REQUEST: 400,
+    Reason.REFUND_WINDOW_CLOSED: 409,
 }
 INTEGER = re.compile(r"^-?\d{1,12}$", re.ASCII)
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$', re.ASCII)

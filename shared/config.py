@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.domain.policy import Policy
 from shared.kafka_config import KafkaConnection, security_from_env
 from shared.rates import Rate, parse_rate
 from shared.topics import Topics
@@ -38,6 +40,7 @@ class Settings:
     payment_service_url: str | None = None
     payment_fetch_timeout: float = 2.0
     state_idle_seconds: float = 60.0
+    refund_window_days: float | None = None  # refunds later than this after the order are rejected
     batch_size: int = 1000
     fetch_wait_ms: int = 500  # Apache Kafka answers a fetch when data arrives: a long wait costs no latency
     idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
@@ -67,6 +70,12 @@ class Settings:
         return [b.strip() for b in (self.kafka_uri or "").split(",") if b.strip()]
 
     @property
+    def policy(self) -> Policy:
+        """The shop's rules, as the core takes them."""
+        days = self.refund_window_days
+        return Policy(refund_window=None if days is None else timedelta(days=days))
+
+    @property
     def kafka(self) -> KafkaConnection:
         return KafkaConnection(tuple(self.brokers), self.kafka_security)
 
@@ -92,6 +101,7 @@ SETTINGS_READ: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("payment_service_url", "PAYMENT_SERVICE_URL", str),
     ("payment_fetch_timeout", "PAYMENT_FETCH_TIMEOUT", float),
     ("state_idle_seconds", "ORDER_STATE_IDLE_SECONDS", float),
+    ("refund_window_days", "REFUND_WINDOW_DAYS", float),
     ("batch_size", "KAFKA_BATCH_SIZE", int),
     ("fetch_wait_ms", "KAFKA_FETCH_WAIT_MS", int),
     ("idle_poll_ms", "KAFKA_IDLE_POLL_MS", float),

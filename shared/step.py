@@ -10,6 +10,7 @@ from shared.domain import handle
 from shared.domain.commands import AcceptPayment, Command
 from shared.domain.events import Event
 from shared.domain.model import Order
+from shared.domain.policy import NO_POLICY, Policy
 from shared.storage import Recorded, order_to_doc, record_doc
 
 
@@ -25,9 +26,10 @@ class Step(NamedTuple):
         return None if self.record is None or self.order is None else Recorded(self.order.revision, self.events[0])
 
 
-def step(order: Order | None, command: Command, recorded: Event | None) -> Step:
-    """``recorded``: the outcome this request had when first decided, if it was."""
-    after, events = handle(order, command, recorded)
+def step(order: Order | None, command: Command, recorded: Event | None, policy: Policy = NO_POLICY) -> Step:
+    """``recorded``: the outcome this request had when first decided, if it was;
+    ``policy``: the shop's rules (``shared.domain.policy``)."""
+    after, events = handle(order, command, recorded, policy)
     if after is order or after is None:  # nothing decided now changed an order
         return Step(after, events, None, None)
     # A payment leaves no record: its order is its record (and its history's first entry).

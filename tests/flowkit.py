@@ -15,6 +15,7 @@ from dataflows.order_flow import build_flow
 from dataflows.store_then_publish import Writes
 from ops.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
 from shared.domain.model import Order
+from shared.domain.policy import NO_POLICY, Policy
 from shared.schemas.outputs import OutMessage
 from shared.storage import Recorded, missing_records, order_from_doc, orders_to_write, recorded_from_doc
 from shared.topics import Topics
@@ -96,6 +97,7 @@ def run_flow(
     completer=None,
     topics: Topics = TOPICS,
     idle: timedelta = timedelta(hours=1),
+    policy: Policy = NO_POLICY,
 ) -> Run:
     loader = loader if loader is not None else StoreLoader()
     writes: list[Writes] = []
@@ -106,6 +108,7 @@ def run_flow(
         topics,
         completer=completer,
         idle=idle,
+        policy=policy,
     )
     run_main(flow)
     docs = [e.doc for e in writes if e.doc is not None]

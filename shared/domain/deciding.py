@@ -23,17 +23,18 @@ from shared.domain.events import (
     RequestRejected,
 )
 from shared.domain.model import STATUS_MOVES, TERMINAL, Line, Order, Origin, Status, any_refunded
+from shared.domain.policy import NO_POLICY, Policy, refund_window_closed
 from shared.ids import event_id
 
 
-def decide(order: Order | None, command: Command) -> list[Event]:
+def decide(order: Order | None, command: Command, policy: Policy = NO_POLICY) -> list[Event]:
     if isinstance(command, AcceptPayment):
         return [_decide_payment(order, command)]
     if isinstance(command, RejectInvalid):
         return [_reject(order, command, Reason.INVALID_REQUEST, command.error)]
     if order is None:
         return [_reject(order, command, Reason.ORDER_NOT_FOUND)]
-    return [_DECIDERS[type(command)](order, command)]
+    return [_DECIDERS[type(command)](order, command, policy)]
 
 
 def created_event(order: Order) -> OrderCreated:
@@ -92,6 +93,10 @@ def _reject(order: Order | None, cmd: Request, reason: Reason, detail: str = "")
     )
 
 
+def _window_closed(order: Order, cmd: RefundOrder | RefundProduct, policy: Policy) -> RequestRejected:
+    return _reject(order, cmd, Reason.REFUND_WINDOW_CLOSED, f"refunds close {policy.refund_window} after the order")
+
+
 def _refund_blocker(order: Order) -> Reason | None:
     if order.status is Status.CANCELLED:
         return Reason.INVALID_TRANSITION
@@ -100,7 +105,7 @@ def _refund_blocker(order: Order) -> Reason | None:
     return None
 
 
-def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
+def _decide_refund_order(order: Order, cmd: RefundOrder, policy: Policy) -> Event:
     if not order.owned_by(cmd.requested_by):
         return _reject(order, cmd, Reason.FORBIDDEN)
     blocker = _refund_blocker(order)
@@ -108,6 +113,8 @@ def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
         blocker = Reason.ALREADY_REFUNDED
     if blocker:
         return _reject(order, cmd, blocker)
+    if refund_window_closed(policy, order, cmd.at):
+        return _window_closed(order, cmd, policy)
     return OrderRefunded(
         event_id=event_id(cmd.request_id, "outcome"),
         order_id=order.id,
@@ -119,12 +126,14 @@ def _decide_refund_order(order: Order, cmd: RefundOrder) -> Event:
     )
 
 
-def _decide_refund_product(order: Order, cmd: RefundProduct) -> Event:
+def _decide_refund_product(order: Order, cmd: RefundProduct, policy: Policy) -> Event:
     if not order.owned_by(cmd.requested_by):
         return _reject(order, cmd, Reason.FORBIDDEN)
     blocker = _refund_blocker(order)
     if blocker:
         return _reject(order, cmd, blocker)
+    if refund_window_closed(policy, order, cmd.at):
+        return _window_closed(order, cmd, policy)
     plan = _plan_refund(order.lines, cmd.product_id, cmd.quantity)
     if plan is None:
         return _reject(order, cmd, Reason.PRODUCT_NOT_FOUND)
@@ -147,7 +156,7 @@ def _decide_refund_product(order: Order, cmd: RefundProduct) -> Event:
     )
 
 
-def _decide_update(order: Order, cmd: UpdateOrder) -> Event:
+def _decide_update(order: Order, cmd: UpdateOrder, _policy: Policy) -> Event:
     changes = dict(cmd.changes)
     actor = cmd.requested_by
     if not order.owned_by(actor) or ("status" in changes and actor is not None and not actor.is_admin):

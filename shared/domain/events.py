@@ -89,3 +89,4 @@ class Reason(StrEnum):
     VERSION_CONFLICT = "version-conflict"
     FORBIDDEN = "forbidden"
     INVALID_REQUEST = "invalid-request"
+    REFUND_WINDOW_CLOSED = "refund-window-closed"

@@ -14,14 +14,17 @@ from shared.domain.commands import AcceptPayment, Command
 from shared.domain.deciding import decide
 from shared.domain.events import Event, RequestRejected
 from shared.domain.model import Order, is_frozen
+from shared.domain.policy import NO_POLICY, Policy
 
 
-def handle(order: Order | None, command: Command, recorded: Event | None = None) -> tuple[Order | None, list[Event]]:
+def handle(
+    order: Order | None, command: Command, recorded: Event | None = None, policy: Policy = NO_POLICY
+) -> tuple[Order | None, list[Event]]:
     """The order after ``command`` and the events it yields. ``recorded``: the outcome
     the request already had, if it was decided before; it is repeated, nothing changes."""
     if recorded is not None:
         return order, [recorded]
-    events = decide(order, command)
+    events = decide(order, command, policy)
     if order is not None and _needs_no_record(order, command):
         events = [e._replace(recorded=False) if isinstance(e, RequestRejected) else e for e in events]
     return apply_all(order, events), events

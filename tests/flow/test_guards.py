@@ -11,6 +11,7 @@ import pytest
 
 from dataflows import order_flow
 from shared import step as shared_step
+from shared.domain.policy import NO_POLICY
 from shared.ids import order_id_for_payment
 from shared.redact import card_numbers_in
 from shared.schemas.outputs import MAX_DEAD_LETTER_BYTES, dumps
@@ -61,10 +62,10 @@ def test_a_bug_in_deciding_one_order_dead_letters_its_command_and_the_next_is_ap
     real = shared_step.handle
     doomed = order_id_for_payment("doomed")
 
-    def buggy(order, command, recorded=None):
+    def buggy(order, command, recorded=None, policy=NO_POLICY):
         if command.order_id == doomed:
             raise ZeroDivisionError("a bug")
-        return real(order, command, recorded)
+        return real(order, command, recorded, policy)
 
     monkeypatch.setattr(shared_step, "handle", buggy)
     run = run_flow([message(PAY, payment("doomed"), 0), message(PAY, payment("next"), 1)])
@@ -79,7 +80,7 @@ def test_a_bug_in_deciding_one_order_dead_letters_its_command_and_the_next_is_ap
 def test_the_log_line_of_a_bug_in_deciding_names_the_order(monkeypatch, caplog):
     doomed = order_id_for_payment("doomed")
 
-    def buggy(order, command, recorded=None):
+    def buggy(order, command, recorded=None, policy=NO_POLICY):
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(shared_step, "handle", buggy)
@@ -112,11 +113,11 @@ def test_a_refund_of_an_order_after_a_failed_decision_still_applies(monkeypatch)
     real = shared_step.handle
     calls = {"n": 0}
 
-    def once_buggy(order, command, recorded=None):
+    def once_buggy(order, command, recorded=None, policy=NO_POLICY):
         calls["n"] += 1
         if calls["n"] == 2:
             raise ValueError("transient bug")
-        return real(order, command, recorded)
+        return real(order, command, recorded, policy)
 
     monkeypatch.setattr(shared_step, "handle", once_buggy)
     order = order_id_for_payment("p")
