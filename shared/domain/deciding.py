@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain.commands import (
     AcceptPayment,
@@ -94,7 +94,8 @@ def _reject(order: Order | None, cmd: Request, reason: Reason, detail: str = "")
 
 
 def _window_closed(order: Order, cmd: RefundOrder | RefundProduct, policy: Policy) -> RequestRejected:
-    return _reject(order, cmd, Reason.REFUND_WINDOW_CLOSED, f"refunds close {policy.refund_window} after the order")
+    days = (policy.refund_window or timedelta(0)) / timedelta(days=1)
+    return _reject(order, cmd, Reason.REFUND_WINDOW_CLOSED, f"refunds close {days:g} days after the order")
 
 
 def _refund_blocker(order: Order) -> Reason | None:

@@ -29,6 +29,12 @@ def test_a_product_refund_after_the_window_is_rejected_as_closed():
     assert decided(late, THIRTY_DAYS) == Reason.REFUND_WINDOW_CLOSED
 
 
+def test_the_rejection_says_how_long_the_window_is():
+    order, _ = handle(None, pay())
+    _, (event,) = handle(order, refund_all()._replace(at=AT + timedelta(days=31)), policy=THIRTY_DAYS)
+    assert event.detail == "refunds close 30 days after the order"
+
+
 def test_a_refund_on_the_windows_last_moment_is_applied():
     last = refund_all()._replace(at=AT + timedelta(days=30))
     assert decided(last, THIRTY_DAYS) == "OrderRefunded"
