@@ -46,22 +46,27 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
     podman = Podman(work)
     first = free_port_run(len(PORTS))
     env = {name: str(first + i) for i, name in enumerate(PORTS)} | {"JWT_SEC": secrets.token_hex(32)}
-    project = Compose(podman, f"ordertest{uuid.uuid4().hex[:8]}", "", env)
+    project: Compose | None = None
     try:
         build_images(podman, work, say)
-        project.env["DOCKER_HOST"] = podman.serve()
+        project = Compose(podman, f"ordertest{uuid.uuid4().hex[:8]}", podman.serve(), env)
         project.run_healthchecks()
         say("compose up")
         project("up", "-d", "--no-build")
         wait_healthy(project, SERVICES, 240)
         yield project
     finally:
-        project.stop_healthchecks()
-        try:
-            project("down", "-v", "--timeout", "10")
-        except RuntimeError as exc:
-            say(f"down failed: {exc}")
+        if project is not None:
+            _down(project)
         podman.close()
+
+
+def _down(project: Compose) -> None:
+    project.stop_healthchecks()
+    try:
+        project("down", "-v", "--timeout", "10")
+    except RuntimeError as exc:
+        say(f"down failed: {exc}")
 
 
 def wait_healthy(project: Compose, services: tuple[str, ...], timeout: float) -> None:
