@@ -27,7 +27,7 @@ class CreditBuckets:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (credits, when counted)
 
     def take(self, key: str) -> float:
-        """0 when ``key`` may go ahead (a token is taken), else the seconds until it may."""
+        """0 when ``key`` may go ahead (a credit is taken), else the seconds until it may."""
         now = self._clock()
         credits = self._credits(key, now)
         allowed = credits >= 1

@@ -48,9 +48,22 @@ HISTORY_FIELDS = ("requestId", "kind", "requestedBy", "requestedAt", "status", "
 def payment_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """The first entry of an order's history, its payment, told by the order itself."""
     order = order_from_doc(doc)
-    stock = [{"productId": line.product_id, "delta": -line.quantity} for line in order.lines]
-    payment = RecordView(order.payment_id, "payment", None, iso(order.created_at), False, None, "", "OrderCreated",
-                         created_event_id(order.payment_id), 1, 1, order.total_price, 0, stock)  # fmt: skip
+    payment = RecordView(
+        request_id=order.payment_id,
+        kind="payment",
+        requested_by=None,
+        requested_at=iso(order.created_at),
+        rejected=False,
+        reason=None,
+        detail="",
+        event_type="OrderCreated",
+        event_id=created_event_id(order.payment_id),
+        version=1,
+        revision=1,
+        charged=order.total_price,
+        refunded=0,
+        stock=[{"productId": line.product_id, "delta": -line.quantity} for line in order.lines],
+    )
     return _entry(payment)
 
 

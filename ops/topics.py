@@ -9,7 +9,7 @@ import argparse
 
 from dataflows.setup import ensure_service_topics
 from shared.config import load_settings
-from shared.kafka_config import refusals, require_access
+from shared.kafka_config import check_access, refusals
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,8 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
-    require_access(settings.kafka, "ops.topics")
     with refusals("ops.topics"):
+        check_access(settings.kafka)
         created = ensure_service_topics(settings, args.partitions)
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 

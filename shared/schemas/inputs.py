@@ -68,7 +68,7 @@ def parse_message(kind: Kind, value: bytes | None, timestamp_ms: int | None) -> 
 
 
 def message_time(timestamp_ms: int | None) -> datetime | None:
-    """The Kafka timestamp as an ISO time; none when absent or outside the calendar
+    """The Kafka timestamp as a time; none when absent or outside the calendar
     (a producer may set any 64-bit value), as if the message had no timestamp."""
     if not timestamp_ms:
         return None
