@@ -24,6 +24,15 @@ from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
 from http_api.reads import REQUEST_STATUS_ROUTE, etag, request_outcome
 from http_api.request_log import name_request
+from http_api.route_fields import (
+    DEFAULT_TIMEOUT,
+    PRODUCT_REFUND_BODY,
+    PRODUCT_REFUND_QUERY,
+    UPDATE,
+    WHOLE_REFUND,
+    parse_body,
+    parse_query,
+)
 from http_api.views import order_view
 from shared.domain.events import Reason, RequestRejected
 from shared.domain.machine import final_rejection
@@ -35,8 +44,6 @@ from shared.storage import order_from_doc
 from shared.timefmt import iso
 from shared.topics import Kind
 
-DEFAULT_TIMEOUT = 5.0
-MAX_TIMEOUT = 30.0
 FROZEN_STATUSES = frozenset(str(s) for s in TERMINAL)
 REJECTION_STATUS: dict[str, int] = {
     Reason.ORDER_NOT_FOUND: 404,
@@ -49,7 +56,6 @@ REJECTION_STATUS: dict[str, int] = {
     Reason.INVALID_REQUEST: 400,
     Reason.REFUND_WINDOW_CLOSED: 409,
 }
-INTEGER = re.compile(r"^-?\d{1,12}$", re.ASCII)
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$', re.ASCII)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -62,6 +68,12 @@ class Ask:
     kind: Kind
     fields: dict[str, Any]
     expected_version: int | None = None
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def whole(self) -> bool:
+        """A whole-order refund: only ``/refund`` and ``refundOrder`` ask for one."""
+        return self.kind == Kind.REFUND and not self.fields
 
     def fingerprint(self, order_id: str) -> str:
         return body_fingerprint(self.kind, order_id, {**self.fields, "v": self.expected_version})
@@ -78,25 +90,30 @@ def mutation(read_ask: Callable[[web.Request], Awaitable[Ask]]) -> Handler:
 
 
 async def _whole_refund(request: web.Request) -> Ask:
-    return Ask(Kind.REFUND, {})
+    query = parse_query(WHOLE_REFUND, request.query)
+    if request.body_exists and await _optional_json_object(request):
+        raise Problem(
+            400,
+            "a whole-order refund takes no fields; to refund one product, POST refund-product",
+            invalidParams=[{"name": "body", "reason": "must be empty or {}"}],
+        )
+    return Ask(Kind.REFUND, {}, timeout=query.get("timeout", DEFAULT_TIMEOUT))
 
 
 async def _product_refund_from_query(request: web.Request) -> Ask:
-    query = request.query
-    return Ask(
-        Kind.REFUND, {"productId": query.get("productId"), "quantity": _integer(query.get("quantity"), "quantity")}
-    )
+    query = parse_query(PRODUCT_REFUND_QUERY, request.query)
+    fields = {"productId": query["productId"], "quantity": query["quantity"]}
+    return Ask(Kind.REFUND, fields, timeout=query.get("timeout", DEFAULT_TIMEOUT))
 
 
 async def _product_refund_from_body(request: web.Request) -> Ask:
-    body = await _json_object(request)
-    extra = sorted(set(body) - {"productId", "quantity"})
-    if extra:
-        raise Problem(400, f"unknown fields: {', '.join(extra)}", invalidParams=[{"name": n} for n in extra])
-    return Ask(Kind.REFUND, {"productId": body.get("productId"), "quantity": body.get("quantity")})
+    query = parse_query(PRODUCT_REFUND_BODY, request.query)
+    fields = parse_body(PRODUCT_REFUND_BODY, await _json_object(request))
+    return Ask(Kind.REFUND, fields, timeout=query.get("timeout", DEFAULT_TIMEOUT))
 
 
 async def _update(request: web.Request) -> Ask:
+    query = parse_query(UPDATE, request.query)
     body = await _json_object(request)
     refused = sorted(set(body) - UPDATABLE)
     if refused:
@@ -105,7 +122,7 @@ async def _update(request: web.Request) -> Ask:
             f"these fields cannot be changed: {', '.join(refused)} (only {', '.join(sorted(UPDATABLE))})",
             invalidParams=[{"name": n, "reason": "not updatable"} for n in refused],
         )
-    return Ask(Kind.UPDATE, {"changes": body}, _if_match(request))
+    return Ask(Kind.UPDATE, {"changes": body}, _if_match(request), query.get("timeout", DEFAULT_TIMEOUT))
 
 
 refund_order = mutation(_whole_refund)
@@ -120,27 +137,30 @@ patch_order = mutation(_update)
 async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
     """Publish ``ask`` as a request event for ``who``'s order and answer with its outcome."""
     order_id = order_id_of(request)
-    timeout = _timeout(request)
     key_hash = _idempotency_hash(request, who)
     doc = await visible_order(request, who, order_id)
-    rid = request_id(order_id, key_hash or secrets.token_hex(16))
-    name_request(request, rid)
-    body = _request_body(ask, rid, order_id, who, doc["version"])
+    rid = request_id(order_id, secrets.token_hex(16))
+    body = _request_body(ask, rid, order_id, who, doc["version"])  # a 400 before the key is claimed
     if key_hash is not None:
-        known = await _replayed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id), doc)
+        rid = await _claimed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id))
+        body["requestId"] = rid
+    name_request(request, rid)
+    if key_hash is not None:
+        known = await stored_outcome(request.app[keys.STORE], doc, rid)
         if known is not None:
             return respond(rid, known)
     _refuse_if_final(ask.kind, body, doc, rid)
-    decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, timeout)
+    decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, ask.timeout)
     if decided is None:
         return _accepted(request, rid, order_id)
     return respond(rid, decided)
 
 
-async def _replayed(
-    request: web.Request, user_id: str, key_hash: str, rid: str, body_print: str, doc: dict
-) -> Decided | None:
-    """Claim the idempotency key; the outcome when this request was decided before."""
+async def _claimed(request: web.Request, user_id: str, key_hash: str, rid: str, body_print: str) -> str:
+    """The request id the user's Idempotency-Key stands for: ``rid`` when the key is new
+    (or its day is over and its document gone), the first request's id on a retry.
+    The id is random, never derived from the key, so a key reused after its day is a
+    new request and never answers with an older request's outcome."""
     app = request.app
     try:
         held_rid, held_print = await app[keys.STORE].claim_key(
@@ -153,9 +173,9 @@ async def _replayed(
             exc.retry_after_s,
             "too-many-idempotency-keys",
         ) from exc
-    if held_rid != rid or held_print != body_print:
+    if held_print != body_print:
         raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
-    return await stored_outcome(request.app[keys.STORE], doc, rid)
+    return held_rid
 
 
 async def _publish_and_wait(
@@ -216,9 +236,8 @@ def _request_body(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: i
     fields = ask.fields
     try:
         if ask.kind == Kind.REFUND:
-            return refund_request(
-                rid, order_id, who.user_id, roles, now, fields.get("productId"), fields.get("quantity"), seen_version
-            )
+            product = None if ask.whole else (fields["productId"], fields["quantity"])
+            return refund_request(rid, order_id, who.user_id, roles, now, product, seen_version)
         return update_request(
             rid, order_id, who.user_id, roles, now, fields["changes"], ask.expected_version, seen_version
         )
@@ -236,6 +255,13 @@ def _idempotency_hash(request: web.Request, who: Actor) -> str | None:
         raise Problem(400, str(exc)) from exc
 
 
+async def _optional_json_object(request: web.Request) -> dict[str, Any]:
+    """A body that may be empty (as ``{}``)."""
+    if not (await request.read()).strip():
+        return {}
+    return await _json_object(request)
+
+
 async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -248,14 +274,6 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _integer(raw: str | None, name: str) -> int | None:
-    if raw is None:
-        return None
-    if not INTEGER.match(raw):
-        raise Problem(400, f"{name} must be an integer", invalidParams=[{"name": name}])
-    return int(raw)
-
-
 def _if_match(request: web.Request) -> int | None:
     raw = request.headers.get("If-Match")
     if raw is None:
@@ -264,16 +282,3 @@ def _if_match(request: web.Request) -> int | None:
     if not match:
         raise Problem(400, 'If-Match must be the order\'s version, like "3"', invalidParams=[{"name": "If-Match"}])
     return int(match.group(1))
-
-
-def _timeout(request: web.Request) -> float:
-    raw = request.query.get("timeout")
-    if raw is None:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw) if raw.isascii() else -1.0
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= MAX_TIMEOUT:
-        raise Problem(400, f"timeout must be seconds from 0 to {MAX_TIMEOUT:.0f}", invalidParams=[{"name": "timeout"}])
-    return value

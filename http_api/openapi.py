@@ -6,11 +6,18 @@ from typing import Any
 
 from aiohttp import web
 
-from http_api.mutations import DEFAULT_TIMEOUT, MAX_TIMEOUT
 from http_api.reads import MAX_LIMIT
+from http_api.route_fields import (
+    PRODUCT_REFUND_BODY,
+    PRODUCT_REFUND_QUERY,
+    UPDATE,
+    WHOLE_REFUND,
+    body_schema,
+    query_parameters,
+)
 from http_api.views import HISTORY_FIELDS
 from shared.domain.model import Status
-from shared.schemas.inputs import MAX_ADDRESS, MAX_ID, MAX_QUANTITY
+from shared.schemas.inputs import MAX_ADDRESS
 from shared.schemas.requests import MAX_IDEMPOTENCY_KEY
 from shared.schemas.requests import ORDER_ID as ORDER_ID_PATTERN
 
@@ -32,12 +39,6 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 ETAG = {"description": "the order's version, quoted: the If-Match of PATCH", "schema": {"type": "string"}}
 ORDER_PARAM = {"name": "orderId", "in": "path", "required": True, "schema": ORDER_ID}
-TIMEOUT_PARAM = {
-    "name": "timeout",
-    "in": "query",
-    "description": "seconds to wait for the outcome before answering 202",
-    "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT},
-}
 IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -167,15 +168,7 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": list(Status)},
         },
     },
-    "ProductRefund": {
-        "type": "object",
-        "required": ["productId", "quantity"],
-        "additionalProperties": False,
-        "properties": {
-            "productId": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
-            "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
-        },
-    },
+    "ProductRefund": body_schema(PRODUCT_REFUND_BODY),
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -256,7 +249,7 @@ SPEC: dict[str, Any] = {
                 "summary": "Change address or isGift (owner or admin) or status (admin)",
                 "parameters": [
                     ORDER_PARAM,
-                    TIMEOUT_PARAM,
+                    *query_parameters(UPDATE),
                     {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": '^"[0-9]+"$'}},
                 ],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("OrderChanges")}}},
@@ -266,38 +259,28 @@ SPEC: dict[str, Any] = {
         "/api/order/refundOrder/{orderId}": {
             "get": {
                 "summary": "Refund the whole order (the original route)",
-                "parameters": [ORDER_PARAM, TIMEOUT_PARAM],
+                "parameters": [ORDER_PARAM, *query_parameters(WHOLE_REFUND)],
                 "responses": MUTATION_RESPONSES,
             }
         },
         "/api/order/refundProductFromOrder/{orderId}": {
             "get": {
                 "summary": "Refund part of one line (the original route)",
-                "parameters": [
-                    ORDER_PARAM,
-                    TIMEOUT_PARAM,
-                    {
-                        "name": "productId",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "minLength": 1},
-                    },
-                    {"name": "quantity", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}},
-                ],
+                "parameters": [ORDER_PARAM, *query_parameters(PRODUCT_REFUND_QUERY)],
                 "responses": MUTATION_RESPONSES,
             }
         },
         "/api/order/{orderId}/refund": {
             "post": {
-                "summary": "Refund the whole order",
-                "parameters": [ORDER_PARAM, TIMEOUT_PARAM, IDEMPOTENCY],
+                "summary": "Refund the whole order (no body, or {})",
+                "parameters": [ORDER_PARAM, *query_parameters(WHOLE_REFUND), IDEMPOTENCY],
                 "responses": {**MUTATION_RESPONSES, **_problems(422)},
             }
         },
         "/api/order/{orderId}/refund-product": {
             "post": {
                 "summary": "Refund part of one line",
-                "parameters": [ORDER_PARAM, TIMEOUT_PARAM, IDEMPOTENCY],
+                "parameters": [ORDER_PARAM, *query_parameters(PRODUCT_REFUND_BODY), IDEMPOTENCY],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProductRefund")}}},
                 "responses": {**MUTATION_RESPONSES, **_problems(422)},
             }

@@ -51,19 +51,20 @@ def refund_request(
     user_id: str,
     roles: list[str],
     at: str,
-    product_id: Any = None,
-    quantity: Any = None,
+    product: tuple[Any, Any] | None,
     seen_version: int | None = None,
 ) -> dict[str, Any]:
+    """A whole-order refund when ``product`` is None; else ``product`` is (productId,
+    quantity), both required: a product refund never becomes a whole one."""
     body: dict[str, Any] = {
         "requestId": rid,
         "orderId": order_id,
-        "kind": "order" if product_id is None and quantity is None else "product",
+        "kind": "order" if product is None else "product",
         "requestedBy": _actor(user_id, roles),
         "requestedAt": at,
     }
-    if body["kind"] == "product":
-        body.update(productId=product_id, quantity=quantity)
+    if product is not None:
+        body["productId"], body["quantity"] = product
     if seen_version is not None:
         body["seenVersion"] = seen_version
     parse_refund(body, at)  # raises Invalid with the field at fault

@@ -1,0 +1,160 @@
+"""What each mutating route accepts, in one table: the handlers parse by it and the
+OpenAPI document states it, so the two cannot drift apart.
+
+A field that is missing, null, of the wrong type or misspelt is a 400 naming it; so is
+an unknown query parameter. A request that does not say exactly what it wants never
+falls back to a default that moves money.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from multidict import MultiMapping
+
+from http_api.problems import Problem
+from shared.schemas.inputs import MAX_ID, MAX_QUANTITY
+
+DIGITS = re.compile(r"^[0-9]{1,12}$", re.ASCII)
+MAX_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Field:
+    """One named value of a request: its JSON schema says its type and bounds."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool = True
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteFields:
+    """A mutating route's query parameters and, when it takes one, its JSON body's fields."""
+
+    query: tuple[Field, ...]
+    body: tuple[Field, ...] | None = None
+
+
+TIMEOUT = Field(
+    "timeout",
+    {"type": "number", "minimum": 0, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT},
+    required=False,
+    description="seconds to wait for the outcome before answering 202",
+)
+PRODUCT_ID = Field("productId", {"type": "string", "minLength": 1, "maxLength": MAX_ID})
+QUANTITY = Field("quantity", {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY})
+
+WHOLE_REFUND = RouteFields(query=(TIMEOUT,))
+PRODUCT_REFUND_QUERY = RouteFields(query=(TIMEOUT, PRODUCT_ID, QUANTITY))
+PRODUCT_REFUND_BODY = RouteFields(query=(TIMEOUT,), body=(PRODUCT_ID, QUANTITY))
+UPDATE = RouteFields(query=(TIMEOUT,))  # its body is OrderChanges (shared.schemas.updatable)
+
+
+def _bad(name: str, reason: str) -> Problem:
+    return Problem(400, f"{name}: {reason}", invalidParams=[{"name": name, "reason": reason}])
+
+
+def _unknown(names: list[str], where: str) -> None:
+    if names:
+        raise Problem(
+            400,
+            f"unknown {where}: {', '.join(names)}",
+            invalidParams=[{"name": n, "reason": "unknown"} for n in names],
+        )
+
+
+def _checked(field: Field, value: Any) -> Any:
+    """``value`` if it fits the field's schema; a 400 naming the field otherwise."""
+    schema = field.schema
+    if value is None:
+        raise _bad(field.name, "required" if field.required else "may not be null")
+    if schema["type"] == "string":
+        if not isinstance(value, str):
+            raise _bad(field.name, "must be a string")
+        if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
+            raise _bad(field.name, f"must be {schema.get('minLength', 0)} to {schema['maxLength']} characters")
+        return value
+    if schema["type"] == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad(field.name, "must be an integer")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad(field.name, "must be a number")
+    if not schema["minimum"] <= value <= schema["maximum"]:  # NaN fails this too
+        raise _bad(field.name, f"must be from {schema['minimum']} to {schema['maximum']}")
+    return value
+
+
+def _from_query(field: Field, raw: str) -> Any:
+    """A query value as its schema's type: integers as ASCII digits, numbers as decimals."""
+    kind = field.schema["type"]
+    if kind == "integer":
+        if not DIGITS.match(raw):
+            raise _bad(field.name, "must be an integer written in digits")
+        return int(raw)
+    if kind == "number":
+        try:
+            if raw.isascii() and raw.strip() == raw:
+                return float(raw)
+        except ValueError:
+            pass
+        raise _bad(field.name, "must be a number")
+    return raw
+
+
+def parse_query(route: RouteFields, query: MultiMapping[str]) -> dict[str, Any]:
+    """The route's query parameters, checked; absent optional ones are left out."""
+    known = {f.name for f in route.query}
+    _unknown(sorted(set(query) - known), "query parameters")
+    repeated = sorted(name for name in known if len(query.getall(name, [])) > 1)
+    if repeated:
+        raise _bad(repeated[0], "given more than once")
+    values: dict[str, Any] = {}
+    for field in route.query:
+        raw = query.get(field.name)
+        if raw is None:
+            if field.required:
+                raise _bad(field.name, "required")
+            continue
+        values[field.name] = _checked(field, _from_query(field, raw))
+    return values
+
+
+def parse_body(route: RouteFields, body: dict[str, Any]) -> dict[str, Any]:
+    """The route's body fields, checked: every required one present, nothing else."""
+    fields = route.body or ()
+    _unknown(sorted(set(body) - {f.name for f in fields}), "fields")
+    values: dict[str, Any] = {}
+    for field in fields:
+        if field.name not in body and not field.required:
+            continue
+        values[field.name] = _checked(field, body.get(field.name))
+    return values
+
+
+def query_parameters(route: RouteFields) -> list[dict[str, Any]]:
+    """The route's query parameters as OpenAPI parameter objects."""
+    params = []
+    for field in route.query:
+        param: dict[str, Any] = {"name": field.name, "in": "query", "schema": field.schema}
+        if field.required:
+            param["required"] = True
+        if field.description:
+            param["description"] = field.description
+        params.append(param)
+    return params
+
+
+def body_schema(route: RouteFields) -> dict[str, Any]:
+    """The route's JSON body as an OpenAPI schema."""
+    fields = route.body or ()
+    return {
+        "type": "object",
+        "required": [f.name for f in fields if f.required],
+        "additionalProperties": False,
+        "properties": {f.name: f.schema for f in fields},
+    }
