@@ -11,6 +11,8 @@ from bson.errors import InvalidDocument, InvalidStringData
 from confluent_kafka import KafkaException
 from pymongo.errors import PyMongoError
 
+from shared.redact import mask_value
+
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 1
@@ -58,7 +60,8 @@ def problem_response(
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="order-service"'
-    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json", headers=headers)
+    text = json.dumps(mask_value(body))  # a card number in a path or a field echoed back is masked
+    return web.Response(status=status, text=text, content_type="application/problem+json", headers=headers)
 
 
 @web.middleware

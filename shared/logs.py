@@ -3,7 +3,8 @@ object per line (``LOG_FORMAT=json``) for a log store to search.
 
 A line about a request carries its ``requestId`` and ``orderId``: given as
 ``extra`` on the call, or bound for the current task with ``bind`` (the API binds
-them for each HTTP request). Card numbers are masked on every line."""
+them for each HTTP request). Card numbers are masked on every line, in its message,
+its error and every field (``shared.redact``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from shared.redact import install_log_masking
+from shared.redact import install_log_masking, mask_cards, mask_value
 
 FORMATS = ("text", "json")
 _bound: ContextVar[Mapping[str, str]] = ContextVar("log_fields", default=MappingProxyType({}))
@@ -72,7 +73,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = record.exc_text or self.formatException(record.exc_info)
         if record.exc_text:
             line["error"] = record.exc_text
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return json.dumps(mask_value(line), default=str, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
@@ -84,10 +85,10 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         extras = _extras(record)
-        if not extras:
-            return text
-        head, sep, trace = text.partition("\n")
-        return f"{head} {' '.join(f'{k}={v}' for k, v in extras.items())}{sep}{trace}"
+        if extras:
+            head, sep, trace = text.partition("\n")
+            text = f"{head} {' '.join(f'{k}={v}' for k, v in extras.items())}{sep}{trace}"
+        return mask_cards(text)
 
 
 def configure_logging(service: str, log_format: str = "text", level: str = "INFO") -> None:

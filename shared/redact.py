@@ -3,27 +3,32 @@ letters, log lines, error texts.
 
 An order keeps only a mask of its card (``schemas.inputs.mask_card``); a message
 that never became an order may still hold the full number anywhere (in a field
-that failed validation, in a key, in bytes that are not UTF-8). Every run of 13
-to 19 digits, spaces or dashes between them allowed, that passes the Luhn check
-is masked the same way, keeping its last four digits.
+that failed validation, in a key, in bytes that are not UTF-8). Every window of 13
+to 19 digits, with one or two spaces or dashes between any two of them and anything
+around it (other digits too), that passes the Luhn check is masked: its digits are
+starred but the last four, its separators kept. Random digits pass Luhn one time in
+ten, so a long number is sometimes masked though it is no card: the safe mistake.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
-_TEXT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
-_BYTES_RUN = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# A run of 13 or more digits, one or two spaces or dashes allowed between any two:
+# every window of 13 to 19 of its digits is a candidate, whatever stands around it.
+_TEXT_RUN = re.compile(r"[0-9](?:[ -]{0,2}[0-9]){12,}")
+_BYTES_RUN = re.compile(rb"[0-9](?:[ -]{0,2}[0-9]){12,}")
+SHORTEST, LONGEST = 13, 19
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a digit's Luhn value when it is doubled
 
 
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+        total += _DOUBLED[d] if i % 2 else d
     return total % 10 == 0
 
 
@@ -32,35 +37,66 @@ def masked_digits(digits: str) -> str:
     return "*" * (len(digits) - 4) + digits[-4:]
 
 
-def _masked(run: str) -> str | None:
-    digits = run.replace(" ", "").replace("-", "")
-    if not 13 <= len(digits) <= 19 or not luhn_ok(digits):
-        return None
-    return masked_digits(digits)
+def _to_mask(digits: list[int]) -> set[int]:
+    """Indexes into ``digits`` of every digit but the last four of each window of 13
+    to 19 that passes the Luhn check. Sums over prefixes make each window O(1): a
+    digit is doubled when its distance from the window's last digit is odd."""
+    n = len(digits)
+    plain = [[0] * (n + 1), [0] * (n + 1)]  # by the index's parity: sums of digits
+    doubled = [[0] * (n + 1), [0] * (n + 1)]  # ... and of their doubled values
+    for k, d in enumerate(digits):
+        for parity in (0, 1):
+            own = k % 2 == parity
+            plain[parity][k + 1] = plain[parity][k] + (d if own else 0)
+            doubled[parity][k + 1] = doubled[parity][k] + (_DOUBLED[d] if own else 0)
+    hidden: set[int] = set()
+    for end in range(SHORTEST, n + 1):
+        last = (end - 1) % 2
+        for start in range(max(0, end - LONGEST), end - SHORTEST + 1):
+            total = plain[last][end] - plain[last][start] + doubled[1 - last][end] - doubled[1 - last][start]
+            if total % 10 == 0:
+                hidden.update(range(start, end - 4))
+    return hidden
 
 
-def _mask_text_match(match: re.Match[str]) -> str:
-    return _masked(match.group()) or match.group()
-
-
-def _mask_bytes_match(match: re.Match[bytes]) -> bytes:
-    masked = _masked(match.group().decode("ascii"))
-    return match.group() if masked is None else masked.encode()
+def _mask_run(run: str) -> str:
+    """``run`` with the digits of its card numbers starred, separators kept."""
+    places = [i for i, ch in enumerate(run) if ch.isdigit()]
+    hidden = _to_mask([ord(run[i]) - 48 for i in places])
+    if not hidden:
+        return run
+    chars = list(run)
+    for k in hidden:
+        chars[places[k]] = "*"
+    return "".join(chars)
 
 
 def mask_cards(text: str) -> str:
-    """``text`` with every card number in it masked."""
-    return _TEXT_RUN.sub(_mask_text_match, text)
+    """``text`` with every card number in it masked: its digits starred but the last four."""
+    return _TEXT_RUN.sub(lambda m: _mask_run(m.group()), text)
 
 
 def mask_cards_in_bytes(raw: bytes) -> bytes:
     """``raw`` with every ASCII card number in it masked (the bytes need not be text)."""
-    return _BYTES_RUN.sub(_mask_bytes_match, raw)
+    return _BYTES_RUN.sub(lambda m: _mask_run(m.group().decode("ascii")).encode("ascii"), raw)
 
 
-def card_numbers_in(text: str) -> list[str]:
-    """The unmasked card numbers left in ``text``: what a test scans dead letters for."""
-    return [m.group() for m in _TEXT_RUN.finditer(text) if _masked(m.group()) is not None]
+def mask_value(value: Any) -> Any:
+    """A log field or a problem's member with its card numbers masked: text masked,
+    a number that holds one becomes its masked text, containers masked throughout."""
+    if isinstance(value, str):
+        return mask_cards(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        text = str(value)
+        masked = mask_cards(text)
+        return value if masked == text else masked
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(v) for v in value]
+    return mask_cards(str(value))
 
 
 class MaskCards(logging.Filter):

@@ -225,7 +225,7 @@ def dead_letter(
 ) -> OutMessage:
     """The dead letter of a message, card numbers masked; a value too large to carry is
     cut to its first bytes, with the whole value's size and SHA-256 to find it by."""
-    key = None if key is None else _utf8_prefix(mask_cards_in_bytes(key[:MAX_KEY_BYTES]))
+    key = None if key is None else _utf8_prefix(mask_cards_in_bytes(key)[:MAX_KEY_BYTES])  # masked, then cut
     masked = None if value is None else mask_cards_in_bytes(value)
     text_key = _text_or_base64(key)
     letter = {
@@ -236,7 +236,7 @@ def dead_letter(
         "value": _text_or_base64(masked),
         "valueEncoding": "utf-8" if _is_utf8(masked) else "base64",
         "reason": str(reason),
-        "error": mask_cards(error)[:2_000],
+        "error": mask_cards(error)[:2_000],  # masked, then cut
     }
     if value is not None and (len(value) > TRUNCATED_VALUE_BYTES and len(dumps(letter)) > MAX_DEAD_LETTER_BYTES):
         cut = _utf8_prefix(masked[:TRUNCATED_VALUE_BYTES])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import OWNER, add_order
+from tests.card_scan import cards_in
 
 PROBLEM = "application/problem+json"
 UNCHANGED_VERSION = 1
@@ -105,3 +106,9 @@ async def test_a_key_reused_after_its_document_expired_is_a_new_request_and_is_a
     assert day_two.headers["X-Request-Id"] != day_one.headers["X-Request-Id"]
     products = {p["productId"]: p["refundedQuantity"] for p in (await day_two.json())["products"]}
     assert products == {"apple": 1, "pear": 1}
+
+
+async def test_a_card_number_in_a_path_is_masked_in_the_problem_document(client):
+    response = await client.get("/api/order/requests/4111111111111111", headers=OWNER)
+    assert response.status == 400
+    assert cards_in(await response.text()) == []

@@ -13,8 +13,8 @@ from dataflows import order_flow
 from shared import step as shared_step
 from shared.domain.policy import NO_POLICY
 from shared.ids import order_id_for_payment
-from shared.redact import card_numbers_in
 from shared.schemas.outputs import MAX_DEAD_LETTER_BYTES, dumps
+from tests.card_scan import cards_in
 from tests.flowkit import TOPICS, message, payment, refund, run_flow
 
 PAY = TOPICS.payment_accepted.name
@@ -135,7 +135,7 @@ def test_a_refund_of_an_order_after_a_failed_decision_still_applies(monkeypatch)
 def test_a_payment_failing_validation_is_dead_lettered_with_its_card_number_masked():
     run = run_flow([message(PAY, payment("p", totalPrice="abc"), 0, key=b"4242424242424242")])
     (dead,) = run.dlq
-    assert card_numbers_in(json.dumps(dead)) == []
+    assert cards_in(json.dumps(dead)) == []
     assert "************4242" in dead["value"]
     assert dead["key"] == "************4242"
 
@@ -145,7 +145,7 @@ def test_a_card_number_in_bytes_that_are_not_utf8_is_masked_before_base64():
     run = run_flow([message(PAY, value, 0)])
     (dead,) = run.dlq
     assert dead["valueEncoding"] == "base64"
-    assert card_numbers_in(dumps(dead).decode() + repr(__import__("base64").b64decode(dead["value"]))) == []
+    assert cards_in(dumps(dead).decode() + repr(__import__("base64").b64decode(dead["value"]))) == []
 
 
 def test_a_value_too_big_to_dead_letter_whole_leaves_a_truncated_letter_with_its_hash():
@@ -172,3 +172,17 @@ def test_ten_thousand_refunds_of_a_refunded_order_store_nothing_more():
     assert [d["revision"] for d in run.docs] == [1, 2]
     assert len(run.records) == 1
     assert len(run.events) == 2 + 10_000  # each still answered on order-events
+
+
+def test_a_payment_with_a_card_spaced_twice_is_dead_lettered_with_it_masked():
+    run = run_flow([message(PAY, payment("p", totalPrice="abc", cardNumber="4242  4242  4242  4242"), 0)])
+    (dead,) = run.dlq
+    assert cards_in(json.dumps(dead)) == []
+
+
+def test_a_long_key_is_masked_before_it_is_cut_so_no_part_of_a_card_stays():
+    key = b"x" * 988 + b"4111111111111111"  # cut at 1,000 bytes, twelve of its digits would stay
+    run = run_flow([message(PAY, b"not json", 0, key=key)])
+    (dead,) = run.dlq
+    assert "411111111111" not in dead["key"]
+    assert dead["key"].startswith("x" * 988 + "*")
