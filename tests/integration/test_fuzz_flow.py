@@ -198,7 +198,12 @@ def payment_service() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def fuzzed(servers, tmp_path_factory) -> Iterator[Stack]:
     with payment_service() as url:
-        env = {"PAYMENT_SERVICE_URL": url, "PAYMENT_FETCH_TIMEOUT": "1.0", "TOPIC_PARTITIONS": "2"}
+        env = {
+            "PAYMENT_SERVICE_URL": url,
+            "PAYMENT_FETCH_TIMEOUT": "1.0",
+            "TOPIC_PARTITIONS": "2",
+            "LOG_FORMAT": "json",
+        }
         stack = Stack(servers.kafka_uri, servers.mongo_uri, Path(tmp_path_factory.mktemp("fuzz")), env=env)
         try:
             bases = [payment(f"fuzz-base-{i}", occurredAt="2026-01-01T00:00:00Z") for i in range(3)]
@@ -339,3 +344,11 @@ def test_no_dead_letter_the_fuzzing_made_holds_a_card_number(fuzzed: Stack):
         found += cards_in(text)
     assert found == []
     assert {d["reason"] for d in letters} >= {"invalid", "payment-lookup"}
+
+
+def test_no_log_line_of_the_fuzzed_flow_holds_a_card_number(fuzzed: Stack):
+    lines = [
+        line for log in sorted(fuzzed.workdir.glob("*.log")) for line in log.read_text(errors="replace").splitlines()
+    ]
+    assert len(lines) > 10, f"the flow logged too little for the fuzzing to have reached it: {lines}"
+    assert [line for line in lines if cards_in(line)] == []

@@ -11,6 +11,7 @@ from http_api.auth import issue_token
 from ops.sandbox import JWT_SECRET, Stack
 from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
+from tests.card_scan import cards_in
 from tests.flowkit import payment
 
 CHECKS = ",".join(
@@ -74,6 +75,11 @@ def test_the_live_api_conforms_to_its_openapi_document(stack: Stack, tmp_path: P
     print(result.stdout[-3000:])
     assert "passed" in result.stdout.lower()
     assert stack.orders.count_documents({"_id": order_id_for_payment("pay-0")}) == 1
+    logged = [
+        line for log in sorted(tmp_path.glob("api-*.log")) for line in log.read_text(errors="replace").splitlines()
+    ]
+    assert len(logged) > 100, "the API logged too little for the fuzzing to have reached it"
+    assert [line for line in logged if cards_in(line)] == []
 
 
 def _failures(stdout: str) -> str:
