@@ -348,11 +348,11 @@ def get_flow() -> Dataflow:
     from dataflows.payment_lookup import PaymentLookup
     from dataflows.setup import prepare
     from dataflows.store_then_publish import SinkSettings, StoreThenPublishSink
-    from shared.config import jwt_secret_problem, load_settings
+    from shared.config import jwt_secret_problem, settings_or_exit
     from shared.kafka_config import refusals
     from shared.logs import configure_logging
 
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging("flow", settings.log_format, settings.log_level)
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from http_api.app import create_app
 from http_api.request_log import AccessLog
-from shared.config import jwt_secret_problem, load_settings
+from shared.config import jwt_secret_problem, settings_or_exit
 from shared.kafka_config import require_access
 from shared.logs import configure_logging
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", help="interface to listen on (default ORDER_SERVICE_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default ORDER_SERVICE_PORT or 8080)")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging("api", settings.log_format, settings.log_level)
     problem = jwt_secret_problem(settings.jwt_secret)
     if problem is not None:

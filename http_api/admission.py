@@ -25,6 +25,19 @@ from shared.domain.model import Actor
 from shared.rates import Rate
 
 
+def caller_key(settings: Settings) -> Callable[[web.Request], str]:
+    """Who a request counts against in the in-flight share: its user when its token is
+    valid (a verified token is cached, so this is cheap), else its address."""
+
+    def key(request: web.Request) -> str:
+        try:
+            return f"user:{authenticate(request, settings.jwt_secret).user_id}"
+        except Problem:
+            return f"address:{request.remote}"
+
+    return key
+
+
 class Admission:
     def __init__(self, settings: Settings, metrics: Metrics, clock: Callable[[], float] = time.monotonic):
         share = settings.rate_limit_processes

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from http_api import keys
-from http_api.admission import Admission
+from http_api.admission import Admission, caller_key
+from http_api.health import probe
 from http_api.metrics import Metrics, metrics_middleware
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
 from http_api.problems import in_flight_limit, problems_middleware
+from http_api.readiness import Readiness
 from http_api.request_log import request_fields
 from http_api.routes import setup_routes
 from http_api.views import RenderedOrders
@@ -41,7 +43,7 @@ def create_app(
             request_fields,
             metrics_middleware(metrics),
             problems_middleware,
-            in_flight_limit(settings.api_max_in_flight, metrics),
+            in_flight_limit(settings.api_max_in_flight, metrics, settings.api_body_timeout_s, caller_key(settings)),
         ],
         handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )
@@ -50,6 +52,7 @@ def create_app(
     app[keys.METRICS] = metrics
     app[keys.RENDERED] = RenderedOrders()
     app[keys.ADMISSION] = Admission(settings, metrics)
+    app[keys.READINESS] = Readiness(lambda: probe(app))
     app.cleanup_ctx.append(_store_ctx(store))
     app.cleanup_ctx.append(_outcomes_ctx(feed))
     app.cleanup_ctx.append(_publisher_ctx(publisher))

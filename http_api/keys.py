@@ -8,6 +8,7 @@ from http_api.admission import Admission
 from http_api.metrics import Metrics
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
+from http_api.readiness import Readiness
 from http_api.views import RenderedOrders
 from shared.config import Settings
 from shared.topics import Topics
@@ -21,3 +22,4 @@ FEED = web.AppKey("feed", OutcomeFeed)
 METRICS = web.AppKey("metrics", Metrics)
 RENDERED = web.AppKey("rendered", RenderedOrders)
 ADMISSION = web.AppKey("admission", Admission)
+READINESS = web.AppKey("readiness", Readiness)

@@ -54,7 +54,7 @@ MUTATION_RESPONSES = {
         "headers": {"Location": {"schema": {"type": "string"}}},
         "content": {"application/json": {"schema": _ref("RequestPending")}},
     },
-    **_problems(400, 401, 403, 404, 409),
+    **_problems(400, 401, 403, 404, 408, 409),
     "429": {"$ref": "#/components/responses/TooManyRequests"},
     "503": UNAVAILABLE,
 }

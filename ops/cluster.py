@@ -309,11 +309,11 @@ def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared.config import load_settings
+    from shared.config import settings_or_exit
     from shared.logs import configure_logging
 
     args = parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging("supervisor", settings.log_format, settings.log_level)
     recovery = (args.recovery or settings.recovery_dir or settings.data_dir / "recovery").resolve()
     plan = plan_from_args(args, recovery)

@@ -16,7 +16,7 @@ import uuid
 from confluent_kafka import Producer
 
 from ops.progress import progress
-from shared.config import load_settings
+from shared.config import settings_or_exit
 from shared.kafka_config import require_access
 
 
@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         "--wait", action="store_true", help="wait until every order is in Mongo (MONGO_URI) and say when"
     )
     args = parser.parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     running = settings.data_dir / "run.env"
     if not settings.brokers and running.exists():
-        settings = load_settings(dotenv=running)  # the servers `make run` started
+        settings = settings_or_exit(dotenv=running)  # the servers `make run` started
     if not settings.brokers:
         parser.error("KAFKA_URI is not set and `make run` is not running")
     from shared.ids import order_id_for_payment

@@ -28,7 +28,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from ops.log_reader import read_topic
-from shared.config import database_name, load_settings
+from shared.config import database_name, settings_or_exit
 from shared.domain import OrderCreated, RequestRejected, apply
 from shared.domain.model import Order
 from shared.schemas.events_in import decided_events
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--into", required=True, help="the database to rebuild into (must hold no orders)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     if not settings.brokers or not settings.mongo_uri:
         parser.error("KAFKA_URI and MONGO_URI must be set")
     live_db = database_name(settings.mongo_uri)

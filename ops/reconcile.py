@@ -30,7 +30,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from ops.log_reader import read_topic
-from shared.config import database_name, load_settings
+from shared.config import database_name, settings_or_exit
 from shared.domain import OrderCreated
 from shared.domain.effects import charged, refunded
 from shared.money import json_number
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     if not settings.brokers or not settings.mongo_uri:
         parser.error("KAFKA_URI and MONGO_URI must be set")
     topics = settings.topics

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from ops import children
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recovery_partitions
+from ops.private_files import write_private
 from ops.recovery_store import ready_store
 from ops.servers import Tansu, free_port
-from shared.config import Settings, jwt_secret_problem, load_settings
+from shared.config import Settings, jwt_secret_problem, settings_or_exit
 from shared.kafka_config import refusals
 from shared.logs import configure_logging
 from shared.topics import names
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot-interval", type=int, default=5, help="recovery snapshot seconds (default 5)")
     parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only, no dataflow or API")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging("run", settings.log_format, settings.log_level)
 
     stop = Stop()
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, stop: Stop) -> int:
-    settings = load_settings()  # again: a stale .env is read after the logging is set
+    settings = settings_or_exit()  # again: a stale .env is read after the logging is set
     problem = jwt_secret_problem(settings.jwt_secret) if settings.jwt_secret else None
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem} (or leave it unset: make run makes a random one)")
@@ -146,7 +147,7 @@ def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Se
     if embedded_kafka:
         env = {**Tansu.CLIENT_ENV, **env}  # what suits Tansu, unless set otherwise
     env.setdefault("FLOW_METRICS_PORT", str(_port_or_free(DEFAULT_METRICS_PORT)))
-    settings = load_settings(env)
+    settings = settings_or_exit(env)
     setup(settings)
     recovery = (settings.recovery_dir or data / "recovery").resolve()
     topics = settings.topics
@@ -163,7 +164,7 @@ def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Se
     done = ready_store(recovery, recovery_partitions(plan), settings.kafka, names(topics.inputs), fresh=embedded_kafka)
     print(f"  recovery store              {recovery}: {done}")
     endpoints = data / "run.env"
-    endpoints.write_text(f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
+    write_private(endpoints, f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
     stack.callback(endpoints.unlink, missing_ok=True)
     print(f"  endpoints written to        {endpoints}")
     if not settings.jwt_secret:
@@ -220,8 +221,8 @@ def dev_tokens(secret: str, data: Path, port: int) -> str:
     """Tokens for a sample user and an admin, written where the README's curl lines read them."""
     from http_api.auth import issue_token
 
-    (data / "user-token").write_text(issue_token(secret, "user-1", []))
-    (data / "admin-token").write_text(issue_token(secret, "admin-1", ["admin"]))
+    write_private(data / "user-token", issue_token(secret, "user-1", []))
+    write_private(data / "admin-token", issue_token(secret, "admin-1", ["admin"]))
     return EXAMPLES.format(port=port, data=data)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from dataflows.setup import ensure_service_topics
-from shared.config import load_settings
+from shared.config import settings_or_exit
 from shared.kafka_config import check_access, refusals
 
 
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Create the order service's Kafka topics when missing.")
     parser.add_argument("--partitions", type=int, help="partitions per new topic (default: TOPIC_PARTITIONS or 4)")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    settings = settings_or_exit()
     if not settings.brokers:
         parser.error("KAFKA_URI is not set")
     with refusals("ops.topics"):

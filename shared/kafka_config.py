@@ -25,6 +25,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 RDKAFKA_LOG = logging.getLogger("rdkafka")
+log = logging.getLogger(__name__)
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 PASS_THROUGH_PREFIX = "KAFKA_CONFIG_"
@@ -56,12 +57,20 @@ def property_name(env_suffix: str) -> str:
     return env_suffix.lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
 
 
+def without_secrets(security: Mapping[str, str]) -> dict[str, str]:
+    """``security`` with every password and secret starred, for a repr or a log line."""
+    return {k: "***" if k in SECRET_KEYS or "password" in k or "secret" in k else v for k, v in security.items()}
+
+
 @dataclass(frozen=True)
 class KafkaConnection:
     """Where the brokers are and how to reach them: every client's config starts here."""
 
     brokers: tuple[str, ...] = ()
     security: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"KafkaConnection(brokers={self.brokers!r}, security={without_secrets(self.security)!r})"
 
     def client(self, **extra: Any) -> dict[str, Any]:
         # librdkafka's own lines go through Python's logging (as JSON with LOG_FORMAT=json),
@@ -96,6 +105,21 @@ class KafkaConnection:
             return f"KAFKA_SSL_CA_LOCATION={ca}: no such file"
         return None
 
+    def unsafe(self) -> list[str]:
+        """Settings that take away TLS's protection, each as a warning to log at start."""
+        said = []
+        if self.security.get("enable.ssl.certificate.verification", "").strip().lower() in {"false", "0"}:
+            said.append(
+                "KAFKA_CONFIG_ENABLE_SSL_CERTIFICATE_VERIFICATION=false: the brokers' certificates are not "
+                "checked, so anyone between this service and them can read and change every message"
+            )
+        if self.security.get("ssl.endpoint.identification.algorithm", "").strip().lower() == "none":
+            said.append(
+                "KAFKA_CONFIG_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM=none: a certificate is not checked against "
+                "the broker's host name, so any certificate the CAs signed is taken"
+            )
+        return said
+
     def described(self) -> str:
         """The settings for a log line, secrets left out."""
         shown = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(self.security.items())}
@@ -118,6 +142,8 @@ def check_access(kafka: KafkaConnection, timeout_s: float = 15.0) -> bool:
     problem = kafka.problem()
     if problem is not None:
         raise KafkaAccessError(problem)
+    for warning in kafka.unsafe():
+        log.warning("%s", warning)
     refused: list[str] = []
 
     def on_error(error: KafkaError) -> None:
