@@ -106,10 +106,13 @@ def triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMes
 
 def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMessage]:
     if isinstance(item, KafkaError):
-        if item.msg.value is None:
-            # A consumer error with no message (a broker going away, say): nothing to keep.
+        if item.msg.value is None and not _at_an_offset(item.msg):
+            # A consumer error of no message (a broker going away, say): nothing to keep,
+            # and the partition's resume point stays where it was.
             log.warning("kafka consumer error on %s: %s", item.msg.topic, item.err)
             return []
+        # A message librdkafka could not hand over (corrupt, too large): the resume point
+        # moves past it, so it is kept and counted as a dead letter, with what it had.
         return [_dead(topics, item.msg, f"kafka error: {item.err}", DeadReason.KAFKA_ERROR)]
     timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
     parsed = parse_message(topics.input_kind(item.topic), item.value, timestamp)
@@ -121,6 +124,10 @@ def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMe
     elif parsed.command is not None:
         out.append(Inbound(parsed.command, item))
     return out
+
+
+def _at_an_offset(msg: KafkaSourceMessage) -> bool:
+    return msg.partition is not None and msg.offset is not None and msg.offset >= 0
 
 
 def _dead(

@@ -302,6 +302,17 @@ def test_consumer_errors_with_a_message_go_to_the_dead_letter_topic_and_others_a
     assert len(run.docs) == 1
 
 
+def test_a_consumer_error_at_an_offset_without_a_payload_is_a_dead_letter_not_a_skip():
+    too_large = KafkaSourceMessage(key=None, value=None, topic=PAY, partition=0, offset=7)
+    run = run_flow(
+        [KafkaError(ConfluentKafkaError(ConfluentKafkaError.MSG_SIZE_TOO_LARGE), too_large), message(PAY, payment(), 8)]
+    )
+    (dead,) = run.dlq
+    assert (dead["partition"], dead["offset"], dead["reason"]) == (0, 7, "kafka-error")
+    assert dead["value"] is None
+    assert len(run.docs) == 1
+
+
 def test_every_decided_request_leaves_a_record_with_the_revision_it_left():
     run = run_flow(
         [
