@@ -19,7 +19,7 @@ MAX_IDEMPOTENCY_KEY = 200
 
 def request_id(order_id: str, unique: str) -> str:
     """Request ids start with their order's id, so a request's outcome is found in its order;
-    ``unique`` is random, or the hash of an Idempotency-Key."""
+    ``unique`` is random (an Idempotency-Key stores the id made for its first use)."""
     return f"{order_id}-{unique}"
 
 
