@@ -177,9 +177,10 @@ def _path(value: str) -> Path:
 
 
 def _brokers(value: str) -> str:
-    for broker in (b.strip() for b in value.split(",")):
-        if not re.fullmatch(r"(?:[A-Za-z]+://)?[^\s:/,]+:[0-9]{1,5}", broker):
-            raise ValueError("bootstrap servers as host:port, comma-separated")
+    host = r"(?:\[[0-9A-Fa-f:.]+\]|[^\s:/,\[\]]+)"
+    brokers = [b.strip() for b in value.split(",") if b.strip()]
+    if not brokers or not all(re.fullmatch(rf"(?:[A-Za-z_]+://)?{host}(?::[0-9]{{1,5}})?", b) for b in brokers):
+        raise ValueError("bootstrap servers as host:port, comma-separated")
     return value
 
 
