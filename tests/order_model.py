@@ -40,6 +40,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from http_api.auth import issue_token
 from http_api.mutations import REJECTION_STATUS
 from shared.domain.model import Order
+from tests.card_scan import cards_in
 
 PRICES = {"apple": 125, "pear": 1000}  # cents, as ops.samples.payment makes them
 UNITS = {"apple": 3, "pear": 2}
@@ -140,6 +141,8 @@ class AppDriver:
                 answer = json.loads(text)
             except ValueError:
                 answer = text
+            if response.content_type == "application/problem+json":
+                assert cards_in(text) == [], f"a card number in a problem document: {text}"
             return Reply(response.status, answer, dict(response.headers))
 
     def close(self) -> None:

@@ -112,3 +112,11 @@ async def test_a_card_number_in_a_path_is_masked_in_the_problem_document(client)
     response = await client.get("/api/order/requests/4111111111111111", headers=OWNER)
     assert response.status == 400
     assert cards_in(await response.text()) == []
+
+
+async def test_a_request_id_holds_no_run_of_digits_the_card_masker_could_take(client, store):
+    order_id = add_order(store, "pay-1")
+    response = await client.post(f"/api/order/{order_id}/refund", headers=OWNER)
+    random_part = response.headers["X-Request-Id"].removeprefix(f"{order_id}-")
+    assert len(random_part) == 32
+    assert not any(ch.isdigit() for ch in random_part)
