@@ -4,7 +4,7 @@ object per line (``LOG_FORMAT=json``) for a log store to search.
 A line about a request carries its ``requestId`` and ``orderId``: given as
 ``extra`` on the call, or bound for the current task with ``bind`` (the API binds
 them for each HTTP request). Card numbers are masked on every line, in its message,
-its error and every field (``shared.redact``)."""
+its error and every field (``MaskCards``, with ``shared.redact``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from shared.redact import install_log_masking, mask_cards, mask_value
+from shared.redact import mask_cards, mask_value
 
 FORMATS = ("text", "json")
 _bound: ContextVar[Mapping[str, str]] = ContextVar("log_fields", default=MappingProxyType({}))
@@ -53,6 +53,25 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and not k.startswith("_")}
 
 
+class MaskCards(logging.Filter):
+    """Masks card numbers in each record's final message, its exception text and every
+    field it carries, before any handler's formatter writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_cards(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            masked_text = mask_cards(text)
+            if masked_text != text:
+                record.exc_text, record.exc_info = masked_text, None
+        for key, value in _extras(record).items():
+            setattr(record, key, mask_value(value))
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, service, logger, message, then the fields."""
 
@@ -73,7 +92,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = record.exc_text or self.formatException(record.exc_info)
         if record.exc_text:
             line["error"] = record.exc_text
-        return json.dumps(mask_value(line), default=str, ensure_ascii=False)
+        return json.dumps(line, default=str, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
@@ -85,10 +104,10 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         extras = _extras(record)
-        if extras:
-            head, sep, trace = text.partition("\n")
-            text = f"{head} {' '.join(f'{k}={v}' for k, v in extras.items())}{sep}{trace}"
-        return mask_cards(text)
+        if not extras:
+            return text
+        head, sep, trace = text.partition("\n")
+        return f"{head} {' '.join(f'{k}={v}' for k, v in extras.items())}{sep}{trace}"
 
 
 def configure_logging(service: str, log_format: str = "text", level: str = "INFO") -> None:
@@ -96,9 +115,9 @@ def configure_logging(service: str, log_format: str = "text", level: str = "INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service) if log_format == "json" else TextFormatter())
     handler.addFilter(_BoundFields())
+    handler.addFilter(MaskCards())  # after the bound fields, so that they are masked too
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    install_log_masking()

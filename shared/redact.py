@@ -1,5 +1,5 @@
 """Card numbers out of everything the service writes that is not an order: dead
-letters, log lines, error texts.
+letters, log lines (``shared.logs.MaskCards``), error texts.
 
 An order keeps only a mask of its card (``schemas.inputs.mask_card``); a message
 that never became an order may still hold the full number anywhere (in a field
@@ -12,7 +12,6 @@ ten, so a long number is sometimes masked though it is no card: the safe mistake
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -97,26 +96,3 @@ def mask_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask_value(v) for v in value]
     return mask_cards(str(value))
-
-
-class MaskCards(logging.Filter):
-    """A log filter that masks card numbers in each record's final message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_cards(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            masked_text = mask_cards(text)
-            if masked_text != text:
-                record.exc_text, record.exc_info = masked_text, None
-        return True
-
-
-def install_log_masking() -> None:
-    """Mask card numbers in every record the root logger's handlers write."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, MaskCards) for f in handler.filters):
-            handler.addFilter(MaskCards())

@@ -7,15 +7,17 @@ import logging
 
 import pytest
 
-from shared.logs import JsonFormatter, TextFormatter
+from shared.logs import JsonFormatter, MaskCards, TextFormatter
 from tests.card_scan import cards_in
 
 CARD = "4111111111111111"
 
 
 def record_with_fields(**fields: object) -> logging.LogRecord:
+    """A record with ``fields`` as a handler of the service has it: through ``MaskCards``."""
     record = logging.LogRecord("http_api.access", logging.INFO, __file__, 1, "GET answered 400", (), None)
     record.__dict__.update(fields)
+    MaskCards().filter(record)
     return record
 
 
