@@ -19,12 +19,10 @@ class Readiness:
         self._lock = asyncio.Lock()
         self._report: dict[str, str] | None = None
         self._at = float("-inf")
-        self.probes = 0
 
     async def report(self) -> dict[str, str]:
         async with self._lock:  # callers in the same second wait for one probe, then share it
             if self._report is None or self._clock() - self._at >= PROBE_EVERY_S:
                 self._report = await self._probe()
                 self._at = self._clock()
-                self.probes += 1
             return self._report

@@ -76,8 +76,8 @@ def _checked(field: Field, value: Any) -> Any:
     if schema["type"] == "string":
         if not isinstance(value, str):
             raise _bad(field.name, "must be a string")
-        if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
-            raise _bad(field.name, f"must be {schema.get('minLength', 0)} to {schema['maxLength']} characters")
+        if not schema["minLength"] <= len(value) <= schema["maxLength"]:
+            raise _bad(field.name, f"must be {schema['minLength']} to {schema['maxLength']} characters")
         return value
     if schema["type"] == "integer":
         if isinstance(value, bool) or not isinstance(value, int):

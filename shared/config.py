@@ -120,7 +120,7 @@ def _integer(lowest: int, highest: int | None = None) -> Parse:
 
     def parse(value: str) -> int:
         text = value.strip()
-        if not (text.isascii() and re.fullmatch(r"[+-]?[0-9]{1,18}", text)):
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
             raise ValueError(expected)
         number = int(text)
         if number < lowest or (highest is not None and number > highest):

@@ -122,7 +122,7 @@ class KafkaConnection:
 
     def described(self) -> str:
         """The settings for a log line, secrets left out."""
-        shown = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(self.security.items())}
+        shown = dict(sorted(without_secrets(self.security).items()))
         return f"{','.join(self.brokers)} {shown}" if shown else ",".join(self.brokers)
 
 
