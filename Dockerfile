@@ -13,8 +13,14 @@ RUN useradd --create-home --uid 10001 orders \
     && mkdir /recovery \
     && chown orders /recovery
 
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# The runtime from uv.lock, every wheel checked against the lock's hashes: uv writes
+# the lock's runtime part out as requirements, pip installs exactly those.
+COPY pyproject.toml uv.lock ./
+RUN pip install uv==0.13.9 \
+    && uv export --frozen --no-default-groups --no-emit-project --no-header -o /tmp/runtime.txt \
+    && pip install --require-hashes --no-deps -r /tmp/runtime.txt \
+    && pip uninstall -y uv \
+    && rm /tmp/runtime.txt
 
 COPY shared/ shared/
 COPY dataflows/ dataflows/

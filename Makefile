@@ -1,24 +1,21 @@
 # The order service. `make install` once, then `make run` or `make test`.
 PY ?= .venv/bin/python
-VENV_STAMP := .venv/.installed
 
-.PHONY: help install run test test-unit test-integration test-apache test-tansu test-docker bench lint produce clean
+.PHONY: help install install-run run test test-unit test-integration test-apache test-tansu test-docker test-deploy bench lint lock produce clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt
-	python3 -m venv .venv
-	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q -r requirements-dev.txt
-	touch $@
+install:  ## .venv with everything, from uv.lock (uv is fetched into .cache if not on the PATH)
+	@sh tools/install.sh
 
-install: $(VENV_STAMP)  ## make .venv and install everything
+install-run:  ## .venv with what make run needs: the runtime and the embedded servers
+	@sh tools/install.sh --inexact --no-default-groups --group local
 
-run: install  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2
+run: install-run  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2
 	$(PY) -m ops.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1)
 
-produce: install  ## produce sample payments while make run runs: make produce N=1000
+produce: install-run  ## produce sample payments while make run runs: make produce N=1000
 	$(PY) -m ops.produce --count $(or $(N),10) --wait
 
 test: install  ## unit tests, then the integration tests on Apache Kafka and on Tansu
@@ -38,12 +35,19 @@ test-tansu: install  ## integration tests on Tansu and SecantusDB
 test-docker: install  ## integration tests on Kafka and MongoDB in containers (needs a Docker engine)
 	$(PY) -m pytest -m integration -q --broker=docker
 
+test-deploy: install  ## make install / make run on fresh Debian containers (podman, debootstrap; about 5 min)
+	$(PY) -m pytest tests/deploy --deploy -q -s
+
 bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 8 minutes)
 	$(PY) -m bench
 
 lint: install  ## ruff
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+lock:  ## re-lock after changing the dependencies in pyproject.toml
+	@sh tools/install.sh >/dev/null
+	$(or $(shell command -v uv),.cache/uv-tool/bin/uv) lock
 
 clean:  ## remove local data and caches (not the venv)
 	rm -rf .data .pytest_cache .ruff_cache .hypothesis

@@ -40,6 +40,7 @@ def kafka_source(
     fetch_wait_ms: int,
     idle_poll_ms: float,
     idle_poll_most_ms: float = 0,
+    group_id: str | None = None,
 ) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
     # The fetch wait costs no latency where the broker answers a fetch when data arrives
@@ -63,6 +64,7 @@ def kafka_source(
         idle_poll=timedelta(milliseconds=idle_poll_ms),
         idle_poll_most=timedelta(milliseconds=idle_poll_most_ms),
         kafka=kafka,
+        group_id=group_id,
     )
 
 
@@ -88,9 +90,11 @@ class PromptKafkaSource(KafkaSource):
         kafka: KafkaConnection,
         idle_poll_most: timedelta = timedelta(0),
         facts: PartitionFacts | None = None,
+        group_id: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
+        self._group_id = group_id
         self._kafka = kafka
         self._idle_poll = idle_poll
         self._idle_poll_most = idle_poll_most
@@ -116,14 +120,15 @@ class PromptKafkaSource(KafkaSource):
         """The process's consumer: this source is shared by the process's worker threads."""
         with self._shared_lock:
             if self._shared is None:
+                # Offsets are kept by recovery; the group only shows them to monitoring tools.
                 config = {
-                    "group.id": "BYTEWAX_IGNORED",  # offsets are kept by recovery, not by a group
+                    "group.id": self._group_id or "BYTEWAX_IGNORED",
                     "enable.auto.commit": "false",
                     "bootstrap.servers": ",".join(self._brokers),
                     "enable.partition.eof": str(not self._tail),
                     **self._add_config,
                 }
-                self._shared = ProcessConsumer(config, self._batch_size)
+                self._shared = ProcessConsumer(config, self._batch_size, commits=self._group_id is not None)
             return self._shared
 
     def _broker_facts(self) -> PartitionFacts:

@@ -135,7 +135,9 @@ def _dead(
 ) -> OutMessage:
     if msg is None:
         return dead_letter(topics, None, None, None, None, None, error, reason)
-    return dead_letter(topics, msg.topic, msg.partition, msg.offset, msg.key, msg.value, error, reason)
+    return dead_letter(
+        topics, msg.topic, msg.partition, msg.offset, msg.key, msg.value, error, reason, headers=msg.headers
+    )
 
 
 def _failed(
@@ -382,6 +384,7 @@ def get_flow() -> Dataflow:
             settings.fetch_wait_ms,
             settings.idle_poll_ms,
             settings.idle_poll_most_ms,
+            settings.kafka_group_id,
         ),
         StoreThenPublishSink(
             SinkSettings(

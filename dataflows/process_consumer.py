@@ -8,14 +8,18 @@ every ``fetch.wait.max.ms``). Here a process's partitions share one consumer
 polls the consumer once and sorts what came by partition.
 
 A partition's offset moves only with what it hands on, so a crash re-reads what
-was sorted but not handed on; messages of a partition no longer held are
+was sorted but not handed on. Those offsets are also committed to the consumer
+group (``KAFKA_GROUP_ID``), asynchronously and at most once a second, for Kafka's
+lag tools only: a resume reads the recovery store, never the group; messages of a partition no longer held are
 dropped (its next holder reads them from its own offset), and errors of no
 partition (a broker gone) go to the partition that polled."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -29,13 +33,24 @@ Key = tuple[str, int]  # (topic, partition)
 # At most this many batches sorted and not yet handed on, across the process's partitions:
 # a partition whose owner is slow to poll holds the others back, not the process's memory.
 BUFFERED_BATCHES = 4
+COMMIT_EVERY_S = 1.0  # a group commit of what was handed on, at most this often
+log = logging.getLogger(__name__)
 
 
 class ProcessConsumer:
     """The consumer the input partitions of one process share; safe across worker threads."""
 
-    def __init__(self, config: dict[str, Any], batch_size: int, make: Callable[[dict], Any] = Consumer):
+    def __init__(
+        self, config: dict[str, Any], batch_size: int, make: Callable[[dict], Any] = Consumer, commits: bool = False
+    ):
         self._config = {**config, "stats_cb": self._stats}
+        if commits:
+            self._config["on_commit"] = self._committed
+        self._commits = commits
+        self._next_commit = 0.0
+        self._last_committed: dict[Key, int] = {}
+        self._first: dict[Key, int] = {}
+        self._commit_failed = False
         self._batch_size = batch_size
         self._make = make
         self._consumer: Any = None
@@ -72,7 +87,37 @@ class ProcessConsumer:
             taken, self._unplaced = self._unplaced, []
             while mine and len(taken) < most:
                 taken.append(mine.popleft())
+            if self._commits and time.monotonic() >= self._next_commit:
+                self._commit_handed_on()
             return taken
+
+    def _commit_handed_on(self) -> None:
+        """Each held partition's offset, where it moved since the last commit (the owner's
+        ``take`` moves it just after this returns: the commit lags by one batch at most)."""
+        self._next_commit = time.monotonic() + COMMIT_EVERY_S
+        held = {k: p.offset for k, p in self._held.items()}
+        for key in [k for k, o in held.items() if o < 0 and not self._sorted[k]]:
+            held[key] = self._first_offset(key)  # nothing handed on yet: listed at its first offset
+        moved = {k: o for k, o in held.items() if o >= 0 and self._last_committed.get(k) != o}
+        if moved:
+            self._consumer.commit(offsets=[TopicPartition(*k, o) for k, o in moved.items()], asynchronous=True)
+            self._last_committed.update(moved)
+
+    def _first_offset(self, key: Key) -> int:
+        """A partition's first offset (asked of the broker once), or -1 when it did not answer."""
+        if key not in self._first:
+            try:
+                self._first[key] = self._consumer.get_watermark_offsets(TopicPartition(*key), timeout=1.0)[0]
+            except Exception:  # a broker slow to answer: listed at the next commit
+                return -1
+        return self._first[key]
+
+    def _committed(self, err: Any, partitions: list) -> None:
+        """A group commit's answer: a failure is logged once, and costs nothing else."""
+        failed = err is not None or any(p.error is not None for p in partitions)
+        if failed and not self._commit_failed:
+            log.warning("committing offsets to the consumer group failed (lag tools see old offsets): %s", err)
+        self._commit_failed = failed
 
     def _sort(self, messages: list) -> None:
         for msg in messages:

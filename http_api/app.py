@@ -56,8 +56,31 @@ def create_app(
     app.cleanup_ctx.append(_store_ctx(store))
     app.cleanup_ctx.append(_outcomes_ctx(feed))
     app.cleanup_ctx.append(_publisher_ctx(publisher))
-    setup_routes(app)
+    if settings.api_metrics_port is not None:
+        app.cleanup_ctx.append(_metrics_site_ctx(settings.host, settings.api_metrics_port))
+    setup_routes(app, metrics_here=settings.api_metrics_port is None)
     return app
+
+
+def _metrics_site_ctx(host: str, port: int):
+    """``/metrics`` on a port of its own, which a Kubernetes Service need not publish:
+    Prometheus scrapes the pod, clients reach only the API's port."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        metrics = app[keys.METRICS]
+
+        async def scrape(_request: web.Request) -> web.Response:
+            return metrics.render()
+
+        site_app = web.Application()
+        site_app.router.add_get("/metrics", scrape)
+        runner = web.AppRunner(site_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        yield
+        await runner.cleanup()
+
+    return ctx
 
 
 def _store_ctx(given: OrderStore | None):

@@ -10,7 +10,8 @@ from http_api.openapi import openapi
 BASE = "/api/order"
 
 
-def setup_routes(app: web.Application) -> None:
+def setup_routes(app: web.Application, metrics_here: bool = True) -> None:
+    """``metrics_here``: False when /metrics has a port of its own (API_METRICS_PORT)."""
     app.router.add_routes(
         [
             web.get(f"{BASE}/openapi.json", openapi),
@@ -27,6 +28,7 @@ def setup_routes(app: web.Application) -> None:
             web.patch(f"{BASE}/{{orderId}}", mutations.patch_order),
             web.get("/health/live", health.live),
             web.get("/health/ready", health.ready),
-            web.get("/metrics", health.metrics),
         ]
     )
+    if metrics_here:
+        app.router.add_get("/metrics", health.metrics)

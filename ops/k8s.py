@@ -1,59 +1,61 @@
-"""The Kubernetes manifests in deploy/k8s, rendered for a number of dataflow processes.
+"""How many dataflow processes and API replicas the Kubernetes manifests run.
 
-    python -m ops.k8s --processes 4 | kubectl apply -f -     # the dataflow as 4 pods
-    kubectl apply -k deploy/k8s                               # as committed: 2 processes
+    python -m ops.k8s --processes 4                  # writes deploy/k8s/scale.yaml
+    python -m ops.k8s --processes 4 --into my-overlay --api-replicas 3
+    kubectl apply -k deploy/k8s                      # everything, with the counts and your kustomize edits
 
-The committed files are the base (2 dataflow processes, 2 API replicas) and work
-with ``kubectl apply -k`` as they are. A StatefulSet's replicas and the process
-count its pods are told (FLOW_PROCESSES) must change together, and so must the
-API's replicas and RATE_LIMIT_PROCESSES; this renders both pairs in step.
+A StatefulSet's replicas and the process count its pods are told (FLOW_PROCESSES)
+must change together, and so must the API's replicas and RATE_LIMIT_PROCESSES.
+This writes both pairs, and nothing else, into one patch file, ``scale.yaml``,
+which kustomization.yaml applies. Every other kustomize setting (an image set
+with ``kustomize edit set image``, your own patches, a namespace) stays as it is.
+No YAML library needed: the patch is written from a template.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 K8S = Path(__file__).resolve().parents[1] / "deploy" / "k8s"
-Doc = dict[str, Any]
+PATCH = "scale.yaml"
+
+TEMPLATE = """\
+# How many dataflow processes and API replicas: written by python -m ops.k8s (each count
+# with the setting that must equal it); kustomization.yaml applies it as a patch.
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: flow
+spec:
+  replicas: {processes}
+  template:
+    spec:
+      containers:
+        - name: flow
+          env:
+            - name: FLOW_PROCESSES
+              value: "{processes}"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: {api_replicas}
+  template:
+    spec:
+      containers:
+        - name: api
+          env:
+            - name: RATE_LIMIT_PROCESSES
+              value: "{api_replicas}"
+"""
 
 
-def base() -> list[Doc]:
-    """Every resource kustomization.yaml lists, in its order."""
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    docs: list[Doc] = []
-    for name in kustomization["resources"]:
-        docs += [d for d in yaml.safe_load_all((K8S / name).read_text()) if d]
-    return docs
-
-
-def render(processes: int = 2, api_replicas: int = 2) -> list[Doc]:
-    docs = copy.deepcopy(base())
-    _scale(find(docs, "StatefulSet", "flow"), processes, "FLOW_PROCESSES")
-    _scale(find(docs, "Deployment", "api"), api_replicas, "RATE_LIMIT_PROCESSES")
-    return docs
-
-
-def find(docs: list[Doc], kind: str, name: str) -> Doc:
-    (doc,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
-    return doc
-
-
-def env_of(container: Doc) -> dict[str, str]:
-    """A container's literal environment (values from secrets left out)."""
-    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
-
-
-def _scale(workload: Doc, replicas: int, setting: str) -> None:
-    workload["spec"]["replicas"] = replicas
-    (container,) = workload["spec"]["template"]["spec"]["containers"]
-    (entry,) = [e for e in container["env"] if e["name"] == setting]
-    entry["value"] = str(replicas)
+def scale_patch(processes: int = 2, api_replicas: int = 2) -> str:
+    return TEMPLATE.format(processes=processes, api_replicas=api_replicas)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,10 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--processes", type=int, default=2, help="dataflow processes, a pod each (default 2)")
     parser.add_argument("--api-replicas", type=int, default=2, help="API pods (default 2)")
+    parser.add_argument("--into", type=Path, default=K8S, help=f"the kustomize directory (default {K8S})")
     args = parser.parse_args(argv)
     if args.processes < 1 or args.api_replicas < 1:
         parser.error("--processes and --api-replicas must be at least 1")
-    yaml.safe_dump_all(render(args.processes, args.api_replicas), sys.stdout, sort_keys=False)
+    if not (args.into / "kustomization.yaml").is_file():
+        parser.error(f"{args.into} holds no kustomization.yaml")
+    (args.into / PATCH).write_text(scale_patch(args.processes, args.api_replicas))
+    print(f"{args.into / PATCH}: {args.processes} dataflow processes, {args.api_replicas} API replicas")
+    print(f"apply with: kubectl apply -k {args.into}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Read a topic from its first retained message to its end."""
+"""Read a topic from its first retained message (or a time) to its end."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from ops.progress import progress
 from shared.kafka_config import KafkaConnection
@@ -20,8 +20,19 @@ PROGRESS_EVERY = 5_000
 
 def read_topic(kafka: KafkaConnection, topic: str, show_progress: bool = True) -> Iterator[dict[str, Any]]:
     """Every message value of ``topic`` as JSON (numbers with decimals as Decimal), in
-    each partition's order, until each partition's end (the broker's end-of-partition
-    signal: Tansu's high watermark falls short of the end, its fetches do not)."""
+    each partition's order, until each partition's end."""
+    for msg in read_messages(kafka, topic, show_progress=show_progress):
+        if msg.value() is not None:
+            yield json.loads(msg.value(), parse_float=Decimal)
+
+
+def read_messages(
+    kafka: KafkaConnection, topic: str, since_ms: int | None = None, show_progress: bool = True
+) -> Iterator[Message]:
+    """Every message of ``topic`` (from the first with a timestamp at or after ``since_ms``,
+    else from the first retained), in each partition's order, until each partition's end
+    (the broker's end-of-partition signal: Tansu's high watermark falls short of the end,
+    its fetches do not)."""
     consumer = Consumer(
         kafka.client(
             **{
@@ -33,17 +44,21 @@ def read_topic(kafka: KafkaConnection, topic: str, show_progress: bool = True) -
     )
     try:
         partitions = list(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        starts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions]
+        if since_ms is not None:
+            asked = [TopicPartition(topic, p, since_ms) for p in partitions]
+            starts = [TopicPartition(topic, tp.partition, tp.offset) for tp in consumer.offsets_for_times(asked, 30)]
         total = 0  # for the progress bar only
-        for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            total += max(high - low, 0)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        for tp in starts:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=30)
+            total += max(high - max(low, tp.offset), 0)
+        consumer.assign(starts)
         yield from _until_ends(consumer, set(partitions), total, show_progress)
     finally:
         consumer.close()
 
 
-def _until_ends(consumer: Consumer, partitions: set[int], total: int, show: bool) -> Iterator[dict[str, Any]]:
+def _until_ends(consumer: Consumer, partitions: set[int], total: int, show: bool) -> Iterator[Message]:
     started = time.monotonic()
     done = 0
     left = set(partitions)
@@ -55,8 +70,7 @@ def _until_ends(consumer: Consumer, partitions: set[int], total: int, show: bool
                     left.discard(msg.partition())
                     continue
                 raise KafkaException(error)
-            if msg.value() is not None:
-                yield json.loads(msg.value(), parse_float=Decimal)
+            yield msg
             done += 1
             if show and done % PROGRESS_EVERY == 0:
                 progress(done, max(total, done), started)

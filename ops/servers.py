@@ -7,6 +7,7 @@ another address, inside a network namespace (the multi-host tests' test hosts).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import shutil
@@ -177,7 +178,8 @@ class SecantusDB(Server):
 
 def kafka_jars(cache: Path = DEFAULT_CACHE) -> Path:
     """The Apache Kafka broker's jars, resolved by Maven into ``cache`` once."""
-    target = cache / f"kafka-{KAFKA_VERSION}"
+    recipe = hashlib.sha256(KAFKA_POM.read_bytes()).hexdigest()[:8]  # a changed pom resolves again
+    target = cache / f"kafka-{KAFKA_VERSION}-{recipe}"
     marker = target / ".complete"
     if marker.exists():
         return target

@@ -48,6 +48,7 @@ class Settings:
     fetch_wait_ms: int = 500  # Apache Kafka answers a fetch when data arrives: a long wait costs no latency
     idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
     idle_poll_most_ms: float = 32.0  # ... doubling after each empty poll, up to this
+    kafka_group_id: str = "order-flow"  # the flow commits its offsets here for lag monitoring only
     data_dir: Path = Path(".data")
     recovery_dir: Path | None = None
     flow_metrics_host: str = "127.0.0.1"
@@ -66,6 +67,7 @@ class Settings:
     mongo_timeout_ms: int = 5_000  # the API's longest wait for one database operation
     api_max_in_flight: int = 1_000  # requests one API process works on at once; more are 503
     api_body_timeout_s: float = 10.0  # a request body must arrive within this; else 408
+    api_metrics_port: int | None = None  # serve the API's /metrics here only (not on the API's port)
     log_format: str = "text"  # or "json": one object a line (shared/logs.py)
     log_level: str = "INFO"
 
@@ -170,6 +172,12 @@ def _text(value: str) -> str:
     return value
 
 
+def _group_id(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value):
+        raise ValueError("1 to 249 of the characters A-Z a-z 0-9 . _ -")
+    return value
+
+
 def _path(value: str) -> Path:
     if "\0" in value:
         raise ValueError("a file system path")
@@ -234,6 +242,7 @@ SETTINGS_READ: tuple[tuple[str, str, Parse], ...] = (
     ("fetch_wait_ms", "KAFKA_FETCH_WAIT_MS", _integer(0, 60_000)),
     ("idle_poll_ms", "KAFKA_IDLE_POLL_MS", _number(0, 60_000)),
     ("idle_poll_most_ms", "KAFKA_IDLE_POLL_MAX_MS", _number(0, 60_000)),
+    ("kafka_group_id", "KAFKA_GROUP_ID", _group_id),
     ("data_dir", "ORDER_DATA_DIR", _path),
     ("recovery_dir", "RECOVERY_DIR", _path),
     ("flow_metrics_host", "FLOW_METRICS_HOST", _text),
@@ -250,6 +259,7 @@ SETTINGS_READ: tuple[tuple[str, str, Parse], ...] = (
     ("mongo_timeout_ms", "MONGO_TIMEOUT_MS", _integer(1, MS)),
     ("api_max_in_flight", "API_MAX_IN_FLIGHT", _integer(1, 1_000_000)),
     ("api_body_timeout_s", "API_BODY_TIMEOUT_S", _number(0, 3_600, above=True)),
+    ("api_metrics_port", "API_METRICS_PORT", PORT),
     ("log_format", "LOG_FORMAT", _one_of("text", "json")),
     ("log_level", "LOG_LEVEL", _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", case=str.upper)),
 )

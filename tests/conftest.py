@@ -20,6 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--broker", default="apache", choices=["apache", "tansu", "docker"], help="broker for integration tests"
     )
+    parser.addoption("--deploy", action="store_true", help="run the fresh-machine tests (make test-deploy)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -42,6 +43,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     given = _given_servers() or broker == "docker"
 
     def runnable(item: pytest.Item) -> bool:
+        if item.get_closest_marker("deploy") and not config.getoption("--deploy"):
+            return False
         if item.get_closest_marker("apache_only") and (broker != "apache" or given):
             return False
         if item.get_closest_marker("tansu_only") and (broker != "tansu" or given):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -211,6 +211,7 @@ class DeadReason(StrEnum):
 MAX_DEAD_LETTER_BYTES = 512 * 1024
 TRUNCATED_VALUE_BYTES = 64 * 1024
 MAX_KEY_BYTES = 1_000  # a dead letter's key (and its key field) is at most this long
+MAX_HEADERS, MAX_HEADER_BYTES = 64, 8 * 1024  # a dead letter keeps this much of its message's headers
 
 
 def dead_letter(
@@ -222,22 +223,35 @@ def dead_letter(
     value: bytes | None,
     error: str,
     reason: DeadReason = DeadReason.INVALID,
+    headers: Sequence[tuple[str, bytes | None]] = (),
 ) -> OutMessage:
     """The dead letter of a message, card numbers masked; a value too large to carry is
-    cut to its first bytes, with the whole value's size and SHA-256 to find it by."""
-    key = None if key is None else _utf8_prefix(mask_cards_in_bytes(key)[:MAX_KEY_BYTES])  # masked, then cut
+    cut to its first bytes, with the whole value's size and SHA-256 to find it by.
+    ``masked`` / ``truncated`` say when it no longer holds the message exactly (ops.redrive
+    sends back only exact ones)."""
+    original = (key, value, list(headers))
+    masked_key = None if key is None else mask_cards_in_bytes(key)
+    cut_key = None if masked_key is None else _utf8_prefix(masked_key[:MAX_KEY_BYTES])  # masked, then cut
     masked = None if value is None else mask_cards_in_bytes(value)
-    text_key = _text_or_base64(key)
-    letter = {
+    masked_headers = [(name, None if v is None else mask_cards_in_bytes(v)) for name, v in headers]
+    kept = [(name, None if v is None else v[:MAX_HEADER_BYTES]) for name, v in masked_headers[:MAX_HEADERS]]
+    text_key = _text_or_base64(cut_key)
+    letter: dict[str, Any] = {
         "topic": source_topic,
         "partition": partition,
         "offset": offset,
         "key": text_key,
+        "keyEncoding": "utf-8" if _is_utf8(cut_key) else "base64",
         "value": _text_or_base64(masked),
         "valueEncoding": "utf-8" if _is_utf8(masked) else "base64",
+        "headers": [_header(name, v) for name, v in kept],
         "reason": str(reason),
         "error": mask_cards(error)[:2_000],  # masked, then cut
     }
+    if (masked_key, masked, masked_headers) != original:
+        letter["masked"] = True  # a card number was starred: the message is no longer whole
+    if cut_key != masked_key or kept != masked_headers:
+        letter["truncated"] = True
     if value is not None and (len(value) > TRUNCATED_VALUE_BYTES and len(dumps(letter)) > MAX_DEAD_LETTER_BYTES):
         cut = _utf8_prefix(masked[:TRUNCATED_VALUE_BYTES])
         letter.update(
@@ -248,6 +262,10 @@ def dead_letter(
             valueSha256=hashlib.sha256(value).hexdigest(),
         )
     return OutMessage(topics.order_dlq.name, text_key or "", letter)
+
+
+def _header(name: str, value: bytes | None) -> dict[str, str | None]:
+    return {"key": name, "value": _text_or_base64(value), "valueEncoding": "utf-8" if _is_utf8(value) else "base64"}
 
 
 def _utf8_prefix(cut: bytes) -> bytes:

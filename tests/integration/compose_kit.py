@@ -34,7 +34,11 @@ OVERRIDE = ROOT / "tests" / "compose" / "podman-override.yml"
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 RECIPE = "bookworm minbase python3 python3-pip, v1"  # change to make the base again
 SERVER_PINS = ("secantusdb==0.7.0b3",)
+UV_PIN = "uv==0.13.9"  # the Dockerfile's and tools/install.sh's
+UV = shutil.which("uv") or str(ROOT / ".cache" / "uv-tool" / "bin" / "uv")
 Say = Callable[[str], None]
+# crun refuses this machine's hybrid cgroups; runc runs (podman picks crun when both are installed).
+RUNTIME = '[engine]\nruntime = "runc"\n' if shutil.which("runc") else ""
 
 
 def unavailable() -> str | None:
@@ -54,7 +58,7 @@ class Podman:
         work.mkdir(parents=True, exist_ok=True)
         conf = work / "containers.conf"
         # Raising rlimits is forbidden here; podman's default raises the open-files limit.
-        conf.write_text("[containers]\ndefault_ulimits = []\n")
+        conf.write_text("[containers]\ndefault_ulimits = []\n" + RUNTIME)
         self.env = {**os.environ, "CONTAINERS_CONF": str(conf)}
         self.flags = ["--root", str(CACHE / "storage"), "--runroot", str(CACHE / "run")]
         self.socket = work / "podman.sock"
@@ -90,7 +94,7 @@ class Podman:
 
 def recipe_hash() -> str:
     digest = hashlib.sha256(RECIPE.encode())
-    digest.update((ROOT / "requirements.txt").read_bytes())
+    digest.update((ROOT / "uv.lock").read_bytes())
     digest.update(" ".join(SERVER_PINS).encode())
     return digest.hexdigest()[:16]
 
@@ -135,14 +139,7 @@ def _make_base(podman: Podman, work: Path, recipe: str) -> None:
         (rootfs / "usr/local/bin" / name).symlink_to(target)
     for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
-    wheels = rootfs / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(wheels),
-         "-r", str(ROOT / "requirements.txt"), *SERVER_PINS],
-        check=True,
-        capture_output=True,
-        timeout=900,
-    )  # fmt: skip
+    download_wheels(rootfs / "wheels", work)
     archive = work / "rootfs.tar"
     subprocess.run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], check=True, capture_output=True)
     changes = [
@@ -155,6 +152,16 @@ def _make_base(podman: Podman, work: Path, recipe: str) -> None:
     podman("import", *(arg for change in changes for arg in ("--change", change)), str(archive), BASE)
     shutil.rmtree(rootfs)
     archive.unlink()
+
+
+def download_wheels(wheels: Path, work: Path, groups: tuple[str, ...] = ()) -> None:
+    """The lock's runtime (and ``groups``) for Python 3.11, uv, and the servers' pins, into ``wheels``."""
+    locked = work / "locked.txt"
+    export = [UV, "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-header", "-o", str(locked)]
+    subprocess.run([*export, *(a for g in groups for a in ("--group", g))], check=True, capture_output=True, cwd=ROOT)
+    pip = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(wheels)]
+    for requirements in (["--require-hashes", "-r", str(locked)], [UV_PIN, *SERVER_PINS]):
+        subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=900)
 
 
 class Compose:

@@ -154,3 +154,10 @@ def test_the_api_latency_panel_leaves_probes_and_scrapes_out():
     scrapes = [at(0.0, 0)] * 5 + [at(1.0, 10)]
     assert set(panel.compute(scrapes)) == {"/api/order/{orderId}/refund"}
     assert "/metrics" in panel.promql and "!~" in panel.promql
+
+
+def test_compose_runs_the_kafka_version_the_tests_run():
+    from ops.servers import KAFKA_VERSION
+
+    image = compose_config()["services"]["kafka"]["image"]
+    assert image == f"apache/kafka:{KAFKA_VERSION}", image

@@ -4,19 +4,69 @@ step with the code, rendered for 2 and for 4 dataflow processes."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+from functools import cache
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
+import yaml
 from aiohttp import web
 
 from http_api.routes import setup_routes
+from ops import k8s
 from ops.cluster import CLUSTER_PORT, parse_args, statefulset_plan
-from ops.k8s import base, env_of, find, render
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = "1.33.0"
 COUNTS = [2, 4]
+IMAGE_OVERRIDE = """images:
+  - name: order-service
+    newName: registry.example/order-service
+    newTag: "1"
+"""  # what `kustomize edit set image order-service:local=registry.example/order-service:1` writes
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (its kustomize) not installed")
+
+
+def kustomize(directory: Path) -> list[dict]:
+    built = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=True)
+    return [d for d in yaml.safe_load_all(built.stdout) if d]
+
+
+@cache
+def base() -> list[dict]:
+    """The committed directory, as kubectl apply -k applies it."""
+    return kustomize(k8s.K8S)
+
+
+def scaled(work: Path, processes: int, api_replicas: int = 2, kustomization_extra: str = "") -> list[dict]:
+    """A copy of deploy/k8s, scaled by ops.k8s as a user would, then built."""
+    shutil.copytree(k8s.K8S, work, dirs_exist_ok=True)
+    with (work / "kustomization.yaml").open("a") as f:
+        f.write(kustomization_extra)
+    assert k8s.main(["--processes", str(processes), "--api-replicas", str(api_replicas), "--into", str(work)]) == 0
+    return kustomize(work)
+
+
+@cache
+def render(processes: int = 2, api_replicas: int = 2) -> list[dict]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        return scaled(Path(work), processes, api_replicas)
+
+
+def find(docs: list[dict], kind: str, name: str) -> dict:
+    (doc,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return doc
+
+
+def env_of(container: dict) -> dict[str, str]:
+    """A container's literal environment (values from secrets left out)."""
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
 
 
 def container(doc: dict) -> dict:
@@ -118,3 +168,60 @@ def test_every_setting_the_manifests_give_is_a_documented_setting():
     for kind, name in (("StatefulSet", "flow"), ("Deployment", "api")):
         given |= {e["name"] for e in container(find(docs, kind, name)).get("env", [])}
     assert given - documented - {"FLOW_PROCESSES"} == set()
+
+
+def test_a_rescale_keeps_an_image_set_with_kustomize(tmp_path: Path):
+    docs = scaled(tmp_path, 4, kustomization_extra=IMAGE_OVERRIDE)
+    images = {d["metadata"]["name"]: container(d)["image"] for d in docs if d["kind"] in {"StatefulSet", "Deployment"}}
+    assert images == {"flow": "registry.example/order-service:1", "api": "registry.example/order-service:1"}
+    assert find(docs, "StatefulSet", "flow")["spec"]["replicas"] == 4
+
+
+def test_a_rescale_changes_only_the_counts_and_their_settings(tmp_path: Path):
+    before, after = base(), scaled(tmp_path, 4, api_replicas=3)
+    changed = [(d["kind"], d["metadata"]["name"]) for d, e in zip(before, after, strict=True) if d != e]
+    assert changed == [("Deployment", "api"), ("StatefulSet", "flow")] or sorted(changed) == sorted(
+        [("Deployment", "api"), ("StatefulSet", "flow")]
+    ), changed
+
+
+def test_ops_k8s_needs_no_yaml_library(tmp_path: Path):
+    shutil.copytree(k8s.K8S, tmp_path, dirs_exist_ok=True)
+    scale = f"main(['--processes', '3', '--into', {str(tmp_path)!r}])"
+    code = f"import sys; sys.modules['yaml'] = None; from ops.k8s import main; {scale}"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert find(kustomize(tmp_path), "StatefulSet", "flow")["spec"]["replicas"] == 3
+
+
+def test_every_workload_asks_for_cpu_and_memory_and_is_bounded_in_memory():
+    for kind, name in (("StatefulSet", "flow"), ("Deployment", "api")):
+        resources = container(find(base(), kind, name))["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"]), (name, resources)
+        assert "memory" in resources["limits"], (name, resources)
+
+
+def test_a_disruption_budget_lets_one_flow_pod_go_at_a_time():
+    budget = find(base(), "PodDisruptionBudget", "flow")
+    flow = find(base(), "StatefulSet", "flow")
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"] == flow["spec"]["selector"]["matchLabels"]
+
+
+def test_no_service_publishes_a_metrics_port():
+    published = {p["port"] for d in base() if d["kind"] == "Service" for p in d["spec"]["ports"]}
+    metrics = {int(config(base())["FLOW_METRICS_PORT"]), int(config(base())["API_METRICS_PORT"])}
+    assert published & metrics == set(), published
+
+
+def test_the_api_is_scraped_on_its_metrics_port():
+    api = find(base(), "Deployment", "api")
+    annotations = api["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == config(base())["API_METRICS_PORT"]
+    assert port(container(api), "metrics") == int(config(base())["API_METRICS_PORT"])
+
+
+def test_the_recovery_volume_states_it_needs_read_write_many():
+    claim = find(base(), "PersistentVolumeClaim", "flow-recovery")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert "ReadWriteMany" in claim["metadata"]["annotations"]["order-service/requires"]

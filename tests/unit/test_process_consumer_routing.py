@@ -85,3 +85,49 @@ def test_the_consumer_closes_with_the_last_partition():
     assert not stand_in.closed
     second.close()
     assert stand_in.closed
+
+
+class Committing(StandIn):
+    """A stand-in that records the group commits asked of it."""
+
+    def __init__(self, polls: list[list[Msg]]):
+        super().__init__(polls)
+        self.commits: list[dict[tuple[str, int], int]] = []
+
+    def commit(self, offsets, asynchronous: bool) -> None:
+        assert asynchronous, "a group commit must not wait on the hot path"
+        self.commits.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+    def get_watermark_offsets(self, _tp, timeout: float) -> tuple[int, int]:
+        return 0, 0
+
+
+def committing(polls: list[list[Msg]]) -> tuple[ProcessConsumer, Committing]:
+    stand_in = Committing(polls)
+    return ProcessConsumer({}, 10, make=lambda _config: stand_in, commits=True), stand_in
+
+
+def test_the_group_commit_holds_what_was_handed_on_and_comes_at_most_once_a_second(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("dataflows.process_consumer.time.monotonic", lambda: clock[0])
+    consumer, stand_in = committing([[Msg("t", 0, 5), Msg("t", 0, 6)], [Msg("t", 0, 7)]])
+    partition = SharedPartition(consumer, "in", "t", 0, 5, 10)
+    partition.next_batch()  # hands on 5 and 6; the commit of this take saw nothing handed on
+    partition.next_batch()  # within the second: no commit
+    assert stand_in.commits == [{("t", 0): 5}]
+    clock[0] += 1.0
+    partition.next_batch()
+    assert stand_in.commits[-1] == {("t", 0): 8}, stand_in.commits
+
+
+def test_a_partition_that_handed_on_nothing_is_committed_at_its_first_offset():
+    consumer, stand_in = committing([])
+    SharedPartition(consumer, "in", "t", 0, -2, 10).next_batch()
+    assert stand_in.commits == [{("t", 0): 0}]
+
+
+def test_no_group_commit_when_commits_are_off():
+    stand_in = Committing([[Msg("t", 0, 5)]])
+    consumer = ProcessConsumer({}, 10, make=lambda _config: stand_in)
+    SharedPartition(consumer, "in", "t", 0, 5, 10).next_batch()
+    assert stand_in.commits == []

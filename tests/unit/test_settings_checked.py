@@ -55,6 +55,8 @@ BAD_VALUES = {
     "API_BODY_TIMEOUT_S": "0",
     "LOG_FORMAT": "jsn",
     "LOG_LEVEL": "LOUD",
+    "KAFKA_GROUP_ID": "order flow",
+    "API_METRICS_PORT": "70000",
     COMPAT_TOPICS: "flase",
 }
 CHECKED = sorted(v for v, bad in BAD_VALUES.items() if bad is not None)

@@ -1,0 +1,31 @@
+"""API_METRICS_PORT: /metrics on a port of its own, and not on the API's port, so a
+Service that publishes only the API's port does not publish the metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import aiohttp
+
+from http_api.app import create_app
+from ops.servers import free_port
+
+
+async def test_with_a_metrics_port_metrics_are_served_there_and_not_on_the_api_port(
+    aiohttp_client, settings, store, publisher, feed
+):
+    port = free_port()
+    separate = dataclasses.replace(settings, api_metrics_port=port)
+    client = await aiohttp_client(create_app(separate, store=store, publisher=publisher, feed=feed))
+    on_api = await client.get("/metrics")
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as scraped:
+        text = await scraped.text()
+    assert on_api.status == 404
+    assert scraped.status == 200
+    assert "order_api_requests_total" in text, text[:300]
+
+
+async def test_without_a_metrics_port_metrics_are_on_the_api_port(client):
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert "order_api_requests_total" in await response.text()
