@@ -240,18 +240,20 @@ class MessagePublisher:
     def __init__(self, kafka: KafkaConnection, timeout_ms: int | None = None):
         self._producer = Producer(kafka.producer(linger_ms=5, timeout_ms=timeout_ms))
 
-    def publish(self, items: list[OutMessage]) -> None:
+    def publish(self, items: list[OutMessage], headers: list[list[tuple[str, bytes]] | None] | None = None) -> None:
+        """``headers``: each item's Kafka headers (its trace's ``traceparent``), when any."""
         failures: list[str] = []
 
         def delivered(err, msg) -> None:
             if err is not None:
                 failures.append(f"{msg.topic()}: {err}")
 
-        for item in items:
+        for i, item in enumerate(items):
             key, value = item.encode()
+            carried = headers[i] if headers is not None else None
             while True:
                 try:
-                    self._producer.produce(item.topic, value, key, on_delivery=delivered)
+                    self._producer.produce(item.topic, value, key, on_delivery=delivered, headers=carried)
                     break
                 except BufferError:
                     self._producer.poll(0.05)

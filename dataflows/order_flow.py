@@ -21,6 +21,7 @@ then Kafka (``dataflows.store_then_publish`` says why).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from bytewax.operators import StatefulLogic
 from bytewax.outputs import Sink
 
 from dataflows.store_then_publish import Writes
+from shared import tracing
 from shared.domain import AcceptPayment, Command
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
@@ -266,7 +268,10 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
                 stored_record = self._loader.recorded([key]).get(key) if key else None
         self._last_seen = self._clock()
         try:
-            writes = self._decided(command, stored_record)
+            if tracing.on():
+                writes = self._decided_traced(command, stored_record, value.source)
+            else:
+                writes = self._decided(command, stored_record)
         except Exception as exc:  # a bug met by this command: dead-lettered, the order unchanged
             fields = {"orderId": command.order_id, "requestId": getattr(command, "request_id", None)}
             failed = _failed(self._topics, value.source, "deciding", exc, fields)
@@ -283,6 +288,20 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
         if outcome is not None:
             self._remember(command.request_id, outcome)
         return Writes(taken.doc, messages, () if taken.record is None else (taken.record,))
+
+    def _decided_traced(self, command: Command, stored: Recorded | None, source: KafkaSourceMessage | None) -> Writes:
+        """``_decided`` in a span that continues the message's ``traceparent``; the sink's
+        store and publish spans are its children (``Writes.trace``)."""
+        from opentelemetry.trace import SpanKind
+
+        parent = tracing.parent_from(source.headers if source is not None else None)
+        with tracing.tracer().start_as_current_span("decide", context=parent, kind=SpanKind.CONSUMER) as span:
+            span.set_attribute("order.id", command.order_id)
+            span.set_attribute("order.command", type(command).__name__)
+            if source is not None:
+                span.set_attribute("messaging.source.name", source.topic or "")
+            writes = self._decided(command, stored)
+            return dataclasses.replace(writes, trace=tuple(tracing.kafka_headers()))
 
     def _remember(self, request_id: str, outcome: Recorded) -> None:
         """Keep the outcome until its record is surely stored (see ``KEPT_OUTCOMES``)."""
@@ -363,6 +382,7 @@ def get_flow() -> Dataflow:
 
     settings = settings_or_exit()
     configure_logging("flow", settings.log_format, settings.log_level)
+    tracing.start("order-flow")
     if not settings.brokers or not settings.mongo_uri:
         raise SystemExit("KAFKA_URI and MONGO_URI must be set (make run starts local servers for you)")
     if settings.jwt_secret is not None and (problem := jwt_secret_problem(settings.jwt_secret)) is not None:

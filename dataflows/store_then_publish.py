@@ -23,6 +23,7 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from dataflows import flow_metrics
+from shared import tracing
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
 
@@ -38,6 +39,7 @@ class Writes:
     doc: dict[str, Any] | None
     messages: list[OutMessage]
     records: tuple[dict[str, Any], ...] = ()
+    trace: tuple[tuple[str, bytes], ...] = ()  # the decide span's traceparent, when tracing is on
 
 
 class _Partition(StatelessSinkPartition[Writes]):
@@ -57,13 +59,40 @@ class _Partition(StatelessSinkPartition[Writes]):
         records = [r for e in items for r in e.records]
         docs = [e.doc for e in items if e.doc is not None]
         messages = [m for e in items for m in e.messages]
+        traced = tracing.on() and any(e.trace for e in items)
+        stored_from = time.time_ns() if traced else 0
         _timed("orders", write_orders, self._orders, docs, records)
         _timed("records", write_records, self._records, records)
         if self._fault is not None and docs:
             _fault_point(self._fault)
-        _timed("kafka", self._publisher.publish, messages)
+        if traced:
+            self._publish_traced(items, stored_from, time.time_ns())
+        else:
+            _timed("kafka", self._publisher.publish, messages)
         self._count(docs, records, messages)
         _log_outcomes(records)
+
+    def _publish_traced(self, items: list[Writes], stored_from: int, stored_to: int) -> None:
+        """The batch's Mongo writes as a ``store`` span in each traced command's trace, and
+        its messages sent under a ``publish`` span whose ``traceparent`` they carry."""
+        from opentelemetry.trace import SpanKind
+
+        tracer = tracing.tracer()
+        spans, messages, headers = [], [], []
+        for e in items:
+            parent = tracing.parent_from(e.trace) if e.trace else None
+            if parent is not None:
+                tracer.start_span("store", context=parent, start_time=stored_from).end(end_time=stored_to)
+                span = tracer.start_span("publish", context=parent, kind=SpanKind.PRODUCER)
+                spans.append(span)
+                carried = tracing.kafka_headers(tracing.context_of(span))
+            messages += e.messages
+            headers += [carried if parent is not None else None for _ in e.messages]
+        try:
+            _timed("kafka", self._publisher.publish, messages, headers)
+        finally:
+            for span in spans:
+                span.end()
 
     def _count(self, docs: list[dict[str, Any]], records: list[dict[str, Any]], messages: list[OutMessage]) -> None:
         outcomes = [(r["kind"], r["status"]) for r in records]

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from http_api.app import create_app
 from http_api.request_log import AccessLog
+from shared import tracing
 from shared.config import jwt_secret_problem, settings_or_exit
 from shared.kafka_config import require_access
 from shared.logs import configure_logging
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = settings_or_exit()
     configure_logging("api", settings.log_format, settings.log_level)
+    tracing.start("order-api")
     problem = jwt_secret_problem(settings.jwt_secret)
     if problem is not None:
         raise SystemExit(f"refusing to start: {problem}")

@@ -16,7 +16,9 @@ from http_api.problems import in_flight_limit, problems_middleware
 from http_api.readiness import Readiness
 from http_api.request_log import request_fields
 from http_api.routes import setup_routes
+from http_api.traces import traced
 from http_api.views import RenderedOrders
+from shared import tracing
 from shared.config import Settings
 from shared.kafka_config import KafkaConnection
 
@@ -40,6 +42,7 @@ def create_app(
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
+            *([traced] if tracing.on() else []),
             request_fields,
             metrics_middleware(metrics),
             problems_middleware,

@@ -9,6 +9,7 @@ from typing import Any
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
+from shared import tracing
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import dumps
 from shared.topics import Topic
@@ -29,6 +30,17 @@ class KafkaPublisher:
             self._producer.poll(0.05)
 
     async def publish(self, topic: Topic, key: str, value: dict[str, Any]) -> None:
+        if not tracing.on():
+            return await self._produce(topic, key, value, None)
+        from opentelemetry.trace import SpanKind
+
+        with tracing.tracer().start_as_current_span(f"produce {topic.name}", kind=SpanKind.PRODUCER) as span:
+            span.set_attribute("messaging.destination.name", topic.name)
+            await self._produce(topic, key, value, tracing.kafka_headers())
+
+    async def _produce(
+        self, topic: Topic, key: str, value: dict[str, Any], headers: list[tuple[str, bytes]] | None
+    ) -> None:
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
 
@@ -38,7 +50,7 @@ class KafkaPublisher:
             else:
                 loop.call_soon_threadsafe(_settle, delivered, KafkaException(err))
 
-        self._producer.produce(topic.name, dumps(value), key.encode(), on_delivery=on_delivery)
+        self._producer.produce(topic.name, dumps(value), key.encode(), on_delivery=on_delivery, headers=headers)
         await delivered
 
     async def ping(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from http_api import keys
+from http_api import keys, traces
 from http_api.access import order_id_of, visible_order
 from http_api.outcomes import Decided, NotPublished, stored_outcome
 from http_api.ports import TooManyKeys
@@ -184,7 +184,8 @@ async def _publish_and_wait(
     started = time.perf_counter()
     publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind), order_id, body)
     try:
-        decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
+        with traces.span("publish and await outcome"):  # the produce is its child; the outcome ends it
+            decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
     except NotPublished as exc:
         raise unavailable(f"{exc}; it may still be applied: retry with the same Idempotency-Key") from exc
     app[keys.METRICS].outcome_wait.observe(time.perf_counter() - started)

@@ -18,9 +18,11 @@ import time
 import uuid
 from collections.abc import Callable, Container
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from shared import tracing
 from shared.kafka_config import KafkaConnection
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,8 @@ class KafkaOutcomeFeed:
                 request_id = _request_id(value)
                 if request_id is not None and request_id in listener.wanted:
                     found.append(request_id)
+                    if tracing.on():
+                        _received(msg)
             if found:
                 listener.loop.call_soon_threadsafe(listener.decided, found)
 
@@ -145,6 +149,15 @@ class KafkaOutcomeFeed:
         self._running = False
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 5)
+
+
+def _received(msg: Any) -> None:
+    """The last hop of a traced request: its outcome read back from Kafka by this API."""
+    from opentelemetry.trace import SpanKind
+
+    parent = tracing.parent_from(msg.headers())
+    if parent is not None:
+        tracing.tracer().start_span(f"receive {msg.topic()}", context=parent, kind=SpanKind.CONSUMER).end()
 
 
 def _request_id(value: bytes) -> str | None:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from shared import tracing
 from shared.domain.policy import Policy
 from shared.kafka_config import KafkaConnection, security_from_env, without_secrets
 from shared.rates import Rate, parse_rate
@@ -295,10 +296,15 @@ def settings_or_exit(env: Mapping[str, str] | None = None, dotenv: Path | None =
     """``load_settings`` at a process's start: a bad value ends it with exit code 2 and
     one line on stderr naming the variable, the value and what is expected."""
     try:
-        return load_settings(env, dotenv)
+        settings = load_settings(env, dotenv)
     except BadSetting as exc:
         print(f"refusing to start: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    traces = tracing.problem(os.environ if env is None else env)
+    if traces is not None:
+        print(f"refusing to start: {traces}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    return settings
 
 
 MIN_JWT_SECRET_BYTES = 32
