@@ -118,7 +118,8 @@ def run_flags(project: Path, kit: Path) -> list[str]:
 def record(title: str, lines: list[str]) -> None:
     REPORT.parent.mkdir(exist_ok=True)
     previous = REPORT.read_text() if REPORT.exists() else ""
-    sections = [s for s in previous.split("\n## ") if s and not s.startswith(title) and not s.startswith("#")]
+    machine = title.split(" ", 1)[0]  # one section a machine: this run's replaces the last
+    sections = [s for s in previous.split("\n## ")[1:] if s.split(" ", 1)[0] != machine]
     body = "\n".join([title, *lines]).rstrip()
     header = "# make install and make run on fresh Debian machines (make test-deploy; written by the test)\n"
     REPORT.write_text(header + "".join(f"\n## {s.rstrip()}\n" for s in [*sections, body]))
