@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,6 +30,7 @@ from shared.ids import order_id_for_payment
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.topics import Kind
 from tests.card_scan import cards_in
+from tests.integration.http_stub import QuietHandler, serving
 
 FUZZ = settings(
     max_examples=3,
@@ -160,7 +159,7 @@ ANSWERS = {
 
 @contextmanager
 def payment_service() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             payment_id = self.path.rsplit("/", 1)[-1]
             status, content_type, body = ANSWERS[payment_id.split("-", 1)[0]]
@@ -179,17 +178,8 @@ def payment_service() -> Iterator[str]:
             with suppress(OSError):
                 self.wfile.write(body(payment_id))
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 # --- the run ------------------------------------------------------------------------

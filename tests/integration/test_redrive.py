@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -22,6 +20,7 @@ from ops.sandbox import Stack
 from ops.servers import ROOT
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
+from tests.integration.http_stub import QuietHandler, serving
 
 LOOKUPS = 6
 
@@ -34,7 +33,7 @@ class PaymentService:
 
 @contextmanager
 def payment_service(state: type[PaymentService]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             payment_id = self.path.rsplit("/", 1)[-1]
             if state.down:
@@ -47,17 +46,8 @@ def payment_service(state: type[PaymentService]) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(json.dumps(body).encode())
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 @pytest.fixture
