@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling, b6_growth, b7_idle
 from bench.calibrate import machine_speed
 from bench.results import Result, write_reports
+from ops import children
 from ops.servers import ApacheKafka, SecantusDB, Tansu
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         "--only", default="B1,B2,B4,B5,B6,B7", help="which to run, e.g. B1,B4 (B2 includes B3 and B2 on Apache Kafka)"
     )
     args = parser.parse_args(argv)
+    children.exit_on_sigterm()  # a killed bench stops its servers, not only asks them to
     only = {x.strip().upper() for x in args.only.split(",")}
     quick = args.quick
     started = time.perf_counter()

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ops import children
 from ops.samples import payment
 from ops.sandbox import Stack
 from ops.servers import SecantusDB, Tansu
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each running every tree once (default 3)")
     parser.add_argument("--orders", type=int, default=20_000, help="payments per run (default 20,000)")
     args = parser.parse_args(argv)
+    children.exit_on_sigterm()  # a killed run stops its servers, not only asks them to
     trees = [Path(t).resolve() for t in args.trees.split(",")]
     payments = [(f"p-{i}", payment(f"p-{i}")) for i in range(args.orders)]
     work = Path(tempfile.mkdtemp(prefix="paired-flow-cpu-"))
