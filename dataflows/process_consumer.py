@@ -8,11 +8,13 @@ every ``fetch.wait.max.ms``). Here a process's partitions share one consumer
 polls the consumer once and sorts what came by partition.
 
 A partition's offset moves only with what it hands on, so a crash re-reads what
-was sorted but not handed on. Those offsets are also committed to the consumer
-group (``KAFKA_GROUP_ID``), asynchronously and at most once a second, for Kafka's
-lag tools only: a resume reads the recovery store, never the group; messages of a partition no longer held are
+was sorted but not handed on; messages of a partition no longer held are
 dropped (its next holder reads them from its own offset), and errors of no
-partition (a broker gone) go to the partition that polled."""
+partition (a broker gone) go to the partition that polled.
+
+The offsets handed on are also committed to the consumer group (``KAFKA_GROUP_ID``),
+asynchronously and at most once a second, for Kafka's lag tools only: a resume
+reads the recovery store, never the group."""
 
 from __future__ import annotations
 

@@ -81,13 +81,14 @@ class _Partition(StatelessSinkPartition[Writes]):
         spans, messages, headers = [], [], []
         for e in items:
             parent = tracing.parent_from(e.trace) if e.trace else None
+            carried = None
             if parent is not None:
                 tracer.start_span("store", context=parent, start_time=stored_from).end(end_time=stored_to)
                 span = tracer.start_span("publish", context=parent, kind=SpanKind.PRODUCER)
                 spans.append(span)
                 carried = tracing.kafka_headers(tracing.context_of(span))
             messages += e.messages
-            headers += [carried if parent is not None else None for _ in e.messages]
+            headers += [carried] * len(e.messages)
         try:
             _timed("kafka", self._publisher.publish, messages, headers)
         finally:

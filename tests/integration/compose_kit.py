@@ -154,11 +154,11 @@ def _make_base(podman: Podman, work: Path, recipe: str) -> None:
     archive.unlink()
 
 
-def download_wheels(wheels: Path, work: Path, groups: tuple[str, ...] = ()) -> None:
-    """The lock's runtime (and ``groups``) for Python 3.11, uv, and the servers' pins, into ``wheels``."""
+def download_wheels(wheels: Path, work: Path) -> None:
+    """The lock's runtime for Python 3.11, uv, and the servers' pins, into ``wheels``."""
     locked = work / "locked.txt"
     export = [UV, "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-header", "-o", str(locked)]
-    subprocess.run([*export, *(a for g in groups for a in ("--group", g))], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(export, check=True, capture_output=True, cwd=ROOT)
     pip = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(wheels)]
     for requirements in (["--require-hashes", "-r", str(locked)], [UV_PIN, *SERVER_PINS]):
         subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=900)
