@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from pymongo import DESCENDING
+
 from bench.load import closed_loop, open_loop, percentile
 from bench.results import Result
 from http_api.auth import issue_token
@@ -33,28 +35,50 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print
 async def raw_find_one(uri: str, order_ids: list[str], concurrency: int, seconds: float) -> float:
     """find_one calls per second on the same server: the limit one-read-per-request works against.
     Client ``c`` reads ``order_ids[c]``, ``order_ids[c + concurrency]``, ... as ``closed_loop`` asks."""
+
+    async def read(orders, i: int) -> None:
+        await orders.find_one({"_id": order_ids[i % len(order_ids)]}, {"origin": 0})
+
+    return (await raw_reads(uri, read, concurrency, seconds))[0]
+
+
+async def raw_user_page(uri: str, user_id: str, concurrency: int, seconds: float) -> tuple[float, float]:
+    """The floor of ``find/:userId``: the same page (a user's 20 newest orders, the fields
+    the API reads) asked of the same server with pymongo alone; requests/s and p99 (s)."""
+    from http_api.mongo_store import CLIENT_READ
+
+    newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+
+    async def read(orders, _i: int) -> None:
+        await orders.find({"userId": user_id}, CLIENT_READ).sort(newest_first).limit(20).to_list(20)
+
+    return await raw_reads(uri, read, concurrency, seconds)
+
+
+async def raw_reads(uri: str, read, concurrency: int, seconds: float) -> tuple[float, float]:
+    """``read(orders, i)`` by ``concurrency`` clients back to back: calls/s and p99 (s)."""
     from pymongo import AsyncMongoClient
 
     from shared.config import database_name
 
     client = AsyncMongoClient(uri)
     orders = client[database_name(uri)]["orders"]
-    done = 0
+    latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
     async def loop(c: int) -> None:
-        nonlocal done
         i = c
         while time.perf_counter() < deadline:
-            await orders.find_one({"_id": order_ids[i % len(order_ids)]}, {"origin": 0})
-            done += 1
+            sent = time.perf_counter()
+            await read(orders, i)
+            latencies.append(time.perf_counter() - sent)
             i += concurrency
 
     started = time.perf_counter()
     await asyncio.gather(*(loop(c) for c in range(concurrency)))
     elapsed = time.perf_counter() - started
     await client.close()
-    return done / elapsed
+    return len(latencies) / elapsed, percentile(latencies, 99)
 
 
 def mongo_round_trip(stack: Stack, samples: int = 300) -> float:
@@ -142,7 +166,6 @@ def b3(stack: Stack, port: int, ids: list[str], seconds: float, workdir: Path, l
         for name, urls, headers, raw_ids in (
             ("findOrder, one order", sample_url, user, [ids[1]]),
             ("findOrder, 1,000 orders", [f"{base}/findOrder/{i}" for i in ids], admin, ids),
-            ("find/:userId", f"{base}/find/user-1?limit=20", user, [ids[1]]),
         ):
             raw_rps = asyncio.run(raw_find_one(mongo_uri, raw_ids, 16, seconds))
             rps, p99 = asyncio.run(closed_loop(urls, headers, 16, seconds))
@@ -154,6 +177,16 @@ def b3(stack: Stack, port: int, ids: list[str], seconds: float, workdir: Path, l
                 Result(f"B3 {name} requests/s vs raw find_one", rps, "req/s", raw_rps, raw_target, note),
                 Result(f"B3 {name} p99", p99 * 1000, "ms", bare_p99 * 1000, "", "baseline: the bare handler's p99"),
             ]
+        page_rps, page_p99 = asyncio.run(raw_user_page(mongo_uri, "user-1", 16, seconds))
+        rps, p99 = asyncio.run(closed_loop(f"{base}/find/user-1?limit=20", user, 16, seconds))
+        log(f"    B3 find/:userId: {rps:.0f} req/s, p99 {p99 * 1000:.1f} ms (raw page {page_rps:.0f}/s, "
+            f"p99 {page_p99 * 1000:.1f} ms)")  # fmt: skip
+        note = "the same page with pymongo alone: find({userId}).sort(newest first).limit(20), 16 clients"
+        results += [
+            Result("B3 find/:userId requests/s vs bare handler", rps, "req/s", bare_rps, "ratio >= 0.5"),
+            Result("B3 find/:userId requests/s vs the raw page", rps, "req/s", page_rps, "ratio >= 0.7", note),
+            Result("B3 find/:userId p99 vs the raw page", p99 * 1000, "ms", page_p99 * 1000, "ratio <= 2"),
+        ]
         return results
     finally:
         bare.terminate()

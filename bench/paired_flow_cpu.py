@@ -61,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     payments = [(f"p-{i}", payment(f"p-{i}")) for i in range(args.orders)]
     work = Path(tempfile.mkdtemp(prefix="paired-flow-cpu-"))
     with Tansu(log_path=work / "tansu.log") as kafka, SecantusDB(work / "mongo") as mongo:
-        os.environ.update(Tansu.CLIENT_ENV)
         for r in range(args.rounds):
             for i, tree in enumerate(trees):
                 stack = Stack(kafka.uri, mongo.uri, work / f"{r}-{i}")

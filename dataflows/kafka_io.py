@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,9 @@ from shared.schemas.outputs import OutMessage
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_MS = 2_000
+# A partition that had messages this recently polls again after KAFKA_IDLE_POLL_MS, not
+# later: a message between two of a busy partition's messages waits 2 ms, not 32.
+BUSY_S = 1.0
 
 
 def kafka_source(
@@ -199,20 +203,24 @@ class PromptPartition(StatefulSourcePartition):
         self._first_wait = idle_poll
         self._most_wait = max(idle_poll, idle_poll_most)
         self._wait = idle_poll
+        self._busy_until = 0.0  # monotonic: till then an empty poll keeps the first wait
         self._awake: datetime | None = None
         self._topic_id = topic_id
         self._last = last
         self._last_message: KafkaSourceMessage | None = None
 
     def next_batch(self) -> list:
-        """A partition that found nothing waits before its next poll, twice as long after each
-        empty one (up to ``idle_poll_most``), and polls again at once after finding messages."""
+        """A partition that found nothing waits before its next poll: ``idle_poll`` while it
+        had messages within ``BUSY_S`` (traffic in gaps), then twice as long after each empty
+        poll, up to ``idle_poll_most`` (an idle flow sleeps); after messages, at once."""
         batch = self._inner.next_batch()
+        now = time.monotonic()
         if batch:
-            self._wait, self._awake = self._first_wait, None
+            self._wait, self._awake, self._busy_until = self._first_wait, None, now + BUSY_S
         else:
             self._awake = datetime.now(UTC) + self._wait
-            self._wait = min(self._wait * 2, self._most_wait)
+            if now >= self._busy_until:
+                self._wait = min(self._wait * 2, self._most_wait)
         if batch and isinstance(batch[-1], KafkaSourceMessage):
             self._last_message = batch[-1]
         return batch

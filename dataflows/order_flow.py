@@ -40,6 +40,7 @@ from shared import tracing
 from shared.domain import AcceptPayment, Command
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
+from shared.kafka_config import fetch_wait_for
 from shared.schemas.inputs import PaymentReference, parse_message
 from shared.schemas.outputs import DeadReason, OutMessage, dead_letter, render
 from shared.step import step
@@ -401,7 +402,7 @@ def get_flow() -> Dataflow:
             settings.kafka,
             names(topics.inputs),
             settings.batch_size,
-            settings.fetch_wait_ms,
+            fetch_wait_for(settings.kafka, settings.fetch_wait_ms),
             settings.idle_poll_ms,
             settings.idle_poll_most_ms,
             settings.kafka_group_id,

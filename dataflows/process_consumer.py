@@ -4,13 +4,15 @@ bytewax's ``KafkaSource`` gives each input partition a librdkafka consumer of it
 own: 12 at the defaults (3 topics x 4 partitions), each with its threads and its
 own fetches, which keep an idle broker busy (Tansu answers each consumer's fetch
 every ``fetch.wait.max.ms``). Here a process's partitions share one consumer
-(``incremental_assign``): a partition's poll takes what was fetched for it, or
-polls the consumer once and sorts what came by partition.
+(``incremental_assign``), read by a fetch thread that blocks in ``poll`` (librdkafka
+wakes it when data comes: nothing is spent while idle) and sorts what came into
+each partition's buffer, up to ``BUFFERED_BATCHES`` batches in all. A partition's
+poll only takes from its buffer.
 
 A partition's offset moves only with what it hands on, so a crash re-reads what
 was sorted but not handed on; messages of a partition no longer held are
 dropped (its next holder reads them from its own offset), and errors of no
-partition (a broker gone) go to the partition that polled.
+partition (a broker gone) go to the next partition that polls.
 
 The offsets handed on are also committed to the consumer group (``KAFKA_GROUP_ID``),
 asynchronously and at most once a second, for Kafka's lag tools only: a resume
@@ -36,6 +38,8 @@ Key = tuple[str, int]  # (topic, partition)
 # a partition whose owner is slow to poll holds the others back, not the process's memory.
 BUFFERED_BATCHES = 4
 COMMIT_EVERY_S = 1.0  # a group commit of what was handed on, at most this often
+# The longest the fetch thread blocks in one poll: how long closing the consumer may wait for it.
+FETCH_BLOCK_S = 0.2
 log = logging.getLogger(__name__)
 
 
@@ -60,11 +64,17 @@ class ProcessConsumer:
         self._sorted: dict[Key, deque] = {}
         self._unplaced: list = []  # errors of no partition, for the next partition that polls
         self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)  # the buffers have room again, or the consumer closed
+        self._fetcher: threading.Thread | None = None
 
     def add(self, partition: SharedPartition) -> None:
         with self._lock:
             if self._consumer is None:
                 self._consumer = self._make(self._config)
+                self._fetcher = threading.Thread(
+                    target=self._fetch, args=(self._consumer,), name="kafka-fetch", daemon=True
+                )
+                self._fetcher.start()
             self._held[partition.key] = partition
             self._sorted[partition.key] = deque()
             self._consumer.incremental_assign([TopicPartition(*partition.key, partition.offset)])
@@ -74,24 +84,50 @@ class ProcessConsumer:
             if self._held.pop(key, None) is None:
                 return
             del self._sorted[key]
-            if not self._held:
-                self._consumer.close()
-                self._consumer = None
-            else:
+            if self._held:
                 self._consumer.incremental_unassign([TopicPartition(*key)])
+                return
+            consumer, fetcher = self._consumer, self._fetcher
+            self._consumer = self._fetcher = None
+            self._drained.notify_all()
+        if fetcher is not None:
+            fetcher.join()  # within FETCH_BLOCK_S: it sees its consumer is no longer the one
+        consumer.close()
 
     def take(self, key: Key, most: int) -> list:
         """Up to ``most`` of ``key``'s messages in offset order, after any errors of no partition."""
         with self._lock:
             mine = self._sorted[key]
-            if not mine and sum(map(len, self._sorted.values())) < BUFFERED_BATCHES * self._batch_size:
-                self._sort(self._consumer.consume(self._batch_size, 0))
             taken, self._unplaced = self._unplaced, []
             while mine and len(taken) < most:
                 taken.append(mine.popleft())
+            if taken:
+                self._drained.notify()
             if self._commits and time.monotonic() >= self._next_commit:
                 self._commit_handed_on()
             return taken
+
+    def buffered(self, key: Key) -> bool:
+        """Whether ``key`` has messages fetched and not yet taken."""
+        return bool(self._sorted.get(key))
+
+    def _fetch(self, consumer: Any) -> None:
+        """The fetch thread: blocks in ``poll`` (``consume`` would wait for a whole batch
+        or its timeout), then takes what else came, while the buffers have room."""
+        room = BUFFERED_BATCHES * self._batch_size
+        while True:
+            with self._lock:
+                while self._consumer is consumer and sum(map(len, self._sorted.values())) >= room:
+                    self._drained.wait()
+                if self._consumer is not consumer:
+                    return
+            first = consumer.poll(FETCH_BLOCK_S)
+            if first is None:
+                continue
+            came = [first, *consumer.consume(self._batch_size - 1, 0)]
+            with self._lock:
+                if self._consumer is consumer:
+                    self._sort(came)
 
     def _commit_handed_on(self) -> None:
         """Each held partition's offset, where it moved since the last commit (the owner's
@@ -133,10 +169,10 @@ class ProcessConsumer:
                 self._unplaced.append(msg)
 
     def _stats(self, json_stats: str) -> None:
-        """librdkafka's statistics (called within ``consume``, under the lock): each held
+        """librdkafka's statistics (called within the fetch thread's ``poll``): each held
         partition's lag into bytewax's gauge, as bytewax's own partitions do."""
         topics = json.loads(json_stats).get("topics", {})
-        for (topic, index), partition in self._held.items():
+        for (topic, index), partition in list(self._held.items()):
             stats = topics.get(topic, {}).get("partitions", {}).get(str(index))
             if stats is not None and partition.offset > 0:
                 partition.lag_gauge.set(stats["ls_offset"] - partition.offset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from http_api.traces import traced
 from http_api.views import RenderedOrders
 from shared import tracing
 from shared.config import Settings
-from shared.kafka_config import KafkaConnection
+from shared.kafka_config import KafkaConnection, fetch_wait_for
 
 MAX_BODY_BYTES = 64 * 1024
 # aiohttp's HTTP parser answers a request line or header over its limit (8 KiB by
@@ -111,7 +112,9 @@ def _outcomes_ctx(given: OutcomeFeed | None):
             from http_api.outcome_feed import KafkaOutcomeFeed
 
             settings = app[keys.SETTINGS]
-            feed = KafkaOutcomeFeed(_kafka(settings), app[keys.TOPICS].order_events.name, settings.fetch_wait_ms)
+            kafka = _kafka(settings)
+            wait = await asyncio.to_thread(fetch_wait_for, kafka, settings.fetch_wait_ms)
+            feed = KafkaOutcomeFeed(kafka, app[keys.TOPICS].order_events.name, wait)
         await feed.start(watcher.wanted(), watcher.decided)
         app[keys.OUTCOMES] = watcher
         app[keys.FEED] = feed

@@ -23,14 +23,10 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from shared import tracing
-from shared.kafka_config import KafkaConnection
+from shared.kafka_config import LONG_FETCH_WAIT_MS, KafkaConnection
 
 log = logging.getLogger(__name__)
 
-# How long a fetch may wait for data by default (KAFKA_FETCH_WAIT_MS): Apache Kafka answers
-# a fetch as soon as data arrives, so a long wait costs no latency and spares the broker an
-# idle consumer's fetches (Tansu is given a short one: ops.servers.Tansu.CLIENT_ENV).
-FETCH_WAIT_MS = 500
 START_TIMEOUT = 30.0  # seconds to find where each partition ends
 RESTART_FIRST_S, RESTART_MOST_S = 0.5, 10.0  # waits between restarts of a failed feed
 _REQUEST_ID = b'"requestId"'
@@ -46,7 +42,7 @@ class _Listener:
 
 
 class KafkaOutcomeFeed:
-    def __init__(self, kafka: KafkaConnection, topic: str, fetch_wait_ms: int = FETCH_WAIT_MS):
+    def __init__(self, kafka: KafkaConnection, topic: str, fetch_wait_ms: int = LONG_FETCH_WAIT_MS):
         self._config = kafka.client(
             **{
                 "group.id": f"order-api-outcomes-{uuid.uuid4().hex}",  # assigned, never joined

@@ -24,7 +24,7 @@ from ops import children
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recovery_partitions
 from ops.private_files import write_private
 from ops.recovery_store import ready_store
-from ops.servers import Tansu, free_port
+from ops.servers import free_port
 from shared.config import Settings, jwt_secret_problem, settings_or_exit
 from shared.kafka_config import refusals
 from shared.logs import configure_logging
@@ -144,8 +144,6 @@ def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Se
     """Servers, topics and recovery store, then the dataflow and the API until stopped."""
     kafka_uri, mongo_uri, embedded_kafka = start_servers(stack, settings, data, stop)
     env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
-    if embedded_kafka:
-        env = {**Tansu.CLIENT_ENV, **env}  # what suits Tansu, unless set otherwise
     env.setdefault("FLOW_METRICS_PORT", str(_port_or_free(DEFAULT_METRICS_PORT)))
     settings = settings_or_exit(env)
     setup(settings)

@@ -131,11 +131,8 @@ class Tansu(Server):
     """Kafka-compatible, memory only: its topics vanish when it stops."""
 
     name = "tansu"
-    # What the service's clients should be told on Tansu. Measured (make run, one refund
-    # every 2 s): with 500 ms fetch waits a refund took 250 ms, with 20 ms 45 ms; Tansu
-    # holds some of the service's fetches for their whole wait (a lone consumer's fetch
-    # it answers as data arrives), where Apache Kafka answers every fetch at once.
-    CLIENT_ENV = {"KAFKA_FETCH_WAIT_MS": "20"}
+    # It holds a fetch for its whole wait, even with data: the service's clients know it by
+    # its cluster id and wait less (shared.kafka_config.fetch_wait_for).
 
     @property
     def uri(self) -> str:

@@ -46,7 +46,7 @@ class Settings:
     state_idle_seconds: float = 60.0
     refund_window_days: float | None = None  # refunds later than this after the order are rejected
     batch_size: int = 1000
-    fetch_wait_ms: int = 500  # Apache Kafka answers a fetch when data arrives: a long wait costs no latency
+    fetch_wait_ms: int | None = None  # unset: chosen by the broker (shared.kafka_config.fetch_wait_for)
     idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
     idle_poll_most_ms: float = 32.0  # ... doubling after each empty poll, up to this
     kafka_group_id: str = "order-flow"  # the flow commits its offsets here for lag monitoring only

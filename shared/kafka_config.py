@@ -24,6 +24,14 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "message.timeout.ms": 120_000,
 }
 
+# How long a fetch may wait for data (KAFKA_FETCH_WAIT_MS unset): Apache Kafka answers a
+# fetch as soon as data arrives, so a long wait costs no latency and spares the broker an
+# idle consumer's fetches; a broker that holds every fetch for its whole wait (Tansu,
+# known by the cluster id every Tansu reports) gets a short one.
+LONG_FETCH_WAIT_MS = 500
+SHORT_FETCH_WAIT_MS = 20
+HOLDING_BROKERS = {"tansu_cluster": "Tansu"}  # cluster id -> name, of brokers that hold fetches
+
 RDKAFKA_LOG = logging.getLogger("rdkafka")
 log = logging.getLogger(__name__)
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -198,3 +206,32 @@ def _refusal_message(kafka: KafkaConnection, detail: str) -> str:
     user = kafka.security.get("sasl.username")
     who = f" as {user!r}" if user else ""
     return f"Kafka at {','.join(kafka.brokers)} refused us{who}: {detail}"
+
+
+def fetch_wait_for(kafka: KafkaConnection, chosen: int | None, timeout_s: float = 10.0) -> int:
+    """``chosen`` (KAFKA_FETCH_WAIT_MS) when set; else the wait that suits the broker,
+    told by its cluster id, and logged with the reason."""
+    if chosen is not None:
+        return chosen
+    cluster = cluster_id(kafka, timeout_s)
+    holding = HOLDING_BROKERS.get(cluster or "")
+    if holding is not None:
+        log.info(
+            "fetch wait %d ms: the broker (%s, cluster id %s) holds a fetch for its whole wait, even with data;"
+            " KAFKA_FETCH_WAIT_MS chooses another",
+            SHORT_FETCH_WAIT_MS, holding, cluster,
+        )  # fmt: skip
+        return SHORT_FETCH_WAIT_MS
+    log.info("fetch wait %d ms: the broker answers a fetch when data arrives", LONG_FETCH_WAIT_MS)
+    return LONG_FETCH_WAIT_MS
+
+
+def cluster_id(kafka: KafkaConnection, timeout_s: float = 10.0) -> str | None:
+    """The cluster id the brokers report, or None when none answered in time."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        return AdminClient(kafka.client()).list_topics(timeout=timeout_s).cluster_id
+    except KafkaException:
+        return None

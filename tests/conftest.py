@@ -88,8 +88,6 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     from ops.servers import ApacheKafka, SecantusDB, Tansu
 
     root: Path = tmp_path_factory.mktemp("servers")
-    if broker == "tansu":
-        os.environ.update(Tansu.CLIENT_ENV)  # every Stack and process of this run takes it
     kafka = (
         Tansu(log_path=root / "tansu.log")
         if broker == "tansu"

@@ -1,7 +1,10 @@
-"""How the shared consumer sorts what one poll brings (dataflows.process_consumer), with a
-stand-in for librdkafka's consumer: errors of no partition, partitions no longer held."""
+"""How the shared consumer sorts what its fetch thread brings (dataflows.process_consumer),
+with a stand-in for librdkafka's consumer: errors of no partition, partitions no longer held,
+group commits, a full buffer."""
 
 from __future__ import annotations
+
+import time
 
 from confluent_kafka import KafkaError as ConfluentError
 
@@ -42,20 +45,44 @@ class Msg:
 
 
 class StandIn:
-    """Hands out the polls it was given, one a ``consume``."""
+    """Hands out the fetches it was given: a ``poll`` the first message of the next, the
+    ``consume`` that follows the rest of it (as librdkafka's queue would)."""
 
     def __init__(self, polls: list[list[Msg]]):
         self.polls = polls
+        self.rest: list[Msg] = []
+        self.polled = 0
         self.closed = False
 
     def incremental_assign(self, _partitions) -> None: ...
     def incremental_unassign(self, _partitions) -> None: ...
 
-    def consume(self, _n: int, _timeout: float) -> list[Msg]:
-        return self.polls.pop(0) if self.polls else []
+    def poll(self, timeout: float) -> Msg | None:
+        self.polled += 1
+        if not self.polls:
+            time.sleep(min(timeout, 0.005))
+            return None
+        first, *self.rest = self.polls.pop(0)
+        return first
+
+    def consume(self, n: int, timeout: float) -> list[Msg]:
+        assert timeout == 0, "only poll blocks: consume waits for a whole batch"
+        taken, self.rest = self.rest[:n], self.rest[n:]
+        return taken
 
     def close(self) -> None:
         self.closed = True
+
+
+def fetched(consumer: ProcessConsumer, partition: SharedPartition) -> list:
+    """The partition's next batch, once its fetch thread has brought one."""
+    deadline = time.perf_counter() + 5
+    while time.perf_counter() < deadline:
+        batch = partition.next_batch()
+        if batch:
+            return batch
+        time.sleep(0.001)
+    raise AssertionError("the fetch thread brought nothing in 5 s")
 
 
 def shared(polls: list[list[Msg]]) -> tuple[ProcessConsumer, StandIn]:
@@ -63,10 +90,10 @@ def shared(polls: list[list[Msg]]) -> tuple[ProcessConsumer, StandIn]:
     return ProcessConsumer({}, 10, make=lambda _config: stand_in), stand_in
 
 
-def test_an_error_of_no_partition_goes_to_the_partition_that_polled():
+def test_an_error_of_no_partition_goes_to_the_next_partition_that_polls():
     consumer, _ = shared([[Msg(None, None, -1001, ConfluentError(ConfluentError._ALL_BROKERS_DOWN))]])
     polling = SharedPartition(consumer, "in", "t", 0, -2, 10)
-    batch = polling.next_batch()
+    batch = fetched(consumer, polling)
     assert [type(item).__name__ for item in batch] == ["KafkaError"]
     assert polling.snapshot() == -2  # an error moves no offset
 
@@ -74,7 +101,7 @@ def test_an_error_of_no_partition_goes_to_the_partition_that_polled():
 def test_messages_of_a_partition_no_longer_held_are_dropped_not_handed_to_another():
     consumer, _ = shared([[Msg("t", 1, 0), Msg("t", 0, 5)]])
     held = SharedPartition(consumer, "in", "t", 0, 5, 10)
-    assert [item.offset for item in held.next_batch()] == [5]
+    assert [item.offset for item in fetched(consumer, held)] == [5]
     assert held.snapshot() == 6
 
 
@@ -110,10 +137,11 @@ def committing(polls: list[list[Msg]]) -> tuple[ProcessConsumer, Committing]:
 def test_the_group_commit_holds_what_was_handed_on_and_comes_at_most_once_a_second(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr("dataflows.process_consumer.time.monotonic", lambda: clock[0])
-    consumer, stand_in = committing([[Msg("t", 0, 5), Msg("t", 0, 6)], [Msg("t", 0, 7)]])
+    consumer, stand_in = committing([[Msg("t", 0, 5), Msg("t", 0, 6)]])
     partition = SharedPartition(consumer, "in", "t", 0, 5, 10)
-    partition.next_batch()  # hands on 5 and 6; the commit of this take saw nothing handed on
-    partition.next_batch()  # within the second: no commit
+    fetched(consumer, partition)  # hands on 5 and 6; the commits of these takes saw nothing handed on
+    stand_in.polls.append([Msg("t", 0, 7)])
+    fetched(consumer, partition)  # 7, within the second: no commit
     assert stand_in.commits == [{("t", 0): 5}]
     clock[0] += 1.0
     partition.next_batch()
@@ -129,5 +157,34 @@ def test_a_partition_that_handed_on_nothing_is_committed_at_its_first_offset():
 def test_no_group_commit_when_commits_are_off():
     stand_in = Committing([[Msg("t", 0, 5)]])
     consumer = ProcessConsumer({}, 10, make=lambda _config: stand_in)
-    SharedPartition(consumer, "in", "t", 0, 5, 10).next_batch()
+    partition = SharedPartition(consumer, "in", "t", 0, 5, 10)
+    fetched(consumer, partition)
     assert stand_in.commits == []
+
+
+def test_the_fetch_thread_stops_fetching_while_the_buffers_are_full():
+    many = [[Msg("t", 0, i) for i in range(10)] for _ in range(20)]  # 200 messages, room for 4 x 10
+    consumer, stand_in = shared(many)
+    partition = SharedPartition(consumer, "in", "t", 0, 0, 10)
+    deadline = time.perf_counter() + 5
+    while stand_in.polled < 4 and time.perf_counter() < deadline:
+        time.sleep(0.001)
+    time.sleep(0.05)
+    assert stand_in.polled == 4, "a fetch beyond the buffers' room"
+    fetched(consumer, partition)
+    deadline = time.perf_counter() + 5
+    while stand_in.polled < 5 and time.perf_counter() < deadline:
+        time.sleep(0.001)
+    assert stand_in.polled == 5, "no fetch after the buffers had room again"
+    partition.close()
+
+
+def test_the_fetch_thread_ends_before_the_consumer_closes():
+    consumer, stand_in = shared([])
+    partition = SharedPartition(consumer, "in", "t", 0, -2, 10)
+    time.sleep(0.02)
+    partition.close()
+    polled = stand_in.polled
+    time.sleep(0.05)
+    assert stand_in.closed
+    assert stand_in.polled == polled, "polled after the consumer closed"

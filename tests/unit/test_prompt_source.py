@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dataflows.kafka_io import PromptKafkaSource, PromptPartition
+from dataflows.kafka_io import BUSY_S, PromptKafkaSource, PromptPartition
 from dataflows.resume import Fingerprint, ResumeMismatch, ResumePoint
 from shared.kafka_config import KafkaConnection
 
@@ -88,6 +88,16 @@ def test_empty_polls_double_the_wait_up_to_the_most_and_a_batch_resets_it():
     script = [[], [], [], [], [], ["m"], []]
     part = PromptPartition(Scripted(script), timedelta(milliseconds=2), idle_poll_most=timedelta(milliseconds=16))
     assert waits(part, 7) == [2, 4, 8, 16, 16, 0, 2]
+
+
+def test_a_partition_with_messages_within_a_second_keeps_the_first_wait_then_backs_off(monkeypatch):
+    clock = [50.0]
+    monkeypatch.setattr("dataflows.kafka_io.time.monotonic", lambda: clock[0])
+    script = [["m"], [], [], [], [], [], []]
+    part = PromptPartition(Scripted(script), timedelta(milliseconds=2), idle_poll_most=timedelta(milliseconds=16))
+    assert waits(part, 4) == [0, 2, 2, 2], "a busy partition's gap waited longer than the first wait"
+    clock[0] += BUSY_S
+    assert waits(part, 3) == [2, 4, 8], "a partition quiet for a second did not back off"
 
 
 def test_a_bare_offset_from_an_older_store_resumes_there():

@@ -1,0 +1,60 @@
+"""Where a refund's time goes, hop by hop, from the Kafka timestamps of its request and
+its answer (each stamped by its producer when produced), for ours and the floor alike:
+
+- in the API: from the client's send to the request produced;
+- across the first hop and the flow (or the floor's worker): to the answer produced;
+- across the second hop and the API: to the client's answer."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+from confluent_kafka import Consumer, TopicPartition
+
+from shared.kafka_config import KafkaConnection
+
+SKEW_MS = 5_000  # read from a little before the first send
+
+
+def hop_medians(kafka: KafkaConnection, requests: str, answers: str, sent: list[list]) -> dict[str, float]:
+    """Median milliseconds of each hop over the requests of ``sent`` ([sent, answered, id])."""
+    if not sent:
+        return {}
+    since = int(min(s for s, _, _ in sent)) - SKEW_MS
+    wanted = {rid for _, _, rid in sent}
+    produced, answered = (_stamps(kafka, topic, since, wanted) for topic in (requests, answers))
+    hops: dict[str, list[float]] = {"API, to the request produced": [], "hop 1 and flow, to the answer produced": [],
+                                    "hop 2 and API, to the answer": []}  # fmt: skip
+    for start, end, rid in sent:
+        if rid in produced and rid in answered:
+            split = (produced[rid] - start, answered[rid] - produced[rid], end - answered[rid])
+            for name, ms in zip(hops, split, strict=True):
+                hops[name].append(ms)
+    return {name: statistics.median(values) for name, values in hops.items() if values}
+
+
+def _stamps(kafka: KafkaConnection, topic: str, since_ms: int, wanted: set[str]) -> dict[str, int]:
+    """The first timestamp of each wanted request id on ``topic``, from ``since_ms`` to its end."""
+    consumer = Consumer(kafka.client(**{"group.id": "bench-hops", "enable.auto.commit": False}))
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        starts = consumer.offsets_for_times([TopicPartition(topic, p, since_ms) for p in partitions], timeout=30)
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+        consumer.assign([tp for tp in starts if tp.offset >= 0])
+        left = {tp.partition for tp in starts if 0 <= tp.offset < ends[tp.partition]}
+        stamps: dict[str, int] = {}
+        deadline = time.monotonic() + 60
+        while left and time.monotonic() < deadline:
+            for msg in consumer.consume(500, 5):
+                if msg.error() is not None:
+                    continue
+                rid = json.loads(msg.value()).get("requestId")
+                if rid in wanted and rid not in stamps:
+                    stamps[rid] = msg.timestamp()[1]
+                if msg.offset() + 1 >= ends[msg.partition()]:
+                    left.discard(msg.partition())
+        return stamps
+    finally:
+        consumer.close()
