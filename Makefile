@@ -38,7 +38,7 @@ test-docker: install  ## integration tests on Kafka and MongoDB in containers (n
 test-deploy: install  ## make install / make run on fresh Debian containers (podman, debootstrap; about 5 min)
 	$(PY) -m pytest tests/deploy --deploy -q -s
 
-bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 8 minutes)
+bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 18 minutes)
 	$(PY) -m bench
 
 lint: install  ## ruff

@@ -1,7 +1,7 @@
 """Run the benchmarks on embedded servers and write bench/results/latest.{json,md,png}.
 
 python -m bench            # full sizes (B1 200,000 orders, B4 1,000,000)
-BENCH_QUICK=1 python -m bench   # smaller sizes, about 8 minutes
+BENCH_QUICK=1 python -m bench   # smaller sizes, about 18 minutes
 """
 
 from __future__ import annotations
