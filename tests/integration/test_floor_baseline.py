@@ -1,10 +1,11 @@
 """The floor B2 repeated holds refunds against (bench.floor_refund) does each refund
 right, through its two Kafka hops: its figures stand for the design done bare only if
-its answers are a refund's."""
+its answers are a refund's. And bench.hops finds a refund's request and answer on the topics."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.b2_repeated import FLOOR_COLLECTION, Floor, start_floor
+from bench.hops import hop_medians
 from http_api.auth import issue_token
 from ops.sandbox import JWT_SECRET, Stack
 
@@ -59,3 +61,16 @@ def test_more_than_is_left_is_409(floor):
 def test_another_users_order_is_404_before_anything_is_sent(floor):
     started, _ = floor
     assert refund(started, "mallory", 1)[0] == 404
+
+
+def test_the_hops_of_a_refund_are_found_in_order_within_its_time(floor):
+    started, stack = floor
+    sent = time.time() * 1000
+    status, _, request_id = refund(started, "alice", 1)
+    answered = time.time() * 1000
+    assert status == 200
+    hops = hop_medians(stack.settings.kafka, *started.topics, [[sent, answered, request_id]])
+    assert len(hops) == 3, f"a hop was not found on the topics: {hops}"
+    # The request produced after the send, the answer after the request, the reply after the
+    # answer (the producers stamp whole milliseconds): each hop within the refund's time.
+    assert all(-1 <= ms <= answered - sent + 1 for ms in hops.values()), (hops, answered - sent)
