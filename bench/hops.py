@@ -47,7 +47,7 @@ def _stamps(kafka: KafkaConnection, topic: str, since_ms: int, wanted: set[str])
         stamps: dict[str, int] = {}
         deadline = time.monotonic() + 60
         while left and time.monotonic() < deadline:
-            for msg in consumer.consume(500, 5):
+            for msg in consumer.consume(500, 1):  # waits out its timeout when fewer are left
                 if msg.error() is not None:
                     continue
                 rid = json.loads(msg.value()).get("requestId")

@@ -107,10 +107,6 @@ class ProcessConsumer:
                 self._commit_handed_on()
             return taken
 
-    def buffered(self, key: Key) -> bool:
-        """Whether ``key`` has messages fetched and not yet taken."""
-        return bool(self._sorted.get(key))
-
     def _fetch(self, consumer: Any) -> None:
         """The fetch thread: blocks in ``poll`` (``consume`` would wait for a whole batch
         or its timeout), then takes what else came, while the buffers have room."""

@@ -222,7 +222,10 @@ def fetch_wait_for(kafka: KafkaConnection, chosen: int | None, timeout_s: float 
             SHORT_FETCH_WAIT_MS, holding, cluster,
         )  # fmt: skip
         return SHORT_FETCH_WAIT_MS
-    log.info("fetch wait %d ms: the broker answers a fetch when data arrives", LONG_FETCH_WAIT_MS)
+    if cluster is None:
+        log.info("fetch wait %d ms: no broker told its cluster id within %g s", LONG_FETCH_WAIT_MS, timeout_s)
+    else:
+        log.info("fetch wait %d ms: the broker answers a fetch when data arrives", LONG_FETCH_WAIT_MS)
     return LONG_FETCH_WAIT_MS
 
 
