@@ -18,21 +18,40 @@ from shared.kafka_config import KafkaConnection
 SKEW_MS = 5_000  # read from a little before the first send
 
 
+HOPS = ("API, to the request produced", "hop 1 and flow, to the answer produced", "hop 2 and API, to the answer")
+SLOWEST = 0.01  # the share of requests whose hops show where the tail comes from
+
+
 def hop_medians(kafka: KafkaConnection, requests: str, answers: str, sent: list[list]) -> dict[str, float]:
     """Median milliseconds of each hop over the requests of ``sent`` ([sent, answered, id])."""
+    return medians(hop_splits(kafka, requests, answers, sent))
+
+
+def slowest_medians(splits: list[tuple[float, ...]]) -> dict[str, float]:
+    """Median milliseconds of each hop over the slowest 1% of the requests (at least one):
+    which hop the tail comes from."""
+    return medians(sorted(splits, key=sum, reverse=True)[: max(1, round(len(splits) * SLOWEST))])
+
+
+def hop_splits(kafka: KafkaConnection, requests: str, answers: str, sent: list[list]) -> list[tuple[float, ...]]:
+    """Each request's milliseconds in each of ``HOPS``, for those found on both topics."""
     if not sent:
-        return {}
+        return []
     since = int(min(s for s, _, _ in sent)) - SKEW_MS
     wanted = {rid for _, _, rid in sent}
     produced, answered = (_stamps(kafka, topic, since, wanted) for topic in (requests, answers))
-    hops: dict[str, list[float]] = {"API, to the request produced": [], "hop 1 and flow, to the answer produced": [],
-                                    "hop 2 and API, to the answer": []}  # fmt: skip
-    for start, end, rid in sent:
-        if rid in produced and rid in answered:
-            split = (produced[rid] - start, answered[rid] - produced[rid], end - answered[rid])
-            for name, ms in zip(hops, split, strict=True):
-                hops[name].append(ms)
-    return {name: statistics.median(values) for name, values in hops.items() if values}
+    return [
+        (produced[rid] - start, answered[rid] - produced[rid], end - answered[rid])
+        for start, end, rid in sent
+        if rid in produced and rid in answered
+    ]
+
+
+def medians(splits: list[tuple[float, ...]]) -> dict[str, float]:
+    """Median milliseconds of each of ``HOPS`` over ``splits``."""
+    if not splits:
+        return {}
+    return {name: statistics.median(values) for name, values in zip(HOPS, zip(*splits, strict=True), strict=True)}
 
 
 def _stamps(kafka: KafkaConnection, topic: str, since_ms: int, wanted: set[str]) -> dict[str, int]:

@@ -22,7 +22,7 @@ from http_api.outcomes import Decided, NotPublished, stored_outcome
 from http_api.ports import TooManyKeys
 from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
-from http_api.reads import REQUEST_STATUS_ROUTE, etag, request_outcome
+from http_api.reads import REQUEST_STATUS_ROUTE, etag
 from http_api.request_log import name_request
 from http_api.route_fields import (
     DEFAULT_TIMEOUT,
@@ -150,7 +150,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
         if known is not None:
             return respond(rid, known)
     _refuse_if_final(ask.kind, body, doc, rid)
-    decided = await _publish_and_wait(request.app, ask.kind, order_id, rid, body, ask.timeout)
+    decided = await _publish_and_wait(request.app, ask.kind, doc, rid, body, ask.timeout)
     if decided is None:
         return _accepted(request, rid, order_id)
     return respond(rid, decided)
@@ -179,13 +179,15 @@ async def _claimed(request: web.Request, user_id: str, key_hash: str, rid: str, 
 
 
 async def _publish_and_wait(
-    app: web.Application, kind: Kind, order_id: str, rid: str, body: dict[str, Any], timeout: float
+    app: web.Application, kind: Kind, seen: dict[str, Any], rid: str, body: dict[str, Any], timeout: float
 ) -> Decided | None:
+    """``seen``: the order as this request read it."""
     started = time.perf_counter()
+    order_id = seen["_id"]
     publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind), order_id, body)
     try:
         with traces.span("publish and await outcome"):  # the produce is its child; the outcome ends it
-            decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish)
+            decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish, seen)
     except NotPublished as exc:
         raise unavailable(f"{exc}; it may still be applied: retry with the same Idempotency-Key") from exc
     app[keys.METRICS].outcome_wait.observe(time.perf_counter() - started)
@@ -223,10 +225,10 @@ def _reject(rid: str, reason: str, detail: str | None) -> NoReturn:
 
 
 def respond(rid: str, decided: Decided) -> web.Response:
-    outcome = request_outcome(rid, decided.record, decided.order)
-    if outcome["status"] == "applied":
-        return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid, "ETag": etag(decided.order)})
-    _reject(rid, outcome["reason"], outcome["detail"])
+    if decided.reason is not None:
+        _reject(rid, decided.reason, decided.detail)
+    assert decided.order is not None  # an applied outcome has its order
+    return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid, "ETag": etag(decided.order)})
 
 
 def _request_body(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 Each API process reads every partition of ``order-events`` from where it ends
 when the process starts (assigned, no consumer group: every process sees every
-event), and tells its outcome watcher the request id of each outcome that one of
+event), and hands its outcome watcher each event that decided a request one of
 its own waiters wants. The flow publishes an event only after the order and the
 request's record are stored, so whoever reads them after the event reads the
-change. The database is asked nothing per event: only per answered waiter.
+change. The database is asked nothing per event.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class _Listener:
 
     wanted: Container[str]
     loop: asyncio.AbstractEventLoop
-    decided: Callable[[list[str]], None]
+    decided: Callable[[list[dict[str, Any]]], None]
 
 
 class KafkaOutcomeFeed:
@@ -57,8 +57,8 @@ class KafkaOutcomeFeed:
         self._positions: list[TopicPartition] = []  # where each partition was assigned, then read to
         self._thread: threading.Thread | None = None
 
-    async def start(self, wanted: Container[str], decided: Callable[[list[str]], None]) -> None:
-        """From now on, call ``decided`` (on this loop) with the wanted request ids decided."""
+    async def start(self, wanted: Container[str], decided: Callable[[list[dict[str, Any]]], None]) -> None:
+        """From now on, call ``decided`` (on this loop) with the events that decided wanted requests."""
         loop = asyncio.get_running_loop()
         consumer = await asyncio.to_thread(self._assigned_at_end)
         self._running = self._up = True
@@ -133,9 +133,9 @@ class KafkaOutcomeFeed:
                 value = msg.value()
                 if msg.error() is not None or not value or _REQUEST_ID not in value:
                     continue
-                request_id = _request_id(value)
-                if request_id is not None and request_id in listener.wanted:
-                    found.append(request_id)
+                event = _request_event(value)
+                if event is not None and event["requestId"] in listener.wanted:
+                    found.append(event)
                     if tracing.on():
                         _received(msg)
             if found:
@@ -156,16 +156,16 @@ def _received(msg: Any) -> None:
         tracing.tracer().start_span(f"receive {msg.topic()}", context=parent, kind=SpanKind.CONSUMER).end()
 
 
-def _request_id(value: bytes) -> str | None:
-    """The request an event decided; None for anything else a producer may have written."""
+def _request_event(value: bytes) -> dict[str, Any] | None:
+    """An event that decided a request, with its ``requestId`` a str; None for
+    anything else a producer may have written."""
     try:
         payload = json.loads(value)
     except (ValueError, RecursionError):
         return None
     if not isinstance(payload, dict) or payload.get("type") == "OrderCreated":
         return None
-    request_id = payload.get("requestId")
-    return request_id if isinstance(request_id, str) else None
+    return payload if isinstance(payload.get("requestId"), str) else None
 
 
 def _positions(consumer: Consumer | None, before: list[TopicPartition]) -> list[TopicPartition]:

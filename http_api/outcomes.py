@@ -1,13 +1,16 @@
 """Waiting for the outcome of a request, told by the outcome feed.
 
-The feed (``http_api.outcome_feed``) says which of this process's waited-for
-requests the dataflow has decided; the watcher then reads their orders by id
-(with the records of each order's latest write; older records by id), a batch at
-a time, and answers the waiters. Nothing is polled:
-the database cost is per answered request, however many wait. The flow stores
-the order, then the record, then publishes the event, so a caller that gets 200
-reads its own write. A waiter whose outcome the feed did not tell in time gets
-one last look at its record before it is told to wait no longer (None).
+The feed (``http_api.outcome_feed``) hands over the events that decided this
+process's waited-for requests. Most answer from the event alone: a rejection
+says why, and a change to the very version of the order the request read is
+the core's ``apply`` of the event to that order, which is what the flow stored.
+The rest (another change came between) read their orders by id (with the
+records of each order's latest write; older records by id), a batch at a time.
+Nothing is polled: the database cost is per answered request, however many wait.
+The flow stores the order, then the record, then publishes the event, so a
+caller that gets 200 reads its own write. A waiter whose outcome the feed did
+not tell in time gets one last look at its record before it is told to wait no
+longer (None).
 """
 
 from __future__ import annotations
@@ -19,23 +22,54 @@ from collections.abc import Awaitable, Callable, Container
 from typing import Any, NamedTuple, Protocol
 
 from http_api.ports import OrderStore
-from shared.storage import record_id
+from shared.domain import apply
+from shared.domain.events import Event, OrderUpdated, RequestRejected
+from shared.schemas.events_in import parse_event
+from shared.storage import order_from_doc, order_to_doc, record_id
 
 log = logging.getLogger(__name__)
 
 
 class Decided(NamedTuple):
-    """A request's record and its order, at the record's revision or later."""
+    """A request's outcome as its client is told it: applied, with the order at the
+    request's revision or later, or rejected, with why."""
 
-    record: dict[str, Any]
-    order: dict[str, Any]
+    order: dict[str, Any] | None  # None only for a rejection
+    reason: str | None = None  # None: applied
+    detail: str = ""
 
     @classmethod
     def of(cls, record: dict[str, Any] | None, order: dict[str, Any] | None) -> Decided | None:
         """The outcome a reader may be shown: the record, once its order is stored too."""
         if record is None or order is None or order["revision"] < record["seq"]:
             return None
-        return cls(record, order)
+        if record["status"] == "rejected":
+            return cls(order, record["reason"], record["detail"] or "")
+        return cls(order)
+
+    @classmethod
+    def from_event(cls, payload: dict[str, Any], order_id: str, seen: dict[str, Any] | None) -> Decided | None:
+        """The outcome the deciding event tells without a read, given ``seen``, the order
+        as the request read it: None when only a read can tell it (a change came between,
+        or the event is not one this service wrote: then it may raise)."""
+        event = parse_event(payload)
+        if event.order_id != order_id:
+            return None
+        if isinstance(event, RequestRejected):
+            return cls(None, event.reason, event.detail)
+        # The order's content changes only with its version, and a change moves it on by
+        # one: at the version before the event's, the flow held what the request read (its
+        # revision aside, unshown). An update that changed nothing keeps the version it
+        # found, which may be later than the one read.
+        if seen is None or event.version != seen["version"] + 1 or _changes_nothing(event):
+            return None
+        doc = order_to_doc(apply(order_from_doc(seen), event))
+        del doc["revision"]  # the flow's may be further on: rejections between move it, unseen
+        return cls(doc)
+
+
+def _changes_nothing(event: Event) -> bool:
+    return isinstance(event, OrderUpdated) and not event.changes
 
 
 async def stored_outcome(store: OrderStore, order: dict[str, Any], request_id: str) -> Decided | None:
@@ -45,7 +79,10 @@ async def stored_outcome(store: OrderStore, order: dict[str, Any], request_id: s
 
 
 class OutcomeFeed(Protocol):
-    async def start(self, wanted: Container[str], decided: Callable[[list[str]], None]) -> None: ...
+    async def start(self, wanted: Container[str], decided: Callable[[list[dict[str, Any]]], None]) -> None:
+        """From now on, call ``decided`` (on this loop) with the events (``order-events``
+        payloads) that decided requests in ``wanted``."""
+        ...
 
     def running(self) -> bool:
         """False while it is down: the API is then not ready."""
@@ -68,16 +105,27 @@ async def _published(publish: Awaitable[None], within: float) -> None:
         raise NotPublished(f"the broker did not take the request within {within:g} s") from None
 
 
+class _Waiting(NamedTuple):
+    """A request's waiters: its order's id, the order as the first of them read it, and their futures."""
+
+    order_id: str
+    seen: dict[str, Any] | None
+    futures: list[asyncio.Future[Decided]]
+
+
+_NOBODY = _Waiting("", None, [])
+
+
 class OutcomeWatcher:
     def __init__(self, store: OrderStore):
         self._store = store
-        self._waiters: dict[str, tuple[str, list[asyncio.Future[Decided]]]] = {}  # request id -> order, futures
+        self._waiters: dict[str, _Waiting] = {}  # by request id
         self._told: set[str] = set()
         self._flush: asyncio.Task[None] | None = None
 
     @property
     def waiting(self) -> int:
-        return sum(len(futures) for _, futures in self._waiters.values())
+        return sum(len(waiting.futures) for waiting in self._waiters.values())
 
     def wanted(self) -> Container[str]:
         """The request ids someone waits for (read by the feed's thread: a dict's
@@ -85,10 +133,16 @@ class OutcomeWatcher:
         return self._waiters.keys()
 
     async def wait(
-        self, order_id: str, request_id: str, timeout: float, publish: Awaitable[None] | None = None
+        self,
+        order_id: str,
+        request_id: str,
+        timeout: float,
+        publish: Awaitable[None] | None = None,
+        seen: dict[str, Any] | None = None,
     ) -> Decided | None:
         """Publish (so the waiter is in place before any outcome can come), then the
-        outcome, or None when it did not come within ``timeout`` of the call.
+        outcome, or None when it did not come within ``timeout`` of the call. ``seen``:
+        the order as the request read it before it was published.
 
         Publishing is bounded too, by ``timeout`` but at least ``MIN_PUBLISH_S`` (a
         timeout of 0 asks for no wait on the outcome, not for no publishing): a broker
@@ -96,7 +150,7 @@ class OutcomeWatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         future: asyncio.Future[Decided] = loop.create_future()
-        self._waiters.setdefault(request_id, (order_id, []))[1].append(future)
+        self._waiters.setdefault(request_id, _Waiting(order_id, seen, [])).futures.append(future)
         try:
             if publish is not None:
                 await _published(publish, max(timeout, MIN_PUBLISH_S))
@@ -115,11 +169,30 @@ class OutcomeWatcher:
             return None
         return found.get(request_id)
 
-    def decided(self, request_ids: list[str]) -> None:
-        """The feed's news, on the loop: answer these waiters, a batch at a time."""
-        self._told.update(request_ids)
-        if self._flush is None or self._flush.done():
+    def decided(self, events: list[dict[str, Any]]) -> None:
+        """The feed's news, on the loop: answer these events' waiters, from the event
+        where it tells the outcome, else from the database, a batch at a time."""
+        for event in events:
+            request_id = event["requestId"]
+            waiting = self._waiters.get(request_id)
+            if waiting is None:
+                continue
+            try:
+                outcome = Decided.from_event(event, waiting.order_id, waiting.seen)
+            except Exception as exc:  # not an event this service wrote: the database tells
+                log.warning("the event deciding %s is not one this service writes: %r", request_id, exc)
+                outcome = None
+            if outcome is None:
+                self._told.add(request_id)
+            else:
+                self._resolve(request_id, outcome)
+        if self._told and (self._flush is None or self._flush.done()):
             self._flush = asyncio.create_task(self._answer())
+
+    def _resolve(self, request_id: str, outcome: Decided) -> None:
+        for future in self._waiters.get(request_id, _NOBODY).futures:
+            if not future.done():
+                future.set_result(outcome)
 
     async def _answer(self) -> None:
         while self._told:
@@ -130,13 +203,11 @@ class OutcomeWatcher:
                 log.warning("reading outcomes failed: %s", exc)
                 continue
             for rid, outcome in found.items():
-                for future in self._waiters.get(rid, ("", []))[1]:
-                    if not future.done():
-                        future.set_result(outcome)
+                self._resolve(rid, outcome)
 
     async def _look(self, request_ids: list[str]) -> dict[str, Decided]:
         """The stored outcomes among ``request_ids`` (one or two reads by id, whatever their number)."""
-        order_of = {rid: self._waiters[rid][0] for rid in request_ids if rid in self._waiters}
+        order_of = {rid: self._waiters[rid].order_id for rid in request_ids if rid in self._waiters}
         keyed = {record_id(order_id, rid): rid for rid, order_id in order_of.items()}
         if not keyed:
             return {}
@@ -152,9 +223,9 @@ class OutcomeWatcher:
         entry = self._waiters.get(request_id)
         if entry is None:
             return
-        if future in entry[1]:
-            entry[1].remove(future)
-        if not entry[1]:
+        if future in entry.futures:
+            entry.futures.remove(future)
+        if not entry.futures:
             del self._waiters[request_id]
 
     async def close(self) -> None:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.access import actor_of, order_id_of, visible_order
-from http_api.outcomes import stored_outcome
+from http_api.outcomes import Decided, stored_outcome
 from http_api.problems import Problem
 from http_api.views import (
     decode_cursor,
@@ -21,7 +21,6 @@ from http_api.views import (
 from shared.domain.model import Status
 from shared.schemas.inputs import MAX_ID
 from shared.schemas.requests import order_of_request
-from shared.storage import read_record
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -121,14 +120,13 @@ async def request_status(request: web.Request) -> web.Response:
         raise Problem(400, "not a request id of this API", invalidParams=[{"name": "requestId"}])
     doc = await visible_order(request, who, order_id)
     decided = await stored_outcome(request.app[keys.STORE], doc, request_id)
-    return web.json_response(request_outcome(request_id, decided.record if decided else None, doc))
+    return web.json_response(request_outcome(request_id, decided, doc))
 
 
-def request_outcome(request_id: str, record: dict | None, doc: dict) -> dict:
-    if record is None:
+def request_outcome(request_id: str, decided: Decided | None, doc: dict) -> dict:
+    if decided is None:
         return {"requestId": request_id, "orderId": doc["_id"], "status": "pending"}
-    decided = read_record(record)
-    if decided.rejected:
+    if decided.reason is not None:
         return {
             "requestId": request_id,
             "orderId": doc["_id"],

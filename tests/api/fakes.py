@@ -13,6 +13,7 @@ from typing import Any
 
 from http_api.ports import TooManyKeys
 from shared.schemas.inputs import parse_message
+from shared.schemas.outputs import event_payload
 from shared.step import step
 from shared.storage import (
     CLIENT_READ,
@@ -88,9 +89,10 @@ class FakeFeed:
     def running(self) -> bool:
         return self.up
 
-    def tell(self, request_id: str) -> None:
+    def tell(self, event: dict[str, Any]) -> None:
+        """``event``: the ``order-events`` payload that decided a request."""
         loop = asyncio.get_running_loop()
-        loop.call_soon(lambda: request_id in self._wanted and self._decided([request_id]))
+        loop.call_soon(lambda: event["requestId"] in self._wanted and self._decided([event]))
 
     async def close(self) -> None:
         self._decided = None
@@ -120,7 +122,7 @@ class DecidingPublisher:
         if taken.record is not None:  # the request changed its order: both are stored
             self.store.docs[command.order_id] = taken.doc
             self.store.records_by_id[key] = taken.record
-        self.feed.tell(command.request_id)
+        self.feed.tell(event_payload(taken.events[0], taken.order))
 
     async def ping(self) -> None:
         if not self.up:

@@ -26,6 +26,11 @@ def event(request_id: str) -> dict:
     return {"type": "OrderRefunded", "requestId": request_id, "orderId": "o"}
 
 
+def told(decided: list[str]):
+    """The feed's callback, keeping the request id of each event it hands over."""
+    return lambda events: decided.extend(e["requestId"] for e in events)
+
+
 async def until(check, timeout: float = 20) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
@@ -37,7 +42,7 @@ async def until(check, timeout: float = 20) -> None:
 async def feed_on(stack: Stack):
     decided: list[str] = []
     feed = KafkaOutcomeFeed(stack.settings.kafka, stack.topics.order_events.name)
-    await feed.start({"wanted-1", "wanted-2", "wanted-3"}, decided.extend)
+    await feed.start({"wanted-1", "wanted-2", "wanted-3"}, told(decided))
     yield feed, decided
     await feed.close()
 
@@ -52,7 +57,7 @@ async def test_odd_values_on_order_events_do_not_stop_the_feed(stack: Stack, fee
 
 
 async def test_a_failed_feed_is_down_then_restarted_where_it_was(stack: Stack, monkeypatch):
-    real = outcome_feed._request_id
+    real = outcome_feed._request_event
     failing = {"left": 1}
 
     def fails_once(value: bytes):
@@ -61,11 +66,11 @@ async def test_a_failed_feed_is_down_then_restarted_where_it_was(stack: Stack, m
             raise RuntimeError("a bug in the feed")
         return real(value)
 
-    monkeypatch.setattr(outcome_feed, "_request_id", fails_once)
+    monkeypatch.setattr(outcome_feed, "_request_event", fails_once)
     monkeypatch.setattr(outcome_feed, "RESTART_FIRST_S", 2.0)
     decided: list[str] = []
     feed = KafkaOutcomeFeed(stack.settings.kafka, stack.topics.order_events.name)
-    await feed.start({"wanted-2"}, decided.extend)
+    await feed.start({"wanted-2"}, told(decided))
     try:
         topic = stack.topics.order_events.name
         stack.produce(topic, [("o", json.dumps({**event("x"), "boom": 1}).encode())])
