@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection,
 from confluent_kafka.admin import AdminClient
 
 from dataflows.flow_metrics import SNAPSHOTS, liveness
-from dataflows.process_consumer import ProcessConsumer, SharedPartition
+from dataflows.process_consumer import BrokerFirstOffsets, ProcessConsumer, SharedPartition
 from dataflows.resume import (
     Fingerprint,
     PartitionFacts,
@@ -132,7 +132,9 @@ class PromptKafkaSource(KafkaSource):
                     "enable.partition.eof": str(not self._tail),
                     **self._add_config,
                 }
-                self._shared = ProcessConsumer(config, self._batch_size, commits=self._group_id is not None)
+                commits = self._group_id is not None
+                first = BrokerFirstOffsets(self._kafka.client()) if commits else None
+                self._shared = ProcessConsumer(config, self._batch_size, commits=commits, first_offsets=first)
             return self._shared
 
     def _broker_facts(self) -> PartitionFacts:

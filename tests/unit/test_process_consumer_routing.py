@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from confluent_kafka import KafkaError as ConfluentError
 
 from dataflows.process_consumer import ProcessConsumer, SharedPartition
@@ -125,18 +126,39 @@ class Committing(StandIn):
         assert asynchronous, "a group commit must not wait on the hot path"
         self.commits.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
 
-    def get_watermark_offsets(self, _tp, timeout: float) -> tuple[int, int]:
-        return 0, 0
+
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    """The monotonic clock the group commit reads, moved by the test."""
+    now = [100.0]
+    monkeypatch.setattr("dataflows.process_consumer.time.monotonic", lambda: now[0])
+    return now
 
 
-def committing(polls: list[list[Msg]]) -> tuple[ProcessConsumer, Committing]:
+class FirstOffsets:
+    """Stands in for the brokers' answers to first-offset asks: each key asked, told later."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[tuple[str, int]]] = []
+        self.waiting: list = []
+
+    def __call__(self, keys, told) -> None:
+        self.asked.append(list(keys))
+        self.waiting += [(key, told) for key in keys]
+
+    def answer(self, offset: int | None) -> None:
+        for key, told in self.waiting:
+            told(key, offset)
+        self.waiting = []
+
+
+def committing(polls: list[list[Msg]], first: FirstOffsets | None = None) -> tuple[ProcessConsumer, Committing]:
     stand_in = Committing(polls)
-    return ProcessConsumer({}, 10, make=lambda _config: stand_in, commits=True), stand_in
+    asker = first or FirstOffsets()
+    return ProcessConsumer({}, 10, make=lambda _config: stand_in, commits=True, first_offsets=asker), stand_in
 
 
-def test_the_group_commit_holds_what_was_handed_on_and_comes_at_most_once_a_second(monkeypatch):
-    clock = [100.0]
-    monkeypatch.setattr("dataflows.process_consumer.time.monotonic", lambda: clock[0])
+def test_the_group_commit_holds_what_was_handed_on_and_comes_at_most_once_a_second(clock):
     consumer, stand_in = committing([[Msg("t", 0, 5), Msg("t", 0, 6)]])
     partition = SharedPartition(consumer, "in", "t", 0, 5, 10)
     fetched(consumer, partition)  # hands on 5 and 6; the commits of these takes saw nothing handed on
@@ -148,10 +170,29 @@ def test_the_group_commit_holds_what_was_handed_on_and_comes_at_most_once_a_seco
     assert stand_in.commits[-1] == {("t", 0): 8}, stand_in.commits
 
 
-def test_a_partition_that_handed_on_nothing_is_committed_at_its_first_offset():
-    consumer, stand_in = committing([])
-    SharedPartition(consumer, "in", "t", 0, -2, 10).next_batch()
-    assert stand_in.commits == [{("t", 0): 0}]
+def test_a_partition_that_handed_on_nothing_is_committed_at_its_first_offset_once_told(clock):
+    first = FirstOffsets()
+    consumer, stand_in = committing([], first)
+    partition = SharedPartition(consumer, "in", "t", 0, -2, 10)
+    partition.next_batch()
+    assert (first.asked, stand_in.commits) == ([[("t", 0)]], []), "the worker waited for the broker's answer"
+    first.answer(3)
+    clock[0] += 1.0
+    partition.next_batch()
+    assert stand_in.commits == [{("t", 0): 3}]
+
+
+def test_a_first_offset_not_told_is_asked_again_and_an_asked_one_is_not(clock):
+    first = FirstOffsets()
+    consumer, _ = committing([], first)
+    partition = SharedPartition(consumer, "in", "t", 0, -2, 10)
+    partition.next_batch()
+    clock[0] += 1.0
+    partition.next_batch()  # still waiting for the answer: not asked twice
+    first.answer(None)  # the broker did not tell it
+    clock[0] += 1.0
+    partition.next_batch()
+    assert first.asked == [[("t", 0)], [("t", 0)]]
 
 
 def test_no_group_commit_when_commits_are_off():
