@@ -20,8 +20,7 @@ reads the recovery store, never the group. A partition that handed on nothing ye
 is committed at its first offset, which an admin client of its own asks for (one
 request for all of them, answered in the background): asked on the consumer, each
 partition's request waits behind the consumer's pending fetch, up to the fetch
-wait (500 ms on Apache Kafka), in the worker's thread; a flow of 12 partitions took
-7 s to its first message so."""
+wait (500 ms on Apache Kafka), in the worker's thread (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -38,9 +37,8 @@ from bytewax.inputs import StatefulSourcePartition
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka import KafkaError as ConfluentError
 
-Told = Callable[[tuple[str, int], int | None], None]  # a partition's first offset, None when not told
-
 Key = tuple[str, int]  # (topic, partition)
+Told = Callable[[Key, int | None], None]  # a partition's first offset, None when not told
 # At most this many batches sorted and not yet handed on, across the process's partitions:
 # a partition whose owner is slow to poll holds the others back, not the process's memory.
 BUFFERED_BATCHES = 4
@@ -59,7 +57,7 @@ class BrokerFirstOffsets:
         self._config = config
         self._admin: Any = None
 
-    def __call__(self, keys: Iterable[tuple[str, int]], told: Told) -> None:
+    def __call__(self, keys: Iterable[Key], told: Told) -> None:
         from confluent_kafka.admin import AdminClient, OffsetSpec
 
         if self._admin is None:
@@ -70,7 +68,7 @@ class BrokerFirstOffsets:
             future.add_done_callback(lambda f, key=key: told(key, None if f.exception() else f.result().offset))
 
 
-def _told_nothing(_keys: Iterable[tuple[str, int]], _told: Told) -> None:
+def _told_nothing(_keys: Iterable[Key], _told: Told) -> None:
     return None
 
 
@@ -83,7 +81,7 @@ class ProcessConsumer:
         batch_size: int,
         make: Callable[[dict], Any] = Consumer,
         commits: bool = False,
-        first_offsets: Callable[[Iterable[tuple[str, int]], Told], None] | None = None,
+        first_offsets: Callable[[Iterable[Key], Told], None] | None = None,
     ):
         """``first_offsets``: asks for partitions' first offsets, for the group commit
         (``BrokerFirstOffsets``); without it a partition is listed once it hands on."""

@@ -25,7 +25,7 @@ from http_api.ports import OrderStore
 from shared.domain import apply
 from shared.domain.events import Event, OrderUpdated, RequestRejected
 from shared.schemas.events_in import parse_event
-from shared.storage import order_from_doc, order_to_doc, record_id
+from shared.storage import order_from_doc, order_to_doc, read_record, record_id
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,8 @@ class Decided(NamedTuple):
         """The outcome a reader may be shown: the record, once its order is stored too."""
         if record is None or order is None or order["revision"] < record["seq"]:
             return None
-        if record["status"] == "rejected":
-            return cls(order, record["reason"], record["detail"] or "")
-        return cls(order)
+        stored = read_record(record)
+        return cls(order, stored.reason, stored.detail) if stored.rejected else cls(order)
 
     @classmethod
     def from_event(cls, payload: dict[str, Any], order_id: str, seen: dict[str, Any] | None) -> Decided | None:
@@ -111,9 +110,6 @@ class _Waiting(NamedTuple):
     order_id: str
     seen: dict[str, Any] | None
     futures: list[asyncio.Future[Decided]]
-
-
-_NOBODY = _Waiting("", None, [])
 
 
 class OutcomeWatcher:
@@ -190,7 +186,8 @@ class OutcomeWatcher:
             self._flush = asyncio.create_task(self._answer())
 
     def _resolve(self, request_id: str, outcome: Decided) -> None:
-        for future in self._waiters.get(request_id, _NOBODY).futures:
+        waiting = self._waiters.get(request_id)
+        for future in waiting.futures if waiting is not None else ():
             if not future.done():
                 future.set_result(outcome)
 

@@ -13,7 +13,7 @@ from http_api.views import order_view
 from shared.schemas.outputs import event_payload
 from shared.step import step
 from shared.storage import CLIENT_READ
-from tests.unit.builders import ORDER_ID
+from tests.unit.builders import ORDER_ID, pay, refund_some
 from tests.unit.test_properties import commands, one_request_per_id, payments
 
 
@@ -66,11 +66,5 @@ def test_every_change_to_the_version_read_is_told_by_its_event(payment, cmds):
 
 
 def test_an_event_of_another_order_tells_nothing():
-    (before, event, _, _), *_ = history(*_a_refund())
+    ((before, event, _, _),) = history(pay(), [refund_some("r1", "apple", 1)])
     assert Decided.from_event(event, "0" * 24, as_the_api_reads(before)) is None
-
-
-def _a_refund():
-    from tests.unit.builders import pay, refund_some
-
-    return pay(), [refund_some("r1", "apple", 1)]
