@@ -24,25 +24,19 @@ from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
 from http_api.reads import REQUEST_STATUS_ROUTE, etag
 from http_api.request_log import name_request
-from http_api.route_fields import (
-    DEFAULT_TIMEOUT,
-    PRODUCT_REFUND_BODY,
-    PRODUCT_REFUND_QUERY,
-    UPDATE,
-    WHOLE_REFUND,
-    parse_body,
-    parse_query,
-)
+from http_api.route_fields import parse_body, parse_query
 from http_api.views import order_view
+from shared.domain.commands import Command
 from shared.domain.events import Reason, RequestRejected
 from shared.domain.machine import final_rejection
 from shared.domain.model import TERMINAL, Actor
-from shared.schemas.inputs import Invalid, encodable, parse_refund, parse_update
-from shared.schemas.requests import body_fingerprint, idempotency_hash, refund_request, request_id, update_request
+from shared.schemas.fields import DEFAULT_TIMEOUT
+from shared.schemas.inputs import Invalid, encodable
+from shared.schemas.request_kinds import BodyForm, RequestKind, Route
+from shared.schemas.requests import RequestHead, body_fingerprint, idempotency_hash, request_id
 from shared.schemas.updatable import UPDATABLE
 from shared.storage import order_from_doc
 from shared.timefmt import iso
-from shared.topics import Kind
 
 FROZEN_STATUSES = frozenset(str(s) for s in TERMINAL)
 REJECTION_STATUS: dict[str, int] = {
@@ -63,57 +57,47 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 @dataclass(frozen=True)
 class Ask:
-    """What a mutating route asks of the flow: a refund or an update, with its fields."""
+    """What a mutating route asks of the flow: a request of ``kind``, with its fields."""
 
-    kind: Kind
+    kind: RequestKind
     fields: dict[str, Any]
     expected_version: int | None = None
     timeout: float = DEFAULT_TIMEOUT
 
-    @property
-    def whole(self) -> bool:
-        """A whole-order refund: only ``/refund`` and ``refundOrder`` ask for one."""
-        return self.kind == Kind.REFUND and not self.fields
-
     def fingerprint(self, order_id: str) -> str:
-        return body_fingerprint(self.kind, order_id, {**self.fields, "v": self.expected_version})
+        return body_fingerprint(self.kind.label, order_id, {**self.fields, "v": self.expected_version})
 
 
-def mutation(read_ask: Callable[[web.Request], Awaitable[Ask]]) -> Handler:
-    """A mutating route: admitted (``admission``) before its request is read."""
+def mutation(kind: RequestKind, route: Route) -> Handler:
+    """The handler of a mutating route: admitted (``admission``) before its request is read."""
 
     async def handler(request: web.Request) -> web.Response:
         who = request.app[keys.ADMISSION].admit(request)
-        return await submit(request, who, await read_ask(request))
+        query = parse_query(route.fields, request.query)
+        timeout = query.pop("timeout", DEFAULT_TIMEOUT)
+        body = await _BODY_READERS[route.body](request, route)
+        if route.body == BodyForm.CHANGES:
+            return await submit(request, who, Ask(kind, {"changes": body}, _if_match(request), timeout))
+        return await submit(request, who, Ask(kind, {**query, **body}, timeout=timeout))
 
     return handler
 
 
-async def _whole_refund(request: web.Request) -> Ask:
-    query = parse_query(WHOLE_REFUND, request.query)
+async def _ignored(request: web.Request, route: Route) -> dict[str, Any]:
+    return {}
+
+
+async def _empty(request: web.Request, route: Route) -> dict[str, Any]:
     if request.body_exists and await _optional_json_object(request):
-        raise Problem(
-            400,
-            "a whole-order refund takes no fields; to refund one product, POST refund-product",
-            invalidParams=[{"name": "body", "reason": "must be empty or {}"}],
-        )
-    return Ask(Kind.REFUND, {}, timeout=query.get("timeout", DEFAULT_TIMEOUT))
+        raise Problem(400, route.hint, invalidParams=[{"name": "body", "reason": "must be empty or {}"}])
+    return {}
 
 
-async def _product_refund_from_query(request: web.Request) -> Ask:
-    query = parse_query(PRODUCT_REFUND_QUERY, request.query)
-    fields = {"productId": query["productId"], "quantity": query["quantity"]}
-    return Ask(Kind.REFUND, fields, timeout=query.get("timeout", DEFAULT_TIMEOUT))
+async def _fields(request: web.Request, route: Route) -> dict[str, Any]:
+    return parse_body(route.fields, await _json_object(request))
 
 
-async def _product_refund_from_body(request: web.Request) -> Ask:
-    query = parse_query(PRODUCT_REFUND_BODY, request.query)
-    fields = parse_body(PRODUCT_REFUND_BODY, await _json_object(request))
-    return Ask(Kind.REFUND, fields, timeout=query.get("timeout", DEFAULT_TIMEOUT))
-
-
-async def _update(request: web.Request) -> Ask:
-    query = parse_query(UPDATE, request.query)
+async def _changes(request: web.Request, route: Route) -> dict[str, Any]:
     body = await _json_object(request)
     refused = sorted(set(body) - UPDATABLE)
     if refused:
@@ -122,13 +106,15 @@ async def _update(request: web.Request) -> Ask:
             f"these fields cannot be changed: {', '.join(refused)} (only {', '.join(sorted(UPDATABLE))})",
             invalidParams=[{"name": n, "reason": "not updatable"} for n in refused],
         )
-    return Ask(Kind.UPDATE, {"changes": body}, _if_match(request), query.get("timeout", DEFAULT_TIMEOUT))
+    return body
 
 
-refund_order = mutation(_whole_refund)
-refund_product_from_query = mutation(_product_refund_from_query)
-refund_product_from_body = mutation(_product_refund_from_body)
-patch_order = mutation(_update)
+_BODY_READERS = {
+    BodyForm.IGNORED: _ignored,
+    BodyForm.EMPTY: _empty,
+    BodyForm.FIELDS: _fields,
+    BodyForm.CHANGES: _changes,
+}
 
 
 # --- the common path ------------------------------------------------------------
@@ -140,7 +126,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
     key_hash = _idempotency_hash(request, who)
     doc = await visible_order(request, who, order_id)
     rid = request_id(order_id, _random_part())
-    body = _request_body(ask, rid, order_id, who, doc["version"])  # a 400 before the key is claimed
+    body, command = _request(ask, rid, order_id, who, doc["version"])  # a 400 before the key is claimed
     if key_hash is not None:
         rid = await _claimed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id))
         body["requestId"] = rid
@@ -149,7 +135,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
         known = await stored_outcome(request.app[keys.STORE], doc, rid)
         if known is not None:
             return respond(rid, known)
-    _refuse_if_final(ask.kind, body, doc, rid)
+    _refuse_if_final(command, doc, rid)
     decided = await _publish_and_wait(request.app, ask.kind, doc, rid, body, ask.timeout)
     if decided is None:
         return _accepted(request, rid, order_id)
@@ -179,12 +165,12 @@ async def _claimed(request: web.Request, user_id: str, key_hash: str, rid: str, 
 
 
 async def _publish_and_wait(
-    app: web.Application, kind: Kind, seen: dict[str, Any], rid: str, body: dict[str, Any], timeout: float
+    app: web.Application, kind: RequestKind, seen: dict[str, Any], rid: str, body: dict[str, Any], timeout: float
 ) -> Decided | None:
     """``seen``: the order as this request read it."""
     started = time.perf_counter()
     order_id = seen["_id"]
-    publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind), order_id, body)
+    publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind.topic.kind), order_id, body)
     try:
         with traces.span("publish and await outcome"):  # the produce is its child; the outcome ends it
             decided = await app[keys.OUTCOMES].wait(order_id, rid, timeout, publish, seen)
@@ -204,15 +190,11 @@ def _accepted(request: web.Request, rid: str, order_id: str) -> web.Response:
     )
 
 
-def _refuse_if_final(kind: Kind, body: dict[str, Any], doc: dict[str, Any], rid: str) -> None:
+def _refuse_if_final(command: Command, doc: dict[str, Any], rid: str) -> None:
     """A request to a frozen order (refunded, cancelled) is rejected whenever it reaches
     the flow, the same way: answered here, nothing published, nothing stored."""
     if doc.get("status") not in FROZEN_STATUSES:
         return
-    try:
-        command = parse_refund(body, None) if kind == Kind.REFUND else parse_update(body, None)
-    except Invalid as exc:
-        raise Problem(400, str(exc)) from exc
     rejection = final_rejection(order_from_doc(doc), command)
     if isinstance(rejection, RequestRejected):
         _reject(rid, rejection.reason, rejection.detail)
@@ -231,19 +213,12 @@ def respond(rid: str, decided: Decided) -> web.Response:
     return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid, "ETag": etag(decided.order)})
 
 
-def _request_body(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> dict[str, Any]:
-    """The request event; ``seen_version``, the order's version this request read, tells
-    the flow someone may be waiting for its record (``machine.handle``)."""
-    now = iso(datetime.now(UTC))
-    roles = list(who.roles)
-    fields = ask.fields
+def _request(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> tuple[dict[str, Any], Command]:
+    """The request event and its command; ``seen_version``, the order's version this
+    request read, tells the flow someone may be waiting for its record (``machine.handle``)."""
+    head = RequestHead(rid, order_id, who.user_id, tuple(who.roles), iso(datetime.now(UTC)), seen_version)
     try:
-        if ask.kind == Kind.REFUND:
-            product = None if ask.whole else (fields["productId"], fields["quantity"])
-            return refund_request(rid, order_id, who.user_id, roles, now, product, seen_version)
-        return update_request(
-            rid, order_id, who.user_id, roles, now, fields["changes"], ask.expected_version, seen_version
-        )
+        return ask.kind.build(head, ask.fields, ask.expected_version)
     except Invalid as exc:
         raise Problem(400, str(exc)) from exc
 

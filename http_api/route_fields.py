@@ -1,5 +1,5 @@
-"""What each mutating route accepts, in one table: the handlers parse by it and the
-OpenAPI document states it, so the two cannot drift apart.
+"""What each mutating route accepts, parsed by its table (``shared.schemas.request_kinds``):
+the handlers parse by it and the OpenAPI document states it, so the two cannot drift apart.
 
 A field that is missing, null, of the wrong type or misspelt is a 400 naming it; so is
 an unknown query parameter. A request that does not say exactly what it wants never
@@ -9,50 +9,14 @@ falls back to a default that moves money.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from multidict import MultiMapping
 
 from http_api.problems import Problem
-from shared.schemas.inputs import MAX_ID, MAX_QUANTITY
+from shared.schemas.fields import Field, RouteFields
 
 DIGITS = re.compile(r"^[0-9]{1,12}$", re.ASCII)
-MAX_TIMEOUT = 30.0
-DEFAULT_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class Field:
-    """One named value of a request: its JSON schema says its type and bounds."""
-
-    name: str
-    schema: dict[str, Any]
-    required: bool = True
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class RouteFields:
-    """A mutating route's query parameters and, when it takes one, its JSON body's fields."""
-
-    query: tuple[Field, ...]
-    body: tuple[Field, ...] | None = None
-
-
-TIMEOUT = Field(
-    "timeout",
-    {"type": "number", "minimum": 0, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT},
-    required=False,
-    description="seconds to wait for the outcome before answering 202",
-)
-PRODUCT_ID = Field("productId", {"type": "string", "minLength": 1, "maxLength": MAX_ID})
-QUANTITY = Field("quantity", {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY})
-
-WHOLE_REFUND = RouteFields(query=(TIMEOUT,))
-PRODUCT_REFUND_QUERY = RouteFields(query=(TIMEOUT, PRODUCT_ID, QUANTITY))
-PRODUCT_REFUND_BODY = RouteFields(query=(TIMEOUT,), body=(PRODUCT_ID, QUANTITY))
-UPDATE = RouteFields(query=(TIMEOUT,))  # its body is OrderChanges (shared.schemas.updatable)
 
 
 def _bad(name: str, reason: str) -> Problem:

@@ -1,4 +1,5 @@
-"""Every route of the API, in one table (documented in docs/http-api.md)."""
+"""Every route of the API, in one table (documented in docs/http-api.md); the mutating
+ones are each request kind's (``shared.schemas.request_kinds``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from aiohttp import web
 
 from http_api import docs_page, health, mutations, reads
 from http_api.openapi import openapi
-
-BASE = "/api/order"
+from shared.schemas.request_kinds import BASE, REQUEST_KINDS
 
 
 def setup_routes(app: web.Application, metrics_here: bool = True) -> None:
@@ -21,11 +21,11 @@ def setup_routes(app: web.Application, metrics_here: bool = True) -> None:
             web.get(f"{BASE}/findOrder/{{orderId}}", reads.find_order),
             web.get(f"{BASE}/requests/{{requestId}}", reads.request_status, name=reads.REQUEST_STATUS_ROUTE),
             web.get(f"{BASE}/{{orderId}}/history", reads.order_history),
-            web.get(f"{BASE}/refundOrder/{{orderId}}", mutations.refund_order),
-            web.get(f"{BASE}/refundProductFromOrder/{{orderId}}", mutations.refund_product_from_query),
-            web.post(f"{BASE}/{{orderId}}/refund", mutations.refund_order),
-            web.post(f"{BASE}/{{orderId}}/refund-product", mutations.refund_product_from_body),
-            web.patch(f"{BASE}/{{orderId}}", mutations.patch_order),
+            *(
+                web.route(route.method, BASE + route.path, mutations.mutation(kind, route))
+                for kind in REQUEST_KINDS.values()
+                for route in kind.routes
+            ),
             web.get("/health/live", health.live),
             web.get("/health/ready", health.ready),
         ]

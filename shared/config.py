@@ -20,6 +20,7 @@ from shared import tracing
 from shared.domain.policy import Policy
 from shared.kafka_config import KafkaConnection, security_from_env, without_secrets
 from shared.rates import Rate, parse_rate
+from shared.schemas.request_kinds import request_topics
 from shared.topics import Topics
 
 DEFAULT_DATABASE = "order-service"
@@ -283,6 +284,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         get,
         extra_payments=tuple(t.strip() for t in get("PAYMENT_TOPICS_EXTRA", "").split(",") if t.strip()),
         compat=_read(COMPAT_TOPICS, get(COMPAT_TOPICS) or "true", _flag),
+        request_topics=request_topics(),
     )
     read = {
         name: _read(variable, values[variable], parse)

@@ -28,7 +28,7 @@ INPUT_KINDS = frozenset({Kind.PAYMENT, Kind.REFUND, Kind.UPDATE})
 class Topic:
     role: str  # its setting is TOPIC_<ROLE>
     name: str
-    kind: Kind
+    kind: str  # a Kind, or a request kind's own (shared.schemas.request_kinds)
     key: str  # the field its messages are keyed by
 
     @property
@@ -62,14 +62,24 @@ class Topics:
     )
     # More topics whose messages are payments (the original payment service's, say).
     extra_payments: tuple[Topic, ...] = ()
+    # The topics of request kinds beyond the two above (shared.schemas.request_kinds).
+    more_requests: tuple[Topic, ...] = ()
     compat: bool = True  # whether the compat topics are written
 
     @classmethod
-    def configured(cls, setting: Callable[[str, str], str], extra_payments: tuple[str, ...], compat: bool) -> Topics:
-        """Each topic's name from ``setting(TOPIC_<ROLE>, default)``."""
+    def configured(
+        cls,
+        setting: Callable[[str, str], str],
+        extra_payments: tuple[str, ...],
+        compat: bool,
+        request_topics: tuple[Topic, ...] = (),
+    ) -> Topics:
+        """Each topic's name from ``setting(TOPIC_<ROLE>, default)``; ``request_topics``,
+        every request kind's (those not named above join ``more_requests``)."""
         named = {t.role: replace(t, name=setting(t.setting, t.name)) for t in cls().registered()}
         extra = tuple(Topic("payment_accepted", name, Kind.PAYMENT, "paymentId") for name in extra_payments)
-        return cls(**named, extra_payments=extra, compat=compat)
+        more = tuple(replace(t, name=setting(t.setting, t.name)) for t in request_topics if t.role not in named)
+        return cls(**named, extra_payments=extra, more_requests=more, compat=compat)
 
     def registered(self) -> Iterator[Topic]:
         """Every named topic, extra payment topics aside."""
@@ -84,7 +94,7 @@ class Topics:
 
     @property
     def inputs(self) -> tuple[Topic, ...]:
-        return (*self.payments, self.refund_request, self.order_update_request)
+        return (*self.payments, self.refund_request, self.order_update_request, *self.more_requests)
 
     @property
     def outputs(self) -> tuple[Topic, ...]:
@@ -96,16 +106,23 @@ class Topics:
     def all(self) -> tuple[Topic, ...]:
         return self.inputs + self.outputs
 
-    def request_topic(self, kind: Kind) -> Topic:
-        """Where the API publishes a request of ``kind``."""
-        return {Kind.REFUND: self.refund_request, Kind.UPDATE: self.order_update_request}[kind]
+    def request_topic(self, kind: str) -> Topic:
+        """Where the API publishes a request of ``kind`` (its topic's kind)."""
+        return self._request_topics[kind]
 
-    def input_kind(self, name: str) -> Kind:
+    @cached_property
+    def _request_topics(self) -> dict[str, Topic]:
+        return {t.kind: t for t in self.inputs if t.kind != Kind.PAYMENT}
+
+    def input_kind(self, name: str) -> str:
         return self._input_kinds[name]
 
     @cached_property
-    def _input_kinds(self) -> dict[str, Kind]:
+    def _input_kinds(self) -> dict[str, str]:
         return {t.name: t.kind for t in self.inputs}
+
+
+DEFAULT_TOPICS = Topics()
 
 
 def names(topics: tuple[Topic, ...]) -> list[str]:

@@ -14,10 +14,8 @@ from typing import Any
 
 from shared.domain.commands import (
     AcceptPayment,
-    Command,
     RefundOrder,
     RefundProduct,
-    RejectInvalid,
     UpdateOrder,
 )
 from shared.domain.model import INITIAL, Actor, Line, Status
@@ -25,8 +23,7 @@ from shared.ids import order_id_for_payment
 from shared.money import MoneyError, to_cents
 from shared.redact import masked_digits
 from shared.schemas.updatable import UPDATABLE
-from shared.timefmt import parse_time, time_from_millis
-from shared.topics import Kind
+from shared.timefmt import parse_time
 
 MAX_MESSAGE_BYTES = 1_048_576
 MAX_PRODUCTS = 500
@@ -46,36 +43,6 @@ class PaymentReference:
 
     payment_id: str
     at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    command: Command | PaymentReference | None = None
-    error: str | None = None  # set when the message belongs in the dead-letter topic
-
-
-def parse_message(kind: Kind, value: bytes | None, timestamp_ms: int | None) -> Parsed:
-    fallback_at = message_time(timestamp_ms)
-    try:
-        body = decode_json(value)
-    except Invalid as exc:
-        return Parsed(error=str(exc))
-    try:
-        return Parsed(command=_PARSERS[kind](body, fallback_at))
-    except Invalid as exc:
-        rejection = _rejection(kind, body, str(exc), fallback_at)
-        return Parsed(command=rejection, error=str(exc))
-
-
-def message_time(timestamp_ms: int | None) -> datetime | None:
-    """The Kafka timestamp as a time; none when absent or outside the calendar
-    (a producer may set any 64-bit value), as if the message had no timestamp."""
-    if not timestamp_ms:
-        return None
-    try:
-        return time_from_millis(timestamp_ms)
-    except ValueError:
-        return None
 
 
 def decode_json(value: bytes | None) -> dict[str, Any]:
@@ -196,7 +163,7 @@ def _initial_status(value: object) -> Status:
 
 def parse_refund(body: dict[str, Any], fallback_at: datetime | None) -> RefundOrder | RefundProduct:
     request_id, order_id = _request_ids(body)
-    at = _request_time(body, fallback_at)
+    at = request_time(body, fallback_at)
     actor = _actor(body.get("requestedBy"))
     reason = _optional_text(body, "reason", MAX_REASON)
     kind = body.get("kind")
@@ -219,7 +186,7 @@ def parse_refund(body: dict[str, Any], fallback_at: datetime | None) -> RefundOr
 
 def parse_update(body: dict[str, Any], fallback_at: datetime | None) -> UpdateOrder:
     request_id, order_id = _request_ids(body)
-    at = _request_time(body, fallback_at)
+    at = request_time(body, fallback_at)
     changes = body.get("changes")
     if not isinstance(changes, dict) or not changes:
         raise Invalid("changes: must be a non-empty object")
@@ -258,7 +225,7 @@ def _request_ids(body: dict[str, Any]) -> tuple[str, str]:
     return _text(body, "requestId", MAX_ID), _text(body, "orderId", MAX_ID)
 
 
-def _request_time(body: dict[str, Any], fallback_at: datetime | None) -> datetime:
+def request_time(body: dict[str, Any], fallback_at: datetime | None) -> datetime:
     at = _when(body, "requestedAt", fallback_at)
     if at is None:
         raise Invalid("requestedAt: required when the message has no timestamp")
@@ -276,24 +243,10 @@ def _actor(value: object) -> Actor | None:
     return Actor(_text(value, "userId", MAX_ID, "requestedBy"), tuple(roles))
 
 
-def _rejection(kind: Kind, body: dict[str, Any], error: str, fallback_at: datetime | None) -> RejectInvalid | None:
-    """An invalid request still gets its outcome event when its ids can be read."""
-    if kind == Kind.PAYMENT:
-        return None
-    request_id, order_id = body.get("requestId"), body.get("orderId")
-    if not (_is_id(request_id) and _is_id(order_id)):
-        return None
-    try:
-        at = _request_time(body, fallback_at)
-    except Invalid:
-        return None
-    return RejectInvalid(request_id, order_id, error, at)
-
-
 # --- fields -----------------------------------------------------------------
 
 
-def _is_id(value: object) -> bool:
+def is_id(value: object) -> bool:
     return isinstance(value, str) and len(value.strip()) > 0 and len(value) <= MAX_ID
 
 
@@ -344,6 +297,3 @@ def _when(body: dict[str, Any], name: str, fallback: datetime | None) -> datetim
         return parse_time(value)
     except ValueError as exc:
         raise Invalid(f"{name}: not an ISO-8601 time") from exc
-
-
-_PARSERS = {Kind.PAYMENT: parse_payment, Kind.REFUND: parse_refund, Kind.UPDATE: parse_update}

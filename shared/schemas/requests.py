@@ -1,16 +1,16 @@
 """Request events as the HTTP API publishes them (refund-request, order-update-request).
 
 Pure: the caller passes the time and the random part of new request ids. Each
-payload is validated with the same parser the dataflow uses, so both agree.
+payload is parsed by the same parser the dataflow uses (``request_kinds``), so both agree.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
-from shared.schemas.inputs import Invalid, parse_refund, parse_update
+from shared.schemas.inputs import Invalid
 
 ORDER_ID = re.compile(r"^[0-9a-f]{24}$")
 REQUEST_ID = re.compile(r"^([0-9a-f]{24})-([0-9A-Za-z]{8,64})$")
@@ -41,56 +41,42 @@ def body_fingerprint(kind: str, order_id: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _actor(user_id: str, roles: list[str]) -> dict[str, Any]:
-    return {"userId": user_id, "roles": list(roles)}
+class RequestHead(NamedTuple):
+    """What every request event carries, whatever its kind."""
+
+    request_id: str
+    order_id: str
+    user_id: str
+    roles: tuple[str, ...]
+    at: str  # ISO-8601
+    seen_version: int | None  # the order's version its requester read (``machine.handle``)
 
 
-def refund_request(
-    rid: str,
-    order_id: str,
-    user_id: str,
-    roles: list[str],
-    at: str,
-    product: tuple[Any, Any] | None,
-    seen_version: int | None = None,
-) -> dict[str, Any]:
-    """A whole-order refund when ``product`` is None; else ``product`` is (productId,
-    quantity), both required: a product refund never becomes a whole one."""
+def request_body(head: RequestHead, fields: dict[str, Any]) -> dict[str, Any]:
+    """A request event: its head's fields, then ``fields`` (the kind's own)."""
     body: dict[str, Any] = {
-        "requestId": rid,
-        "orderId": order_id,
-        "kind": "order" if product is None else "product",
-        "requestedBy": _actor(user_id, roles),
-        "requestedAt": at,
+        "requestId": head.request_id,
+        "orderId": head.order_id,
+        **{k: v for k, v in fields.items() if k in _BEFORE_ACTOR},
+        "requestedBy": {"userId": head.user_id, "roles": list(head.roles)},
+        "requestedAt": head.at,
+        **{k: v for k, v in fields.items() if k not in _BEFORE_ACTOR and v is not None},
     }
-    if product is not None:
-        body["productId"], body["quantity"] = product
-    if seen_version is not None:
-        body["seenVersion"] = seen_version
-    parse_refund(body, at)  # raises Invalid with the field at fault
+    if head.seen_version is not None:
+        body["seenVersion"] = head.seen_version
     return body
 
 
-def update_request(
-    rid: str,
-    order_id: str,
-    user_id: str,
-    roles: list[str],
-    at: str,
-    changes: Any,
-    expected_version: int | None,
-    seen_version: int | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "requestId": rid,
-        "orderId": order_id,
-        "changes": changes,
-        "requestedBy": _actor(user_id, roles),
-        "requestedAt": at,
-    }
-    if expected_version is not None:
-        body["expectedVersion"] = expected_version
-    if seen_version is not None:
-        body["seenVersion"] = seen_version
-    parse_update(body, at)
-    return body
+_BEFORE_ACTOR = frozenset({"kind", "changes"})  # the order the fields have always been written in
+
+
+def refund_fields(fields: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
+    """A whole-order refund when ``fields`` is empty; else productId and quantity, both
+    required: a product refund never becomes a whole one."""
+    if not fields:
+        return {"kind": "order"}
+    return {"kind": "product", "productId": fields["productId"], "quantity": fields["quantity"]}
+
+
+def update_fields(fields: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
+    return {"changes": fields["changes"], "expectedVersion": expected_version}

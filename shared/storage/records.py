@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from shared.domain.commands import RejectInvalid, Request, UpdateOrder
+from shared.domain.commands import Request
 from shared.domain.effects import charged, refunded, stock_changes
 from shared.domain.events import (
     Event,
@@ -18,6 +18,7 @@ from shared.domain.events import (
 from shared.domain.model import Line, Order, Status
 from shared.schemas.events_in import parse_event
 from shared.schemas.outputs import event_payload
+from shared.schemas.request_kinds import record_label
 from shared.schemas.updatable import FIELD_OF_WIRE_NAME
 from shared.storage.common import cents, money
 from shared.timefmt import iso, parse_time
@@ -48,7 +49,7 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
         "orderId": order.id,
         "seq": order.revision,
         "requestId": command.request_id,
-        "kind": _kind(command),
+        "kind": record_label(command),
         "requestedBy": None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)},
         "requestedAt": iso(command.at),
         "status": "rejected" if rejected else "applied",
@@ -107,14 +108,6 @@ def recorded_from_doc(doc: dict[str, Any]) -> Recorded:
 
 def _event_id(event: dict[str, Any]) -> str:
     return event["eventId"] if "eventId" in event else event["event_id"]
-
-
-def _kind(command: Request) -> str:
-    if isinstance(command, UpdateOrder):
-        return "update"
-    if isinstance(command, RejectInvalid):
-        return "invalid"
-    return "refund"
 
 
 def _legacy_event(type_name: str, doc: dict[str, Any]) -> Event:

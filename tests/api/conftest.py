@@ -9,7 +9,7 @@ from http_api.auth import issue_token
 from ops.samples import payment
 from shared.config import load_settings
 from shared.domain import handle
-from shared.schemas.inputs import parse_message
+from shared.schemas.messages import parse_message
 from shared.storage import order_to_doc
 from shared.topics import Kind
 from tests.api.fakes import DecidingPublisher, FakeFeed, FakeStore

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from http_api.ports import TooManyKeys
-from shared.schemas.inputs import parse_message
+from shared.schemas.messages import parse_message
 from shared.schemas.outputs import event_payload
 from shared.step import step
 from shared.storage import (

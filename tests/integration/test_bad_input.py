@@ -17,7 +17,7 @@ from http_api.auth import issue_token
 from ops.sandbox import JWT_SECRET, Stack
 from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
-from shared.schemas.inputs import parse_message
+from shared.schemas.messages import parse_message
 from tests.flowkit import payment, refund, update
 
 SETTINGS = settings(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from http_api.auth import issue_token
-from http_api.openapi import SPEC
+from http_api.openapi import spec
 from ops.sandbox import JWT_SECRET, Stack
 from ops.servers import free_port, wait_for_port
 from tests.integration.browser import Browser, chromium
@@ -33,7 +33,7 @@ def docs_url(stack: Stack) -> Iterator[str]:
 
 
 def operations() -> set[str]:
-    return {f"{method} {path}" for path, item in SPEC["paths"].items() for method in item if method in METHODS}
+    return {f"{method} {path}" for path, item in spec()["paths"].items() for method in item if method in METHODS}
 
 
 async def shown_operations(url: str, workdir: Path) -> set[str]:

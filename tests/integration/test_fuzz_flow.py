@@ -27,7 +27,8 @@ from ops.samples import payment, refund, update
 from ops.sandbox import Stack
 from shared.domain.commands import AcceptPayment
 from shared.ids import order_id_for_payment
-from shared.schemas.inputs import PaymentReference, parse_message
+from shared.schemas.inputs import PaymentReference
+from shared.schemas.messages import parse_message
 from shared.topics import Kind
 from tests.card_scan import cards_in
 from tests.integration.http_stub import QuietHandler, serving

@@ -10,7 +10,8 @@ import pytest
 from shared.domain import AcceptPayment, RefundProduct, RejectInvalid, UpdateOrder
 from shared.domain.model import Status
 from shared.ids import order_id_for_payment
-from shared.schemas.inputs import MAX_MESSAGE_BYTES, PaymentReference, mask_card, parse_message
+from shared.schemas.inputs import MAX_MESSAGE_BYTES, PaymentReference, mask_card
+from shared.schemas.messages import parse_message
 from tests.flowkit import payment, refund, update
 
 TS = 1_760_000_000_000
