@@ -17,8 +17,9 @@ from ops.samples import payment
 from ops.sandbox import Stack
 from ops.servers import free_port
 from shared.domain import RefundProduct, handle
+from shared.schemas.event_codec import event_payload
 from shared.schemas.messages import parse_message
-from shared.schemas.outputs import dumps, event_payload
+from shared.schemas.outputs import dumps
 from shared.storage import order_to_doc
 from shared.topics import Kind
 

@@ -41,9 +41,10 @@ from shared.domain import AcceptPayment, Command
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
 from shared.kafka_config import fetch_wait_for
+from shared.schemas.dead_letters import DeadReason, dead_letter
 from shared.schemas.inputs import PaymentReference
 from shared.schemas.messages import parse_message
-from shared.schemas.outputs import DeadReason, OutMessage, dead_letter, render
+from shared.schemas.outputs import OutMessage, render
 from shared.step import step
 from shared.storage import Recorded, record_id
 from shared.topics import Topics, names

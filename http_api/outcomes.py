@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Protocol
 from http_api.ports import OrderStore
 from shared.domain import apply
 from shared.domain.events import Event, OrderUpdated, RequestRejected
-from shared.schemas.events_in import parse_event
+from shared.schemas.event_codec import parse_event
 from shared.storage import order_from_doc, order_to_doc, read_record, record_id
 
 log = logging.getLogger(__name__)

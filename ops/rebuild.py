@@ -31,7 +31,7 @@ from ops.log_reader import read_topic
 from shared.config import database_name, settings_or_exit
 from shared.domain import OrderCreated, RequestRejected, apply
 from shared.domain.model import Order
-from shared.schemas.events_in import decided_events
+from shared.schemas.event_codec import decided_events
 from shared.storage import COLLECTION, PENDING, order_to_doc
 
 SHOWN = 50  # ids listed per kind of difference

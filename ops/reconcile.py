@@ -34,7 +34,7 @@ from shared.config import database_name, settings_or_exit
 from shared.domain import OrderCreated
 from shared.domain.effects import charged, refunded
 from shared.money import json_number
-from shared.schemas.events_in import decided_events
+from shared.schemas.event_codec import decided_events
 from shared.storage import COLLECTION, cents
 
 SHOWN = 50

@@ -7,25 +7,14 @@ from typing import Any, NamedTuple
 
 from shared.domain.commands import Request
 from shared.domain.effects import charged, refunded, stock_changes
-from shared.domain.events import (
-    Event,
-    OrderCreated,
-    OrderRefunded,
-    OrderUpdated,
-    ProductRefunded,
-    RequestRejected,
-)
-from shared.domain.model import Line, Order, Status
-from shared.schemas.events_in import parse_event
-from shared.schemas.outputs import event_payload
+from shared.domain.events import Event, RequestRejected
+from shared.domain.model import Order
+from shared.schemas.event_codec import event_payload, legacy_event, parse_event
 from shared.schemas.request_kinds import record_label
-from shared.schemas.updatable import FIELD_OF_WIRE_NAME
 from shared.storage.common import cents, money
-from shared.timefmt import iso, parse_time
+from shared.timefmt import iso
 
 RECORDS = "order-requests"
-
-_EVENTS = {cls.__name__: cls for cls in (OrderCreated, OrderRefunded, ProductRefunded, OrderUpdated, RequestRejected)}
 
 
 class Recorded(NamedTuple):
@@ -103,31 +92,8 @@ def read_record(doc: dict[str, Any]) -> RecordView:
 
 def recorded_from_doc(doc: dict[str, Any]) -> Recorded:
     event = doc["event"]
-    return Recorded(doc["seq"], parse_event(event) if "eventId" in event else _legacy_event(doc["type"], event))
+    return Recorded(doc["seq"], parse_event(event) if "eventId" in event else legacy_event(doc["type"], event))
 
 
 def _event_id(event: dict[str, Any]) -> str:
     return event["eventId"] if "eventId" in event else event["event_id"]
-
-
-def _legacy_event(type_name: str, doc: dict[str, Any]) -> Event:
-    """A record stored before records held the order-events payload: the event's fields
-    by name, money in cents (read only; nothing writes this form any more)."""
-    cls = _EVENTS[type_name]
-    data = {k: v for k, v in doc.items() if k in cls._fields}
-    if "restocked" in data:
-        data["restocked"] = tuple((product_id, quantity) for product_id, quantity in data["restocked"])
-    if "changes" in data:
-        data["changes"] = tuple(_change(name, value) for name, value in data["changes"])
-    if "lines" in data:
-        data["lines"] = tuple(Line(*line) for line in data["lines"])
-    if "status" in data:
-        data["status"] = Status(data["status"])
-    data["occurred_at"] = parse_time(data["occurred_at"])
-    return cls(**data)
-
-
-def _change(name: str, value: Any) -> tuple[str, object]:
-    # Records stored before changes named the Order's fields hold the wire name "isGift".
-    field = FIELD_OF_WIRE_NAME.get(name, name)
-    return field, Status(value) if field == "status" else value

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from http_api.ports import TooManyKeys
+from shared.schemas.event_codec import event_payload
 from shared.schemas.messages import parse_message
-from shared.schemas.outputs import event_payload
 from shared.step import step
 from shared.storage import (
     CLIENT_READ,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from http_api.mutations import respond
 from http_api.outcomes import Decided
 from http_api.views import order_view
-from shared.schemas.outputs import event_payload
+from shared.schemas.event_codec import event_payload
 from shared.step import step
 from shared.storage import CLIENT_READ
 from tests.unit.builders import ORDER_ID, pay, refund_some

@@ -11,7 +11,7 @@ from http_api.outcomes import OutcomeWatcher
 from http_api.views import order_view
 from shared.domain import handle
 from shared.domain.events import Reason
-from shared.schemas.outputs import event_payload
+from shared.schemas.event_codec import event_payload
 from shared.storage import order_to_doc, record_doc, record_id
 from tests.api.fakes import FakeFeed, FakeStore
 from tests.unit.builders import ORDER_ID, pay, refund_some

@@ -13,7 +13,8 @@ from dataflows import order_flow
 from shared import step as shared_step
 from shared.domain.policy import NO_POLICY
 from shared.ids import order_id_for_payment
-from shared.schemas.outputs import MAX_DEAD_LETTER_BYTES, dumps
+from shared.schemas.dead_letters import MAX_DEAD_LETTER_BYTES
+from shared.schemas.outputs import dumps
 from tests.card_scan import cards_in
 from tests.flowkit import TOPICS, message, payment, refund, run_flow
 

@@ -17,8 +17,8 @@ from shared.domain import handle
 from shared.domain.effects import stock_changes
 from shared.domain.model import Order
 from shared.ids import event_id, order_id_for_payment
+from shared.schemas.event_codec import event_payload
 from shared.schemas.messages import parse_message
-from shared.schemas.outputs import event_payload
 from shared.storage import cents
 from tests.flowkit import payment, refund, update
 

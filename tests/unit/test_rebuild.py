@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ops.rebuild import compare, rebuild
 from shared.domain import RefundOrder
-from shared.schemas.outputs import event_payload
+from shared.schemas.event_codec import event_payload
 from shared.storage import order_to_doc
 from tests.unit.builders import AT, ORDER_ID, pay
 from tests.unit.test_properties import Records, commands, payments

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 from ops.redrive import HEADER, Letter, Selection, original, plan, refusal
-from shared.schemas.outputs import DeadReason, dead_letter
+from shared.schemas.dead_letters import DeadReason, dead_letter
 from shared.topics import Topics
 
 TOPICS = Topics()

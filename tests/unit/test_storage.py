@@ -8,7 +8,7 @@ from bson import BSON
 from bson.decimal128 import Decimal128
 
 from shared.domain import Line, Status, handle
-from shared.schemas.outputs import event_payload
+from shared.schemas.event_codec import event_payload
 from shared.storage import cents, money, order_from_doc, order_to_doc, record_doc, recorded_from_doc
 from tests.unit.builders import ADMIN, change, pay, refund_all, refund_some
 
