@@ -45,7 +45,7 @@ async def refunds(api: str, token: str, order_ids: list[str], rate: float, secon
 
 
 def flow_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "bytewax.run dataflows.order_flow"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", "bytewax.run dataflows.main"], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 
 

@@ -33,7 +33,7 @@ def one_run(tree: Path, stack: Stack, orders: int) -> tuple[float, float]:
     """(wall seconds, flow CPU seconds) to store ``orders`` preloaded payments."""
     env = {**stack.env, "PYTHONPATH": str(tree)}
     started = time.monotonic()
-    command = [sys.executable, "-m", "bytewax.run", "dataflows.order_flow:get_flow()"]
+    command = [sys.executable, "-m", "bytewax.run", "dataflows.main:get_flow()"]
     proc = subprocess.Popen(command, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while stack.orders.estimated_document_count() < orders:

@@ -23,30 +23,18 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from dataflows import flow_metrics
+from dataflows.kafka_io import MessagePublisher
+from dataflows.mongo_io import orders_collection, records_collection, write_orders, write_records
 from shared import tracing
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
+from shared.step import Writes
 
 log = logging.getLogger("dataflows.requests")
 
 
-@dataclass(frozen=True)
-class Writes:
-    """What one command writes outside the flow: an order and its records to store,
-    then messages to send. (Not ``shared.domain.effects``, the stock and money an
-    event moves.)"""
-
-    doc: dict[str, Any] | None
-    messages: list[OutMessage]
-    records: tuple[dict[str, Any], ...] = ()
-    trace: tuple[tuple[str, bytes], ...] = ()  # the decide span's traceparent, when tracing is on
-
-
 class _Partition(StatelessSinkPartition[Writes]):
     def __init__(self, settings: SinkSettings):
-        from dataflows.kafka_io import MessagePublisher
-        from dataflows.mongo_io import orders_collection, records_collection
-
         self._orders = orders_collection(settings.mongo_uri)
         self._records = records_collection(settings.mongo_uri)
         self._publisher = MessagePublisher(settings.kafka, settings.message_timeout_ms)
@@ -54,8 +42,6 @@ class _Partition(StatelessSinkPartition[Writes]):
         self._fault = settings.fault_after_store
 
     def write_batch(self, items: list[Writes]) -> None:
-        from dataflows.mongo_io import write_orders, write_records
-
         records = [r for e in items for r in e.records]
         docs = [e.doc for e in items if e.doc is not None]
         messages = [m for e in items for m in e.messages]

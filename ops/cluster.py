@@ -55,7 +55,7 @@ class ClusterPlan:
     workers: int
     recovery: Path
     snapshot_s: int = 5
-    flow: str = "dataflows.order_flow:get_flow()"
+    flow: str = "dataflows.main:get_flow()"
     one_host_each: bool = False  # a pod each (StatefulSet): every process serves metrics on the base port
 
     def metrics_port(self, base: int, process_id: int) -> int:

@@ -80,7 +80,7 @@ class Stack:
         cluster: tuple[int, str] | None = None,
     ) -> subprocess.Popen:
         """``cluster`` is (process id, addresses) for one process of several (-i/-a)."""
-        cmd = [sys.executable, "-m", "bytewax.run", "dataflows.order_flow:get_flow()", "-w", str(workers)]
+        cmd = [sys.executable, "-m", "bytewax.run", "dataflows.main:get_flow()", "-w", str(workers)]
         if cluster is not None:
             cmd += ["-i", str(cluster[0]), "-a", cluster[1]]
         if recovery is not None:

@@ -12,11 +12,11 @@ from bytewax.connectors.kafka import KafkaSourceMessage
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from dataflows.order_flow import build_flow
-from dataflows.store_then_publish import Writes
 from ops.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
 from shared.schemas.outputs import OutMessage
+from shared.step import Writes
 from shared.storage import Recorded, missing_records, order_from_doc, orders_to_write, recorded_from_doc
 from shared.topics import Topics
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from dataflows import order_flow
+from dataflows import triage
 from shared import step as shared_step
 from shared.domain.policy import NO_POLICY
 from shared.ids import order_id_for_payment
@@ -94,7 +94,7 @@ def test_a_bug_in_reading_a_message_dead_letters_it(monkeypatch):
     def buggy(kind, value, timestamp):
         raise KeyError("oops")
 
-    monkeypatch.setattr(order_flow, "parse_message", buggy)
+    monkeypatch.setattr(triage, "parse_message", buggy)
     run = run_flow([message(PAY, payment("a"), 0)])
     assert run.dlq[0]["reason"] == "internal-error"
     assert run.dlq[0]["error"].startswith("reading failed: KeyError")

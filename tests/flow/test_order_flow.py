@@ -13,8 +13,9 @@ from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.testing import TestingSource
 from confluent_kafka import KafkaError as ConfluentKafkaError
 
-from dataflows.order_flow import HeldOrders, Inbound, OrderLogic, attach_stored
+from dataflows.order_state import HeldOrders, OrderLogic, attach_stored
 from dataflows.payment_lookup import PaymentLookup
+from dataflows.triage import Inbound
 from shared.domain import RefundOrder
 from shared.ids import order_id_for_payment
 from tests.flowkit import TOPICS, StoreLoader, message, payment, refund, run_flow, update

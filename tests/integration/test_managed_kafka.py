@@ -60,7 +60,7 @@ def test_scram_sha_512_is_accepted_too(secure):
     "command",
     [
         [sys.executable, "-m", "http_api", "--port", "0"],
-        [sys.executable, "-m", "bytewax.run", "dataflows.order_flow:get_flow()"],
+        [sys.executable, "-m", "bytewax.run", "dataflows.main:get_flow()"],
         [sys.executable, "-m", "ops.topics"],
     ],
     ids=["api", "flow", "topics"],
