@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ class _Partition(StatelessSinkPartition[Writes]):
         self._records = records_collection(settings.mongo_uri)
         self._publisher = MessagePublisher(settings.kafka, settings.message_timeout_ms)
         self._dlq_topic = settings.dlq_topic
-        self._fault = settings.fault_after_store
+        self._fault = fault_switch()
 
     def write_batch(self, items: list[Writes]) -> None:
         records = [r for e in items for r in e.records]
@@ -116,7 +117,6 @@ class SinkSettings:
     kafka: KafkaConnection
     dlq_topic: str | None = None
     message_timeout_ms: int | None = None
-    fault_after_store: str | None = None  # fault tests only: see ``_fault_point``
 
 
 class StoreThenPublishSink(DynamicSink[Writes]):
@@ -125,6 +125,17 @@ class StoreThenPublishSink(DynamicSink[Writes]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         return _Partition(self._settings)
+
+
+FAULT_SWITCH = "FAULT_AFTER_STORE"  # fault tests only; not a setting (docs/recovery.md)
+
+
+def fault_switch() -> str | None:
+    """The fault tests' switch, from the environment: ``kill:PATH`` or ``pause:PATH``."""
+    spec = os.environ.get(FAULT_SWITCH) or None
+    if spec is not None and not re.fullmatch(r"(?:kill|pause):.+", spec):
+        raise ValueError(f"{FAULT_SWITCH}={spec!r}: expected kill:PATH or pause:PATH")
+    return spec
 
 
 def _fault_point(spec: str) -> None:

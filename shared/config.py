@@ -1,7 +1,13 @@
 """Configuration from the environment or a ``.env`` file (12-factor).
 
+Each setting is declared once, on ``Settings``: its variable, how its value is parsed
+(with its bounds), its default and one line on what it does, under its section (Kafka,
+Mongo, Flow, API, Limits). docs/configuration.md is checked against the declaration.
 The original service's names are kept: ORDER_SERVICE_PORT, MONGO_URI, JWT_SEC,
 KAFKA_URI. Everything else has a sensible default.
+
+Our own declaration rather than pydantic-settings: a dataclass field's metadata holds
+all of it, and pydantic (a compiled core) would join the image for that alone.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,73 +36,6 @@ DEFAULT_DATABASE = "order-service"
 USER_RATE = Rate(10, 20)  # mutations per user
 ADMIN_RATE = Rate(100, 200)  # per admin (support staff, trusted services)
 ANONYMOUS_RATE = Rate(5, 10)  # per client address, requests without a valid token
-
-
-@dataclass(frozen=True)
-class Settings:
-    kafka_uri: str | None = None
-    kafka_security: Mapping[str, str] = field(default_factory=dict)  # librdkafka settings (docs: Kafka security)
-    mongo_uri: str | None = None
-    host: str = "127.0.0.1"  # the API's listen address (0.0.0.0 in a container)
-    port: int = 8080
-    jwt_secret: str | None = None
-    topics: Topics = field(default_factory=Topics)
-    partitions: int = 4
-    replication_factor: int = 1  # of topics the service creates; 3 on a cluster of three brokers or more
-    payment_service_url: str | None = None
-    payment_fetch_timeout: float = 2.0
-    state_idle_seconds: float = 60.0
-    refund_window_days: float | None = None  # refunds later than this after the order are rejected
-    batch_size: int = 1000
-    fetch_wait_ms: int | None = None  # unset: chosen by the broker (shared.kafka_config.fetch_wait_for)
-    idle_poll_ms: float = 2.0  # how soon an empty input partition is polled again
-    idle_poll_most_ms: float = 32.0  # ... doubling after each empty poll, up to this
-    kafka_group_id: str = "order-flow"  # the flow commits its offsets here for lag monitoring only
-    data_dir: Path = Path(".data")
-    recovery_dir: Path | None = None
-    flow_metrics_host: str = "127.0.0.1"
-    flow_metrics_port: int | None = None  # each dataflow process's /metrics and /live; none when unset
-    flow_liveness_s: float = 60.0  # no epoch closed, nothing stored this long: /live says stalled
-    # The API's defences (docs/configuration.md, "Abuse resistance").
-    allowed_origins: frozenset[str] = frozenset()  # other sites whose pages may send cookie-authenticated mutations
-    rate_limit_mutations: Rate | None = USER_RATE
-    rate_limit_admin: Rate | None = ADMIN_RATE
-    rate_limit_anonymous: Rate | None = ANONYMOUS_RATE
-    rate_limit_processes: int = 1  # API processes sharing the limits: each enforces its share
-    idempotency_keys_per_day: int = 1_000  # new Idempotency-Keys one user may make in a (UTC) day
-    # Deadlines and bounds (docs/http-api.md, "Deadlines").
-    kafka_message_timeout_ms: int = 120_000  # a message not delivered in this long fails (the flow then restarts)
-    fault_after_store: str | None = None  # fault tests only: "kill:PATH" or "pause:PATH" (store_then_publish)
-    mongo_timeout_ms: int = 5_000  # the API's longest wait for one database operation
-    api_max_in_flight: int = 1_000  # requests one API process works on at once; more are 503
-    api_body_timeout_s: float = 10.0  # a request body must arrive within this; else 408
-    api_metrics_port: int | None = None  # serve the API's /metrics here only (not on the API's port)
-    log_format: str = "text"  # or "json": one object a line (shared/logs.py)
-    log_level: str = "INFO"
-
-    def __repr__(self) -> str:
-        """Every field, secrets starred: the JWT secret, a password in MONGO_URI, Kafka's."""
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        shown.update(
-            jwt_secret=self.jwt_secret and "***",
-            mongo_uri=self.mongo_uri and uri_without_password(self.mongo_uri),
-            kafka_security=without_secrets(self.kafka_security),
-        )
-        return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
-
-    @property
-    def brokers(self) -> list[str]:
-        return [b.strip() for b in (self.kafka_uri or "").split(",") if b.strip()]
-
-    @property
-    def policy(self) -> Policy:
-        """The shop's rules, as the core takes them."""
-        days = self.refund_window_days
-        return Policy(refund_window=None if days is None else timedelta(days=days))
-
-    @property
-    def kafka(self) -> KafkaConnection:
-        return KafkaConnection(tuple(self.brokers), self.kafka_security)
 
 
 class BadSetting(ValueError):
@@ -208,12 +148,6 @@ def _rate(value: str) -> Rate | None:
         raise ValueError("a rate like '10/s burst 20', '600/min', or 'off'") from None
 
 
-def _fault(value: str) -> str:
-    if not re.fullmatch(r"(?:kill|pause):.+", value):
-        raise ValueError("kill:PATH or pause:PATH")
-    return value
-
-
 def _flag(value: str) -> bool:
     chosen = value.strip().lower()
     if chosen not in TRUE | FALSE:
@@ -225,48 +159,171 @@ TRUE, FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "n
 PORT = _integer(1, 65_535)
 MS = 3_600_000  # an hour, in milliseconds: the longest any wait or timeout may be set to
 
-# Each setting read from the environment: (field, variable, parse). A variable unset or
-# empty leaves the field's default, written once, on ``Settings`` above. A value ``parse``
-# refuses stops the process at start, naming the variable, the value and what it expects.
-SETTINGS_READ: tuple[tuple[str, str, Parse], ...] = (
-    ("kafka_uri", "KAFKA_URI", _brokers),
-    ("mongo_uri", "MONGO_URI", _url("mongodb", "mongodb+srv")),
-    ("host", "ORDER_SERVICE_HOST", _text),
-    ("port", "ORDER_SERVICE_PORT", PORT),
-    ("jwt_secret", "JWT_SEC", _text),
-    ("partitions", "TOPIC_PARTITIONS", _integer(1, 10_000)),
-    ("replication_factor", "TOPIC_REPLICATION_FACTOR", _integer(1, 100)),
-    ("payment_service_url", "PAYMENT_SERVICE_URL", _url("http", "https")),
-    ("payment_fetch_timeout", "PAYMENT_FETCH_TIMEOUT", _number(0, 300, above=True)),
-    ("state_idle_seconds", "ORDER_STATE_IDLE_SECONDS", _number(0, 86_400 * 365, above=True)),
-    ("refund_window_days", "REFUND_WINDOW_DAYS", _number(0, 36_500)),
-    ("batch_size", "KAFKA_BATCH_SIZE", _integer(1, 1_000_000)),
-    ("fetch_wait_ms", "KAFKA_FETCH_WAIT_MS", _integer(0, 60_000)),
-    ("idle_poll_ms", "KAFKA_IDLE_POLL_MS", _number(0, 60_000)),
-    ("idle_poll_most_ms", "KAFKA_IDLE_POLL_MAX_MS", _number(0, 60_000)),
-    ("kafka_group_id", "KAFKA_GROUP_ID", _group_id),
-    ("data_dir", "ORDER_DATA_DIR", _path),
-    ("recovery_dir", "RECOVERY_DIR", _path),
-    ("flow_metrics_host", "FLOW_METRICS_HOST", _text),
-    ("flow_metrics_port", "FLOW_METRICS_PORT", PORT),
-    ("flow_liveness_s", "FLOW_LIVENESS_S", _number(0, 86_400, above=True)),
-    ("allowed_origins", "ALLOWED_ORIGINS", _origins),
-    ("rate_limit_mutations", "RATE_LIMIT_MUTATIONS", _rate),
-    ("rate_limit_admin", "RATE_LIMIT_MUTATIONS_ADMIN", _rate),
-    ("rate_limit_anonymous", "RATE_LIMIT_ANONYMOUS", _rate),
-    ("rate_limit_processes", "RATE_LIMIT_PROCESSES", _integer(1, 10_000)),
-    ("idempotency_keys_per_day", "IDEMPOTENCY_KEYS_PER_DAY", _integer(1)),
-    ("kafka_message_timeout_ms", "KAFKA_MESSAGE_TIMEOUT_MS", _integer(1, 2_147_483_647)),
-    ("fault_after_store", "FAULT_AFTER_STORE", _fault),
-    ("mongo_timeout_ms", "MONGO_TIMEOUT_MS", _integer(1, MS)),
-    ("api_max_in_flight", "API_MAX_IN_FLIGHT", _integer(1, 1_000_000)),
-    ("api_body_timeout_s", "API_BODY_TIMEOUT_S", _number(0, 3_600, above=True)),
-    ("api_metrics_port", "API_METRICS_PORT", PORT),
-    ("log_format", "LOG_FORMAT", _one_of("text", "json")),
-    ("log_level", "LOG_LEVEL", _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", case=str.upper)),
-)
-# Read beside the table: the topics' names (TOPIC_<ROLE>, PAYMENT_TOPICS_EXTRA) and COMPAT_TOPICS.
-COMPAT_TOPICS = "COMPAT_TOPICS"
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+class Section(StrEnum):
+    """Where a setting belongs (docs/configuration.md has a table for each)."""
+
+    KAFKA = "Kafka"
+    MONGO = "Mongo"
+    FLOW = "Flow"
+    API = "API"
+    LIMITS = "Limits"
+
+
+@dataclass(frozen=True)
+class Declared:
+    section: Section
+    variable: str
+    parse: Parse
+    doc: str
+
+
+def setting(section: Section, variable: str, parse: Parse, default: Any, doc: str) -> Any:
+    """A field of ``Settings`` read from ``variable``: unset or empty, ``default``; a value
+    ``parse`` refuses stops the process at start, naming the variable, the value and what
+    ``parse`` expects."""
+    declared = Declared(section, variable, parse, doc)
+    if isinstance(default, (frozenset, Mapping)):
+        return field(default_factory=lambda: default, metadata={"declared": declared})
+    return field(default=default, metadata={"declared": declared})
+
+
+K, M, F, A, L = Section.KAFKA, Section.MONGO, Section.FLOW, Section.API, Section.LIMITS
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Kafka
+    kafka_uri: str | None = setting(K, "KAFKA_URI", _brokers, None, "bootstrap servers, comma-separated")
+    partitions: int = setting(K, "TOPIC_PARTITIONS", _integer(1, 10_000), 4, "partitions of topics created at start")
+    replication_factor: int = setting(
+        K, "TOPIC_REPLICATION_FACTOR", _integer(1, 100), 1, "replicas of topics created at start; 3 on 3+ brokers"
+    )
+    compat_topics: bool = setting(K, "COMPAT_TOPICS", _flag, True, "also emit the original service's topics")
+    extra_payment_topics: tuple[str, ...] = setting(
+        K, "PAYMENT_TOPICS_EXTRA", _names, (), "more topics whose messages are payments, comma-separated"
+    )
+    batch_size: int = setting(K, "KAFKA_BATCH_SIZE", _integer(1, 1_000_000), 1000, "messages per partition per poll")
+    fetch_wait_ms: int | None = setting(
+        K, "KAFKA_FETCH_WAIT_MS", _integer(0, 60_000), None, "unset: chosen by the broker (kafka_config.fetch_wait_for)"
+    )
+    idle_poll_ms: float = setting(
+        K, "KAFKA_IDLE_POLL_MS", _number(0, 60_000), 2.0, "how soon an empty input partition is polled again"
+    )
+    idle_poll_most_ms: float = setting(
+        K, "KAFKA_IDLE_POLL_MAX_MS", _number(0, 60_000), 32.0, "... doubling after each empty poll, up to this"
+    )
+    kafka_group_id: str = setting(
+        K, "KAFKA_GROUP_ID", _group_id, "order-flow", "the flow commits its offsets here, for lag monitoring only"
+    )
+    kafka_message_timeout_ms: int = setting(
+        K,
+        "KAFKA_MESSAGE_TIMEOUT_MS",
+        _integer(1, 2_147_483_647),
+        120_000,
+        "a message not delivered in this long fails (the flow then restarts)",
+    )
+    # Mongo
+    mongo_uri: str | None = setting(
+        M, "MONGO_URI", _url("mongodb", "mongodb+srv"), None, "the database from its path, default order-service"
+    )
+    mongo_timeout_ms: int = setting(
+        M, "MONGO_TIMEOUT_MS", _integer(1, MS), 5_000, "the API's longest wait for one database operation"
+    )
+    # Flow
+    payment_service_url: str | None = setting(
+        F, "PAYMENT_SERVICE_URL", _url("http", "https"), None, "completes payments that carry only a paymentId"
+    )
+    payment_fetch_timeout: float = setting(
+        F, "PAYMENT_FETCH_TIMEOUT", _number(0, 300, above=True), 2.0, "seconds per payment-service call"
+    )
+    state_idle_seconds: float = setting(
+        F,
+        "ORDER_STATE_IDLE_SECONDS",
+        _number(0, 86_400 * 365, above=True),
+        60.0,
+        "an order idle this long leaves the flow's memory",
+    )
+    refund_window_days: float | None = setting(
+        F, "REFUND_WINDOW_DAYS", _number(0, 36_500), None, "refunds later than this after the order are rejected"
+    )
+    data_dir: Path = setting(F, "ORDER_DATA_DIR", _path, Path(".data"), "embedded servers' data, logs, recovery")
+    recovery_dir: Path | None = setting(F, "RECOVERY_DIR", _path, None, "the recovery store make run uses")
+    flow_metrics_host: str = setting(F, "FLOW_METRICS_HOST", _text, "127.0.0.1", "where flow metrics listen")
+    flow_metrics_port: int | None = setting(
+        F, "FLOW_METRICS_PORT", PORT, None, "each flow process's /metrics and /live (process i: this + i)"
+    )
+    flow_liveness_s: float = setting(
+        F, "FLOW_LIVENESS_S", _number(0, 86_400, above=True), 60.0, "no epoch closed this long: /live says stalled"
+    )
+    # API
+    host: str = setting(A, "ORDER_SERVICE_HOST", _text, "127.0.0.1", "the API's listen address")
+    port: int = setting(A, "ORDER_SERVICE_PORT", PORT, 8080, "the API's port")
+    jwt_secret: str | None = setting(A, "JWT_SEC", _text, None, "the API's JWT secret (jwt_secret_problem)")
+    api_metrics_port: int | None = setting(
+        A, "API_METRICS_PORT", PORT, None, "serve the API's /metrics here only (not on its port)"
+    )
+    allowed_origins: frozenset[str] = setting(
+        A, "ALLOWED_ORIGINS", _origins, frozenset(), "sites whose pages may send cookie-authenticated mutations"
+    )
+    log_format: str = setting(A, "LOG_FORMAT", _one_of("text", "json"), "text", "json: one object a line")
+    log_level: str = setting(
+        A, "LOG_LEVEL", _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", case=str.upper), "INFO", "log level"
+    )
+    # Limits
+    rate_limit_mutations: Rate | None = setting(L, "RATE_LIMIT_MUTATIONS", _rate, USER_RATE, "mutations per user")
+    rate_limit_admin: Rate | None = setting(L, "RATE_LIMIT_MUTATIONS_ADMIN", _rate, ADMIN_RATE, "per admin")
+    rate_limit_anonymous: Rate | None = setting(
+        L, "RATE_LIMIT_ANONYMOUS", _rate, ANONYMOUS_RATE, "per client address, requests without a valid token"
+    )
+    rate_limit_processes: int = setting(
+        L, "RATE_LIMIT_PROCESSES", _integer(1, 10_000), 1, "API processes sharing the limits: each enforces its share"
+    )
+    idempotency_keys_per_day: int = setting(
+        L, "IDEMPOTENCY_KEYS_PER_DAY", _integer(1), 1_000, "new Idempotency-Keys one user may make in a UTC day"
+    )
+    api_max_in_flight: int = setting(
+        L, "API_MAX_IN_FLIGHT", _integer(1, 1_000_000), 1_000, "requests one API process works on at once"
+    )
+    api_body_timeout_s: float = setting(
+        L, "API_BODY_TIMEOUT_S", _number(0, 3_600, above=True), 10.0, "a request body must arrive within this"
+    )
+    # Made from the declared ones (and TOPIC_<ROLE>, KAFKA_SECURITY_* and KAFKA_CONFIG_*) when loaded.
+    kafka_security: Mapping[str, str] = field(default_factory=dict)  # librdkafka settings (docs: Kafka security)
+    topics: Topics = field(default_factory=Topics)
+
+    def __repr__(self) -> str:
+        """Every field, secrets starred: the JWT secret, a password in MONGO_URI, Kafka's."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown.update(
+            jwt_secret=self.jwt_secret and "***",
+            mongo_uri=self.mongo_uri and uri_without_password(self.mongo_uri),
+            kafka_security=without_secrets(self.kafka_security),
+        )
+        return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+    @property
+    def brokers(self) -> list[str]:
+        return [b.strip() for b in (self.kafka_uri or "").split(",") if b.strip()]
+
+    @property
+    def policy(self) -> Policy:
+        """The shop's rules, as the core takes them."""
+        days = self.refund_window_days
+        return Policy(refund_window=None if days is None else timedelta(days=days))
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        return KafkaConnection(tuple(self.brokers), self.kafka_security)
+
+
+def declared() -> list[tuple[str, Declared]]:
+    """Every setting read from its own variable: (field, declaration), section by section."""
+    return [(f.name, f.metadata["declared"]) for f in fields(Settings) if "declared" in f.metadata]
 
 
 def _read(variable: str, raw: str, parse: Parse) -> Any:
@@ -279,18 +336,14 @@ def _read(variable: str, raw: str, parse: Parse) -> Any:
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     values = dict(_read_dotenv(dotenv)) if dotenv else {}
     values.update(os.environ if env is None else env)
-    get = values.get
-    topics = Topics.configured(
-        get,
-        extra_payments=tuple(t.strip() for t in get("PAYMENT_TOPICS_EXTRA", "").split(",") if t.strip()),
-        compat=_read(COMPAT_TOPICS, get(COMPAT_TOPICS) or "true", _flag),
-        request_topics=request_topics(),
-    )
     read = {
-        name: _read(variable, values[variable], parse)
-        for name, variable, parse in SETTINGS_READ
-        if values.get(variable)
+        name: _read(declared.variable, values[declared.variable], declared.parse)
+        for name, declared in declared()
+        if values.get(declared.variable)
     }
+    compat = read.get("compat_topics", Settings.compat_topics)
+    extra = read.get("extra_payment_topics", ())
+    topics = Topics.configured(values.get, extra, compat, request_topics())
     return Settings(kafka_security=security_from_env(values), topics=topics, **read)
 
 

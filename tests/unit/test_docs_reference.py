@@ -11,7 +11,7 @@ from aiohttp import web
 
 from http_api.mutations import REJECTION_STATUS
 from http_api.routes import setup_routes
-from shared.config import COMPAT_TOPICS, SETTINGS_READ, Settings
+from shared.config import Section, Settings, declared
 from shared.domain.events import Reason
 from shared.domain.model import Status
 from shared.kafka_config import NAMED_SETTINGS
@@ -108,14 +108,16 @@ def test_every_documented_route_is_served():
 
 
 def settings_read() -> set[str]:
-    tabled = {variable for _, variable, _ in SETTINGS_READ}
-    return (
-        tabled | set(re.findall(r'get\("([A-Z_]+)"', CONFIG_SOURCE.read_text())) | set(NAMED_SETTINGS) | {COMPAT_TOPICS}
-    )
+    tabled = {d.variable for _, d in declared()}
+    return tabled | set(re.findall(r'get\("([A-Z_]+)"', CONFIG_SOURCE.read_text())) | set(NAMED_SETTINGS)
 
 
 def documented_settings() -> set[str]:
-    return {name for name in first_column("configuration.md", "# Configuration") if "<" not in name}
+    return set().union(*(section_rows(section) for section in Section))
+
+
+def section_rows(section: Section) -> set[str]:
+    return {name for name in first_column("configuration.md", f"### {section}\n") if "<" not in name}
 
 
 def test_every_setting_read_is_documented():
@@ -124,6 +126,11 @@ def test_every_setting_read_is_documented():
 
 def test_every_documented_setting_is_read():
     assert documented_settings() - settings_read() == set()
+
+
+def test_each_declared_setting_is_documented_in_its_section():
+    misplaced = {d.variable: str(d.section) for _, d in declared() if d.variable not in section_rows(d.section)}
+    assert misplaced == {}
 
 
 def documented_defaults() -> dict[str, str]:
@@ -136,8 +143,8 @@ def test_each_numeric_default_is_documented_as_the_code_has_it():
     defaults = {f.name: f.default for f in fields(Settings)}
     documented = documented_defaults()
     wrong = {}
-    for name, variable, _ in SETTINGS_READ:
-        default = defaults[name]
+    for name, declaration in declared():
+        variable, default = declaration.variable, defaults[name]
         if isinstance(default, int | float) and not isinstance(default, bool):
             cell = documented[variable].replace(",", "")
             first = re.match(r"\s*([0-9.]+)", cell)
