@@ -41,9 +41,11 @@ test-deploy: install  ## make install / make run on fresh Debian containers (pod
 bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 18 minutes)
 	$(PY) -m bench
 
-lint: install  ## ruff
+lint: install  ## ruff, and mypy: strict on shared/, the rest of the service checked as written
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy --strict shared
+	$(PY) -m mypy dataflows http_api ops devkit
 
 lock:  ## re-lock after changing the dependencies in pyproject.toml
 	@sh tools/install.sh >/dev/null

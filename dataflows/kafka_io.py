@@ -7,8 +7,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
@@ -39,7 +40,7 @@ BUSY_S = 1.0
 
 def kafka_source(
     kafka: KafkaConnection,
-    topics: tuple[str, ...],
+    topics: Sequence[str],
     batch_size: int,
     fetch_wait_ms: int,
     idle_poll_ms: float,
@@ -106,7 +107,9 @@ class PromptKafkaSource(KafkaSource):
         self._shared: ProcessConsumer | None = None
         self._shared_lock = threading.Lock()
 
-    def build_part(self, step_id: str, for_part: str, resume_state: ResumePoint | int | None) -> PromptPartition:
+    def build_part(  # type: ignore[override]  # a partition of our own, not bytewax's private one
+        self, step_id: str, for_part: str, resume_state: ResumePoint | int | None
+    ) -> PromptPartition:
         point = as_resume_point(resume_state)
         index, topic = for_part.split("-", 1)
         facts = self._broker_facts()
@@ -215,7 +218,7 @@ class PromptPartition(StatefulSourcePartition):
         """A partition that found nothing waits before its next poll: ``idle_poll`` while it
         had messages within ``BUSY_S`` (traffic in gaps), then twice as long after each empty
         poll, up to ``idle_poll_most`` (an idle flow sleeps); after messages, at once."""
-        batch = self._inner.next_batch()
+        batch = cast(list, self._inner.next_batch())  # bytewax's partition hands over a list
         now = time.monotonic()
         if batch:
             self._wait, self._awake, self._busy_until = self._first_wait, None, now + BUSY_S
@@ -263,7 +266,7 @@ class MessagePublisher:
             carried = headers[i] if headers is not None else None
             while True:
                 try:
-                    self._producer.produce(item.topic, value, key, on_delivery=delivered, headers=carried)
+                    self._producer.produce(item.topic, value, key, on_delivery=delivered, headers=carried)  # type: ignore[arg-type]
                     break
                 except BufferError:
                     self._producer.poll(0.05)

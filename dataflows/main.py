@@ -56,13 +56,7 @@ def wired(settings: Settings, mongo_uri: str) -> Dataflow:
         settings.kafka_group_id,
     )
     sink = StoreThenPublishSink(
-        SinkSettings(
-            mongo_uri,
-            settings.kafka,
-            topics.order_dlq.name,
-            settings.kafka_message_timeout_ms,
-            settings.fault_after_store,
-        )
+        SinkSettings(mongo_uri, settings.kafka, topics.order_dlq.name, settings.kafka_message_timeout_ms)
     )
     return build_flow(
         source,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pymongo import InsertOne, MongoClient, ReplaceOne
@@ -40,11 +40,6 @@ def client(uri: str) -> MongoClient:
     if uri not in _CLIENTS:
         _CLIENTS[uri] = MongoClient(uri, serverSelectionTimeoutMS=10_000, tz_aware=True)
     return _CLIENTS[uri]
-
-
-def close_clients() -> None:
-    while _CLIENTS:
-        _CLIENTS.popitem()[1].close()
 
 
 def orders_collection(uri: str) -> Collection:
@@ -120,7 +115,7 @@ def write_ops(docs: Iterable[dict[str, Any]], records: Iterable[dict[str, Any]] 
     ]
 
 
-def write_orders(collection: Collection, docs: list[dict[str, Any]], records: list[dict[str, Any]] = ()) -> None:
+def write_orders(collection: Collection, docs: list[dict[str, Any]], records: Sequence[dict[str, Any]] = ()) -> None:
     """Each order's newest document, carrying the records decided with it (``records``)."""
     ops = write_ops(docs, records)
     if not ops:

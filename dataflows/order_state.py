@@ -158,7 +158,7 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
         messages = render(taken.events, taken.order, self._topics)
         self._order = taken.order
         outcome = taken.outcome
-        if outcome is not None:
+        if outcome is not None and not isinstance(command, AcceptPayment):
             self._remember(command.request_id, outcome)
         return Writes(taken.doc, messages, () if taken.record is None else (taken.record,))
 

@@ -8,6 +8,7 @@ Idempotent, so the launcher, every dataflow process and the test sandbox all cal
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -45,7 +46,7 @@ def ensure_service_topics(settings: Settings, partitions: int | None = None) -> 
 
 def ensure_topics(
     kafka: KafkaConnection,
-    names: tuple[str, ...],
+    names: Sequence[str],
     partitions: int,
     timeout: float = 60,
     configs: dict[str, dict[str, str]] | None = None,
@@ -77,7 +78,7 @@ def ensure_topics(
     return missing
 
 
-def _wait_visible(admin: AdminClient, names: tuple[str, ...], timeout: float) -> None:
+def _wait_visible(admin: AdminClient, names: Sequence[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         meta = admin.list_topics(timeout=timeout).topics

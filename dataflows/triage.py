@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
@@ -69,7 +69,7 @@ def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMe
         # moves past it, so it is kept and counted as a dead letter, with what it had.
         return [_dead(topics, item.msg, f"kafka error: {item.err}", DeadReason.KAFKA_ERROR)]
     timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
-    parsed = parse_message(topics.input_kind(item.topic), item.value, timestamp)
+    parsed = parse_message(topics.input_kind(item.topic or ""), item.value, timestamp)
     out: list[Inbound | AwaitingPayment | OutMessage] = []
     if parsed.error is not None:
         out.append(_dead(topics, item, parsed.error))
@@ -137,8 +137,9 @@ def triage_messages(step_id: str, raw: Stream[Raw], topics: Topics, completer: P
     triaged = op.flat_map("triage", raw, lambda item: triage(topics, item))
     split = op.branch("dead?", triaged, lambda x: isinstance(x, OutMessage))
     lookup = op.branch("needs-lookup?", split.falses, lambda x: isinstance(x, AwaitingPayment))
-    completed = op.flat_map_batch("complete", lookup.trues, lambda batch: complete_payments(topics, completer, batch))
+    awaiting = cast(Stream[AwaitingPayment], lookup.trues)
+    completed = op.flat_map_batch("complete", awaiting, lambda batch: complete_payments(topics, completer, batch))
     done = op.branch("completed-dead?", completed, lambda x: isinstance(x, OutMessage))
     oks = op.merge("commands", lookup.falses, done.falses)
     errs = op.merge("dead-letters", split.trues, done.trues)
-    return Triaged(oks, errs)  # type: ignore[arg-type]  # branch streams are typed by their union
+    return Triaged(cast(Stream[Inbound], oks), cast(Stream[OutMessage], errs))  # branches keep their union type

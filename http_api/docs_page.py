@@ -17,7 +17,8 @@ from http_api.problems import Problem
 BASE = "/api/order/docs"
 # Not ``import swagger_ui``: its package imports its template machinery, which we do not use.
 _SPEC = importlib.util.find_spec("swagger_ui")
-ASSETS = Path(next(iter(_SPEC.submodule_search_locations))) / "static" if _SPEC else None
+_WHERE = (_SPEC.submodule_search_locations or []) if _SPEC else []
+ASSETS = Path(next(iter(_WHERE))) / "static" if _WHERE else None
 SERVED = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "application/javascript",

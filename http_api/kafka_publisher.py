@@ -50,7 +50,7 @@ class KafkaPublisher:
             else:
                 loop.call_soon_threadsafe(_settle, delivered, KafkaException(err))
 
-        self._producer.produce(topic.name, dumps(value), key.encode(), on_delivery=on_delivery, headers=headers)
+        self._producer.produce(topic.name, dumps(value), key.encode(), on_delivery=on_delivery, headers=headers)  # type: ignore[arg-type]
         await delivered
 
     async def ping(self) -> None:

@@ -52,7 +52,8 @@ class MongoOrderStore:
     ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         """One query when the records are in their orders' latest writes (the usual
         case for a request just decided), two otherwise."""
-        orders, records = {}, {}
+        orders: dict[str, dict[str, Any]] = {}
+        records: dict[str, dict[str, Any]] = {}
         async for doc in self._find_ids(self._orders, sorted(set(wanted.values())), {"origin": 0}):
             order, latest = split_latest_write(doc)
             orders[order["_id"]] = order

@@ -34,7 +34,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +70,7 @@ class ClusterPlan:
         return [*cmd, "-r", str(self.recovery), "-s", str(self.snapshot_s), "-b", "0"]
 
 
-def local_addresses(processes: int, free_port: Callable[[], int], avoid: set[int] = frozenset()) -> tuple[str, ...]:
+def local_addresses(processes: int, free_port: Callable[[], int], avoid: Set[int] = frozenset()) -> tuple[str, ...]:
     """Loopback addresses on free ports, none in ``avoid`` (the metrics ports: the kernel
     hands out free ports in sequence, so a metrics base + 1 is a likely pick)."""
     ports: list[int] = []

@@ -22,8 +22,9 @@ def read_topic(kafka: KafkaConnection, topic: str, show_progress: bool = True) -
     """Every message value of ``topic`` as JSON (numbers with decimals as Decimal), in
     each partition's order, until each partition's end."""
     for msg in read_messages(kafka, topic, show_progress=show_progress):
-        if msg.value() is not None:
-            yield json.loads(msg.value(), parse_float=Decimal)
+        value = msg.value()
+        if value is not None:
+            yield json.loads(value, parse_float=Decimal)
 
 
 def read_messages(

@@ -12,6 +12,7 @@ import random
 import sys
 import time
 import uuid
+from typing import Any
 
 from confluent_kafka import Producer
 
@@ -21,7 +22,7 @@ from shared.kafka_config import require_access
 
 
 def sample_payment(rng: random.Random, user: str) -> dict:
-    products = [
+    products: list[dict[str, Any]] = [
         {
             "productId": f"product-{rng.randrange(1, 200)}",
             "quantity": rng.randint(1, 3),
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         while True:
             try:
                 producer.produce(topic, json.dumps(body).encode(), body["paymentId"].encode(),
-                                 on_delivery=lambda err, _m: err and failed.append(str(err)))  # fmt: skip
+                                 on_delivery=lambda err, _m: _note(failed, err))  # fmt: skip
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -117,3 +118,9 @@ def wait_for_orders(mongo_uri: str | None, order_ids: list[str], since: float, t
 
 if __name__ == "__main__":
     main()
+
+
+def _note(failed: list[str], err: object) -> None:
+    """A delivery callback's error, kept to report."""
+    if err is not None:
+        failed.append(str(err))

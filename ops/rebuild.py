@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     live_db = database_name(settings.mongo_uri)
     if args.into == live_db:
         parser.error("--into must name another database than the live one")
-    client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
     try:
         target = client[args.into][COLLECTION]
         if target.find_one({}, {"_id": 1}) is not None:

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         read_topic(settings.kafka, topics.order_events.name, show),
         read_topic(settings.kafka, topics.quantity_update.name, show),
     )
-    client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
     try:
         projection = {"totalPrice": 1, "refundedAmount": 1, "products": 1}
         store = from_store(client[database_name(settings.mongo_uri)][COLLECTION].find({}, projection))

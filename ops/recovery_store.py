@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import shutil
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from bytewax.recovery import init_db_dir
@@ -40,7 +41,7 @@ def resume_points(recovery: Path, step_id: str = INPUT_STEP) -> dict[str, Resume
     return points
 
 
-def store_mismatch(recovery: Path, facts: PartitionFacts, topics: tuple[str, ...]) -> str | None:
+def store_mismatch(recovery: Path, facts: PartitionFacts, topics: Sequence[str]) -> str | None:
     """Why the store cannot resume on the broker's ``topics``, or None."""
     for part, point in resume_points(recovery).items():
         index, topic = part.split("-", 1)
@@ -55,7 +56,7 @@ def ready_store(
     recovery: Path,
     partitions: int,
     kafka: KafkaConnection,
-    topics: tuple[str, ...],
+    topics: Sequence[str],
     fresh: bool,
     facts: PartitionFacts | None = None,
 ) -> str:

@@ -131,7 +131,7 @@ def dead_letters(kafka: KafkaConnection, dlq: str, since_ms: int | None, show: b
     for msg in read_messages(kafka, dlq, since_ms, show):
         body = _json_object(msg)
         if body is not None:
-            yield Letter(dlq, msg.partition(), msg.offset(), msg.timestamp()[1], body)
+            yield Letter(dlq, msg.partition() or 0, msg.offset() or 0, msg.timestamp()[1], body)
 
 
 def _json_object(msg: Message) -> dict | None:
@@ -147,8 +147,8 @@ def already_sent(kafka: KafkaConnection, sources: Iterable[str], since_ms: int, 
     sent: set[str] = set()
     for topic in sorted(set(sources)):
         for msg in read_messages(kafka, topic, since_ms, show):
-            for name, value in msg.headers() or []:
-                if name == HEADER and value is not None:
+            for name, value in msg.headers() or []:  # type: ignore[str-unpack]  # a list of (name, value)
+                if name == HEADER and isinstance(value, bytes):
                     sent.add(value.decode("utf-8", "replace"))
     return sent
 
@@ -189,7 +189,7 @@ def send(kafka: KafkaConnection, letters: list[Letter], show: bool) -> int:
         key, value, headers = original(letter)
         while True:
             try:
-                producer.produce(letter.source, value, key, headers=headers, on_delivery=delivered)
+                producer.produce(letter.source or "", value, key, headers=headers, on_delivery=delivered)  # type: ignore[arg-type]
                 break
             except BufferError:
                 producer.poll(0.1)

@@ -19,12 +19,13 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TypeVar
 
 from ops import children
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recovery_partitions
 from ops.private_files import write_private
 from ops.recovery_store import ready_store
-from ops.servers import free_port
+from ops.servers import Server, free_port
 from shared.config import Settings, jwt_secret_problem, settings_or_exit
 from shared.kafka_config import refusals
 from shared.logs import configure_logging
@@ -45,6 +46,9 @@ Try it, in another terminal:
           | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["_id"])')
   curl -s -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:{port}/api/order/$ORDER/refund"
 """
+
+
+S = TypeVar("S", bound=Server)
 
 
 def _port_or_free(preferred: int) -> int:
@@ -85,9 +89,9 @@ class Stop:
 
 def start_servers(stack: ExitStack, settings: Settings, data: Path, stop: Stop) -> tuple[str, str, bool]:
     """KAFKA_URI and MONGO_URI, starting embedded servers for the unset ones."""
-    from ops.servers import SecantusDB, Server, Tansu
+    from ops.servers import SecantusDB, Tansu
 
-    def started(server: Server) -> Server:
+    def started(server: S) -> S:
         server.start()
         stack.callback(lambda: server.stop(kill=stop.hurry, grace=SERVER_GRACE_S))
         return server

@@ -54,7 +54,7 @@ class Stack:
         self.settings = load_settings(self.env, dotenv=None)
         self.topics = self.settings.topics
         prepare(self.settings)
-        self.mongo = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
+        self.mongo: MongoClient[dict[str, Any]] = MongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=10_000)
         self.orders = self.mongo.get_default_database()[COLLECTION]
         self.records = self.mongo.get_default_database()[RECORDS]
         self.producer = self._producer()
@@ -128,7 +128,7 @@ class Stack:
         for key, body in items:
             value = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.producer.produce(
-                topic, value, key.encode() if key else None, on_delivery=lambda e, _m: e and failed.append(str(e))
+                topic, value, key.encode() if key else None, on_delivery=lambda e, _m: _note(failed, e)
             )
             self.producer.poll(0)
         self.producer.flush(30)
@@ -149,7 +149,7 @@ class Stack:
                     raise TimeoutError(f"{topic}: {len(messages)} messages, condition not met\n{self.flow_log()}")
                 for msg in consumer.consume(500, 0.2):
                     if msg.error() is None:
-                        messages.append(json.loads(msg.value()))
+                        messages.append(json.loads(msg.value() or b"null"))
         finally:
             consumer.close()
         return messages
@@ -163,7 +163,14 @@ class Stack:
         while not check():
             crashed = [p for p in self.flows + self.apis if p.poll() is not None and p.pid not in self.stopped]
             if crashed:
-                raise RuntimeError(f"{crashed[0].args[2:4]} exited with {crashed[0].returncode}\n{self.flow_log()}")
+                command = list(crashed[0].args)[2:4]  # type: ignore[arg-type]  # a list, as started
+                raise RuntimeError(f"{command} exited with {crashed[0].returncode}\n{self.flow_log()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} not met in {timeout}s\n{self.flow_log()}")
             time.sleep(interval)
+
+
+def _note(failed: list[str], err: object) -> None:
+    """A delivery callback's error, kept to report."""
+    if err is not None:
+        failed.append(str(err))

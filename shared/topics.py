@@ -125,5 +125,5 @@ class Topics:
 DEFAULT_TOPICS = Topics()
 
 
-def names(topics: tuple[Topic, ...]) -> list[str]:
-    return [t.name for t in topics]
+def names(topics: tuple[Topic, ...]) -> tuple[str, ...]:
+    return tuple(t.name for t in topics)

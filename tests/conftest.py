@@ -96,9 +96,10 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     mongo = SecantusDB(root / "mongo", log_path=root / "secantus.log")
     with kafka, mongo:
         yield Servers(kafka.uri, mongo.uri, broker, kafka, mongo)
-        from dataflows.mongo_io import close_clients
+        from dataflows import mongo_io
 
-        close_clients()
+        while mongo_io._CLIENTS:  # the clients this test process opened, closed with their server
+            mongo_io._CLIENTS.popitem()[1].close()
 
 
 def _docker_servers() -> Iterator[Servers]:

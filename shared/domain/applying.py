@@ -63,7 +63,7 @@ def _moved(order: Order, event: Event, **changes: object) -> Order:
     """The order with ``changes`` at the event's version and time; every decided request,
     a rejected one too, moves the revision on. (``Order._replace`` would do; this is
     measured at 0.63 us a call against its 0.91: every request's order is made here.)"""
-    values = list(order)
+    values: list[object] = list(order)
     if changes:
         for name, value in changes.items():
             values[_POSITION[name]] = value

@@ -22,10 +22,6 @@ class AcceptPayment(NamedTuple):
     status: Status
     at: datetime
 
-    @property
-    def command_id(self) -> str:
-        return self.payment_id
-
 
 class RefundOrder(NamedTuple):
     request_id: str
@@ -34,10 +30,6 @@ class RefundOrder(NamedTuple):
     at: datetime
     reason: str | None = None
     seen_version: int | None = None  # the order's version its requester saw (see ``machine``)
-
-    @property
-    def command_id(self) -> str:
-        return self.request_id
 
 
 class RefundProduct(NamedTuple):
@@ -50,10 +42,6 @@ class RefundProduct(NamedTuple):
     reason: str | None = None
     seen_version: int | None = None
 
-    @property
-    def command_id(self) -> str:
-        return self.request_id
-
 
 class UpdateOrder(NamedTuple):
     request_id: str
@@ -65,10 +53,6 @@ class UpdateOrder(NamedTuple):
     expected_version: int | None = None
     seen_version: int | None = None
 
-    @property
-    def command_id(self) -> str:
-        return self.request_id
-
 
 class RejectInvalid(NamedTuple):
     """A request whose ids could be read but whose content is invalid."""
@@ -77,10 +61,6 @@ class RejectInvalid(NamedTuple):
     order_id: str
     error: str
     at: datetime
-
-    @property
-    def command_id(self) -> str:
-        return self.request_id
 
 
 Request = RefundOrder | RefundProduct | UpdateOrder | RejectInvalid

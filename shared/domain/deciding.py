@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.domain.commands import (
     AcceptPayment,
@@ -183,7 +185,7 @@ def _decide_update(order: Order, cmd: UpdateOrder, _policy: Policy) -> Event:
     )
 
 
-_DECIDERS = {
+_DECIDERS: dict[type, Callable[[Order, Any, Policy], Event]] = {
     RefundOrder: _decide_refund_order,
     RefundProduct: _decide_refund_product,
     UpdateOrder: _decide_update,

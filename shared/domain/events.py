@@ -74,7 +74,6 @@ class RequestRejected(NamedTuple):
 
 
 Event = OrderCreated | OrderRefunded | ProductRefunded | OrderUpdated | RequestRejected
-Outcome = OrderRefunded | ProductRefunded | OrderUpdated | RequestRejected
 
 
 class Reason(StrEnum):

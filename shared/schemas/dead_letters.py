@@ -69,7 +69,12 @@ def dead_letter(
         letter["masked"] = True  # a card number was starred: the message is no longer whole
     if cut_key != masked_key or kept != masked_headers:
         letter["truncated"] = True
-    if value is not None and (len(value) > TRUNCATED_VALUE_BYTES and len(dumps(letter)) > MAX_DEAD_LETTER_BYTES):
+    if (
+        masked is not None
+        and value is not None
+        and len(value) > TRUNCATED_VALUE_BYTES
+        and len(dumps(letter)) > MAX_DEAD_LETTER_BYTES
+    ):
         cut = _utf8_prefix(masked[:TRUNCATED_VALUE_BYTES])
         letter.update(
             value=_text_or_base64(cut),

@@ -135,7 +135,7 @@ CODECS: dict[type, Codec] = {
     RequestRejected: Codec(_encode_rejected, _decode_rejected),
 }
 _BY_NAME = {cls.__name__: codec for cls, codec in CODECS.items()}
-_TYPES = {cls.__name__: cls for cls in CODECS}
+_TYPES: dict[str, Any] = {cls.__name__: cls for cls in CODECS}
 
 
 # --- the parts ------------------------------------------------------------------

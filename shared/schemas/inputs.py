@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from shared.domain.commands import (
     AcceptPayment,
@@ -246,7 +246,7 @@ def _actor(value: object) -> Actor | None:
 # --- fields -----------------------------------------------------------------
 
 
-def is_id(value: object) -> bool:
+def is_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and len(value.strip()) > 0 and len(value) <= MAX_ID
 
 

@@ -32,7 +32,7 @@ def record_id(order_id: str, request_id: str) -> str:
 def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
     """The record of ``command``, decided as ``event``, which left ``order``."""
     actor = getattr(command, "requested_by", None)
-    rejected = isinstance(event, RequestRejected)
+    rejected = event if isinstance(event, RequestRejected) else None
     return {
         "_id": record_id(order.id, command.request_id),
         "orderId": order.id,
@@ -41,9 +41,9 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
         "kind": record_label(command),
         "requestedBy": None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)},
         "requestedAt": iso(command.at),
-        "status": "rejected" if rejected else "applied",
-        "reason": event.reason if rejected else None,
-        "detail": event.detail if rejected else None,
+        "status": "applied" if rejected is None else "rejected",
+        "reason": None if rejected is None else rejected.reason,
+        "detail": None if rejected is None else rejected.detail,
         "charged": money(charged(event)),
         "refunded": money(refunded(event)),
         "stock": [{"productId": p, "delta": d} for p, d, _ in stock_changes(event)],
@@ -96,4 +96,4 @@ def recorded_from_doc(doc: dict[str, Any]) -> Recorded:
 
 
 def _event_id(event: dict[str, Any]) -> str:
-    return event["eventId"] if "eventId" in event else event["event_id"]
+    return str(event["eventId"] if "eventId" in event else event["event_id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.config import load_settings
-from shared.kafka_config import KafkaConnection, property_name, security_from_env
+from shared.kafka_config import KafkaConnection, property_name, security_from_env, without_secrets
 
 SCRAM = {
     "KAFKA_URI": "b1:9093,b2:9093",
@@ -76,7 +76,7 @@ def test_a_missing_ca_file_is_a_problem(tmp_path: Path):
     assert problem is not None and str(missing) in problem
 
 
-def test_the_description_for_logs_hides_the_password():
-    described = load_settings(SCRAM, dotenv=None).kafka.described()
+def test_the_security_settings_for_logs_hide_the_password():
+    described = repr(without_secrets(load_settings(SCRAM, dotenv=None).kafka.security))
     assert "s3cret" not in described
     assert "orders" in described
