@@ -13,7 +13,7 @@ install-run:  ## .venv with what make run needs: the runtime and the embedded se
 	@sh tools/install.sh --inexact --no-default-groups --group local
 
 run: install-run  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2
-	$(PY) -m ops.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1)
+	$(PY) -m devkit.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1)
 
 produce: install-run  ## produce sample payments while make run runs: make produce N=1000
 	$(PY) -m ops.produce --count $(or $(N),10) --wait
@@ -52,4 +52,4 @@ lock:  ## re-lock after changing the dependencies in pyproject.toml
 	$(or $(shell command -v uv),.cache/uv-tool/bin/uv) lock
 
 clean:  ## remove local data and caches (not the venv)
-	rm -rf .data .pytest_cache .ruff_cache .hypothesis
+	rm -rf .data .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -16,8 +16,8 @@ from pathlib import Path
 from bench import b1_throughput, b2_b3_api, b2_repeated, b4_memory, b5_scaling, b6_growth, b7_idle
 from bench.calibrate import machine_speed
 from bench.results import Result, write_reports
+from devkit.servers import ApacheKafka, SecantusDB, Tansu
 from ops import children
-from ops.servers import ApacheKafka, SecantusDB, Tansu
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -13,9 +13,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from bench.cpu import cpu_seconds
 from bench.results import Result
 from dataflows.mongo_io import ensure_indexes
-from ops.samples import payment
-from ops.sandbox import Stack
-from ops.servers import free_port
+from devkit.samples import payment
+from devkit.sandbox import Stack
+from devkit.servers import free_port
 from shared.domain import RefundProduct, handle
 from shared.schemas.event_codec import event_payload
 from shared.schemas.messages import parse_message

@@ -12,10 +12,10 @@ from pymongo import DESCENDING
 
 from bench.load import closed_loop, open_loop, percentile
 from bench.results import Result
+from devkit.samples import payment
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import free_port, wait_for_port
 from http_api.auth import issue_token
-from ops.samples import payment
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
 
 ORDERS = 1_000  # owned by 100 users, 10 each: refunds spread as in a shop, not piled on a few orders

@@ -31,11 +31,11 @@ from bench.hops import hop_splits, medians, slowest_medians
 from bench.load import percentile
 from bench.results import Result
 from dataflows.setup import ensure_topics
+from devkit.samples import payment
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import ROOT, free_port, wait_for_port
 from http_api.auth import issue_token
 from ops import children
-from ops.samples import payment
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import ROOT, free_port, wait_for_port
 from shared.ids import order_id_for_payment
 
 ORDERS = 300

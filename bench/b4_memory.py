@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.b1_throughput import EventCount, payments, preload
 from bench.results import Result
-from ops.sandbox import Stack
+from devkit.sandbox import Stack
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

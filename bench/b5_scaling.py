@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.b1_throughput import payments, preload, time_flow, time_live
 from bench.results import Result
-from ops.sandbox import Stack
+from devkit.sandbox import Stack
 
 SHAPES = [(1, 1), (1, 2), (1, 4), (2, 1)]  # (processes, workers per process)
 

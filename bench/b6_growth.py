@@ -16,8 +16,8 @@ import bson
 
 from bench.b4_memory import rss_mb
 from bench.results import Result
-from ops.samples import payment, refund
-from ops.sandbox import Stack
+from devkit.samples import payment, refund
+from devkit.sandbox import Stack
 from shared.ids import order_id_for_payment
 
 REPEATS = 10_000

@@ -22,11 +22,11 @@ from bench.b2_repeated import start_floor
 from bench.cpu import cpu_seconds
 from bench.repeated_load import SAME_ORIGIN
 from bench.results import Result
+from devkit.samples import payment
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import ROOT, free_port, wait_for_port
 from http_api.auth import issue_token
 from ops import children
-from ops.samples import payment
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import ROOT, free_port, wait_for_port
 from shared.ids import order_id_for_payment
 
 SETTLE_S = 10

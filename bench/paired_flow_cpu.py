@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from devkit.samples import payment
+from devkit.sandbox import Stack
+from devkit.servers import SecantusDB, Tansu
 from ops import children
-from ops.samples import payment
-from ops.sandbox import Stack
-from ops.servers import SecantusDB, Tansu
 
 
 def cpu_seconds(pid: int) -> float:

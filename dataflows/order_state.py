@@ -153,7 +153,7 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
 
     def _decided(self, command: Command, stored_record: Recorded | None) -> Writes:
         """What the command writes; the state moves only once all of it is built."""
-        recorded = self._known(command, stored_record)
+        recorded = self._recorded_outcome(command, stored_record)
         taken = step(self._order, command, None if recorded is None else recorded.outcome, self._policy)
         messages = render(taken.events, taken.order, self._topics)
         self._order = taken.order
@@ -186,7 +186,7 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
                 break
             del self._outcomes[oldest]
 
-    def _known(self, command: Command, stored: Recorded | None) -> Recorded | None:
+    def _recorded_outcome(self, command: Command, stored: Recorded | None) -> Recorded | None:
         if isinstance(command, AcceptPayment):
             return None
         kept = self._outcomes.get(command.request_id)

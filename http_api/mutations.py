@@ -28,7 +28,7 @@ from http_api.route_fields import parse_body, parse_query
 from http_api.views import order_view
 from shared.domain.commands import Command
 from shared.domain.events import Reason, RequestRejected
-from shared.domain.machine import final_rejection
+from shared.domain.handling import final_rejection
 from shared.domain.model import TERMINAL, Actor
 from shared.schemas.fields import DEFAULT_TIMEOUT
 from shared.schemas.inputs import Invalid, encodable
@@ -215,7 +215,7 @@ def respond(rid: str, decided: Decided) -> web.Response:
 
 def _request(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> tuple[dict[str, Any], Command]:
     """The request event and its command; ``seen_version``, the order's version this
-    request read, tells the flow someone may be waiting for its record (``machine.handle``)."""
+    request read, tells the flow someone may be waiting for its record (``handling.handle``)."""
     head = RequestHead(rid, order_id, who.user_id, tuple(who.roles), iso(datetime.now(UTC)), seen_version)
     try:
         return ask.kind.build(head, ask.fields, ask.expected_version)

@@ -6,9 +6,8 @@ everything gathered goes in one ``$in`` query. Every query is sent after each
 of its requests arrived, so a read still sees every write that completed before
 it was asked for (a 200 from a mutation, then a read, shows the change).
 
-One query in flight measured best in B3 (16 clients over 1,000 orders on
-SecantusDB: 0.84-0.90 of raw ``find_one`` calls against 0.73-0.80 with two):
-the database does one query's work for a whole batch."""
+One query in flight measured best in B3 (figures: docs/benchmarks.md, "Speed
+choices in the code"): the database does one query's work for a whole batch."""
 
 from __future__ import annotations
 

@@ -70,6 +70,13 @@ class ClusterPlan:
         return [*cmd, "-r", str(self.recovery), "-s", str(self.snapshot_s), "-b", "0"]
 
 
+def free_port() -> int:
+    """A port free on the loopback now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def local_addresses(processes: int, free_port: Callable[[], int], avoid: Set[int] = frozenset()) -> tuple[str, ...]:
     """Loopback addresses on free ports, none in ``avoid`` (the metrics ports: the kernel
     hands out free ports in sequence, so a metrics base + 1 is a likely pick)."""
@@ -291,8 +298,6 @@ def statefulset_plan(hostname: str, service: str, processes: int, port: int) -> 
 
 
 def plan_from_args(args: argparse.Namespace, recovery: Path) -> ClusterPlan:
-    from ops.servers import free_port
-
     if args.statefulset:
         addresses, ordinal = statefulset_plan(socket.gethostname(), args.statefulset, args.processes, args.cluster_port)
         return ClusterPlan(addresses, (ordinal,), args.workers, recovery, args.snapshot_interval, one_host_each=True)

@@ -37,7 +37,7 @@ def parse_time(text: str) -> datetime:
 @lru_cache(maxsize=4_096)
 def iso(moment: datetime) -> str:
     # Cached: one moment is rendered several times (a payment's order, its event and each of
-    # its stock messages), and 2.3 us a call was ~4% of a 1-worker flow's time per order.
+    # its stock messages); what it saves: docs/benchmarks.md, "Speed choices in the code".
     if moment.tzinfo is not UTC or moment.microsecond % 1000:
         moment = utc_millis(moment)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

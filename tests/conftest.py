@@ -85,7 +85,7 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     if broker == "docker":
         yield from _docker_servers()
         return
-    from ops.servers import ApacheKafka, SecantusDB, Tansu
+    from devkit.servers import ApacheKafka, SecantusDB, Tansu
 
     root: Path = tmp_path_factory.mktemp("servers")
     kafka = (

@@ -12,7 +12,7 @@ from bytewax.connectors.kafka import KafkaSourceMessage
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from dataflows.order_flow import build_flow
-from ops.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
+from devkit.samples import payment, refund, update  # noqa: F401 (re-exported for the tests)
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
 from shared.schemas.outputs import OutMessage

@@ -42,7 +42,7 @@ from http_api.mutations import REJECTION_STATUS
 from shared.domain.model import Order
 from tests.card_scan import cards_in
 
-PRICES = {"apple": 125, "pear": 1000}  # cents, as ops.samples.payment makes them
+PRICES = {"apple": 125, "pear": 1000}  # cents, as devkit.samples.payment makes them
 UNITS = {"apple": 3, "pear": 2}
 TOTAL = sum(PRICES[p] * UNITS[p] for p in PRICES)
 OWNERS = ("user-1", "user-2")

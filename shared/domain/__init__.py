@@ -21,7 +21,7 @@ from shared.domain.events import (
     ProductRefunded,
     RequestRejected,
 )
-from shared.domain.machine import handle
+from shared.domain.handling import handle
 from shared.domain.model import Actor, Line, Order, Status
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Applying: the order after an event (see ``machine``)."""
+"""Applying: the order after an event (see ``handling``)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def apply_all(order: Order | None, events: Iterable[Event]) -> Order | None:
 
 
 def _created(e: OrderCreated) -> Order:
-    # Positional, in field order: every order is made here; measured, 0.57 us a call
-    # against 1.0 us with keywords (of ~2.4 us for a payment's whole ``handle``).
+    # Positional, in field order: every order is made here (measured:
+    # docs/benchmarks.md, "Speed choices in the code").
     return Order(
         e.order_id,
         e.user_id,
@@ -62,7 +62,7 @@ def _created(e: OrderCreated) -> Order:
 def _moved(order: Order, event: Event, **changes: object) -> Order:
     """The order with ``changes`` at the event's version and time; every decided request,
     a rejected one too, moves the revision on. (``Order._replace`` would do; this is
-    measured at 0.63 us a call against its 0.91: every request's order is made here.)"""
+    faster, and every request's order is made here: docs/benchmarks.md, "Speed choices in the code".)"""
     values: list[object] = list(order)
     if changes:
         for name, value in changes.items():

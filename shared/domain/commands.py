@@ -29,7 +29,7 @@ class RefundOrder(NamedTuple):
     requested_by: Actor | None
     at: datetime
     reason: str | None = None
-    seen_version: int | None = None  # the order's version its requester saw (see ``machine``)
+    seen_version: int | None = None  # the order's version its requester saw (see ``handling``)
 
 
 class RefundProduct(NamedTuple):

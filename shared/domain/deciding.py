@@ -1,4 +1,4 @@
-"""Deciding: what a command makes happen to an order, as events (see ``machine``)."""
+"""Deciding: what a command makes happen to an order, as events (see ``handling``)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def _decide_payment(order: Order | None, cmd: AcceptPayment) -> OrderCreated:
 
 def _order_created(source: Order | AcceptPayment, order_id: str, at: datetime, origin: Origin) -> OrderCreated:
     """From a payment, or from the order it made: both carry the payment's fields."""
-    # Positional, in field order, like ``applying._created`` (measured there): every
-    # payment makes one, and with both keyword-built the pure-core benchmark lost ~15%.
+    # Positional, in field order, like ``applying._created``: every payment makes one
+    # (measured: docs/benchmarks.md, "Speed choices in the code").
     return OrderCreated(
         created_event_id(source.payment_id),
         order_id,

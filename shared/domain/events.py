@@ -68,7 +68,7 @@ class RequestRejected(NamedTuple):
     request_id: str
     reason: str
     detail: str = ""
-    # False when the order stays as it was, revision included (``machine``: a frozen
+    # False when the order stays as it was, revision included (``handling``: a frozen
     # order's rejection no one waits on): no record, and nothing for ``apply`` to do.
     recorded: bool = True
 

@@ -49,7 +49,7 @@ class RequestHead(NamedTuple):
     user_id: str
     roles: tuple[str, ...]
     at: str  # ISO-8601
-    seen_version: int | None  # the order's version its requester read (``machine.handle``)
+    seen_version: int | None  # the order's version its requester read (``handling.handle``)
 
 
 def request_body(head: RequestHead, fields: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,7 @@ that write first (``missing_records``), so a replayed request always finds its r
 """
 
 from shared.storage.common import IN_CHUNK, cents, id_queries, money
-from shared.storage.indexes import INDEXES
-from shared.storage.keys import (
+from shared.storage.idempotency_keys import (
     KEY_COUNTS,
     KEY_TTL_SECONDS,
     KEYS_COLLECTION,
@@ -26,6 +25,7 @@ from shared.storage.keys import (
     key_doc,
     seconds_to_next_day,
 )
+from shared.storage.indexes import INDEXES
 from shared.storage.orders import (
     CLIENT_READ,
     COLLECTION,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from shared.storage.keys import KEY_COUNTS, KEY_TTL_SECONDS, KEYS_COLLECTION
+from shared.storage.idempotency_keys import KEY_COUNTS, KEY_TTL_SECONDS, KEYS_COLLECTION
 from shared.storage.orders import COLLECTION
 from shared.storage.records import RECORDS
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from devkit.samples import payment
 from http_api.app import create_app
 from http_api.auth import issue_token
-from ops.samples import payment
 from shared.config import load_settings
 from shared.domain import handle
 from shared.schemas.messages import parse_message

@@ -7,8 +7,8 @@ import dataclasses
 
 import aiohttp
 
+from devkit.servers import free_port
 from http_api.app import create_app
-from ops.servers import free_port
 
 
 async def test_with_a_metrics_port_metrics_are_served_there_and_not_on_the_api_port(

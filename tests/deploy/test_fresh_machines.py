@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.servers import ROOT
+from devkit.servers import ROOT
 from tests.integration.compose_kit import CACHE, MIRROR, UV, UV_PIN, Podman, unavailable
 
 pytestmark = pytest.mark.deploy

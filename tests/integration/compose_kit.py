@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from devkit.servers import DEFAULT_CACHE, ROOT
 from ops import children
-from ops.servers import DEFAULT_CACHE, ROOT
 
 CACHE = DEFAULT_CACHE / "compose"
 BASE = "docker.io/library/python:3.11-slim"  # the Dockerfile's FROM, as podman names it

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.sandbox import Stack
+from devkit.sandbox import Stack
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

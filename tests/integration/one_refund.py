@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from devkit.sandbox import JWT_SECRET, Stack
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 from tests.integration.test_api_processes import ready

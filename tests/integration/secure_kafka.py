@@ -9,7 +9,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from ops.servers import ApacheKafka, free_port
+from devkit.servers import ApacheKafka, free_port
 
 USER, PASSWORD = "orders", "orders-scram-password-0123456789"
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")

@@ -8,9 +8,9 @@ import time
 import jwt
 import pytest
 
+from devkit.sandbox import JWT_SECRET, Stack
 from http_api.app import create_app
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 

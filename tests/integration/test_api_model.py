@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from devkit.samples import payment
+from devkit.sandbox import JWT_SECRET, Stack
 from http_api.app import create_app
 from http_api.mutations import REJECTION_STATUS
-from ops.samples import payment
-from ops.sandbox import JWT_SECRET, Stack
 from shared.domain.model import Order
 from shared.ids import order_id_for_payment
 from shared.storage import KEYS_COLLECTION, order_from_doc

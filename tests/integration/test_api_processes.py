@@ -7,9 +7,9 @@ from collections import Counter
 
 import aiohttp
 
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import free_port
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 

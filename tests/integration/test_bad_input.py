@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import free_port, wait_for_port
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
 from shared.schemas.messages import parse_message
 from tests.flowkit import payment, refund, update

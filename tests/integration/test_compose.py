@@ -22,8 +22,8 @@ import pytest
 import yaml
 from pymongo import MongoClient
 
+from devkit.servers import ROOT, free_port_run
 from http_api.auth import issue_token
-from ops.servers import ROOT, free_port_run
 from tests.integration.compose_kit import Compose, Podman, build_images, unavailable
 
 pytestmark = pytest.mark.apache_only  # the servers are its own: once per test run is enough

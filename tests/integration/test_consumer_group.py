@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from bytewax.recovery import init_db_dir
 
-from ops.sandbox import Stack
-from ops.servers import kafka_jars
+from devkit.sandbox import Stack
+from devkit.servers import kafka_jars
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 from tests.integration.test_rescale import cluster

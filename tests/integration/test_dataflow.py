@@ -6,8 +6,8 @@ import signal
 import time
 from collections import Counter
 
-from ops.sandbox import Stack
-from ops.servers import free_port
+from devkit.sandbox import Stack
+from devkit.servers import free_port
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment, refund, update
 

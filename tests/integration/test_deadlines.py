@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ops.sandbox import Stack
-from ops.servers import free_port
+from devkit.sandbox import Stack
+from devkit.servers import free_port
 from tests.integration.test_abuse import BEARER, placed, ready
 
 pytestmark = pytest.mark.restarts_servers  # freezes the session's servers: not on servers it was given

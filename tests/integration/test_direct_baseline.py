@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 from pymongo import MongoClient
 
+from devkit.servers import ROOT, free_port, wait_for_port
 from http_api.auth import issue_token
 from ops import children
-from ops.servers import ROOT, free_port, wait_for_port
 
 SECRET = "direct-baseline-test-secret-0123456789abcdef"
 COLLECTION = "direct-baseline-orders"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import free_port, wait_for_port
 from http_api.auth import issue_token
 from http_api.openapi import spec
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port, wait_for_port
 from tests.integration.browser import Browser, chromium
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium (.ci/run installs it)")

@@ -12,9 +12,9 @@ from dataclasses import replace
 
 import pytest
 
+from devkit.sandbox import JWT_SECRET, Stack
 from http_api.app import create_app
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 from tests.integration.scenario import Scenario, build, core_order_view, event_view, order_view

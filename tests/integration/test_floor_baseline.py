@@ -14,8 +14,8 @@ import pytest
 
 from bench.b2_repeated import FLOOR_COLLECTION, Floor, start_floor
 from bench.hops import hop_medians
+from devkit.sandbox import JWT_SECRET, Stack
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
 
 
 @pytest.fixture

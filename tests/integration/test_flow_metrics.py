@@ -8,10 +8,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from devkit.sandbox import Stack
+from devkit.servers import free_port, free_port_run
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses
 from ops.dashboard import scrape as scrape_url
-from ops.sandbox import Stack
-from ops.servers import free_port, free_port_run
 from tests.flowkit import payment
 
 

@@ -23,8 +23,8 @@ from confluent_kafka import KafkaException, TopicPartition
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ops.samples import payment, refund, update
-from ops.sandbox import Stack
+from devkit.samples import payment, refund, update
+from devkit.sandbox import Stack
 from shared.domain.commands import AcceptPayment
 from shared.ids import order_id_for_payment
 from shared.schemas.inputs import PaymentReference

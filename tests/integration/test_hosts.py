@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.sandbox import Stack
-from ops.servers import ROOT, ApacheKafka, SecantusDB
+from devkit.sandbox import Stack
+from devkit.servers import ROOT, ApacheKafka, SecantusDB
 from tests.integration.hosts import TestHosts, unavailable
 from tests.integration.scenario import Scenario, build
 from tests.integration.test_faults import assert_matches_core, settle

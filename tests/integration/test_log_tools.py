@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from bson.decimal128 import Decimal128
 
-from ops.sandbox import Stack
-from ops.servers import ROOT
+from devkit.sandbox import Stack
+from devkit.servers import ROOT
 from shared.config import database_name
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment, refund, update

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.sandbox import Stack
-from ops.servers import ROOT, free_port
+from devkit.sandbox import Stack
+from devkit.servers import ROOT, free_port
 from shared.config import load_settings
 from shared.kafka_config import check_access
 from tests.integration.one_refund import pay_then_refund

@@ -15,8 +15,8 @@ from dataflows.mongo_io import (
     write_orders,
     write_records,
 )
+from devkit.sandbox import with_database
 from http_api.mongo_store import MongoOrderStore
-from ops.sandbox import with_database
 from shared.domain import handle
 from shared.storage import PENDING, order_to_doc, record_doc
 from tests.unit.builders import pay, refund_some

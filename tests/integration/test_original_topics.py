@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.sandbox import Stack
+from devkit.sandbox import Stack
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from devkit.sandbox import Stack
 from http_api import outcome_feed
 from http_api.outcome_feed import KafkaOutcomeFeed
-from ops.sandbox import Stack
 
 ODD_VALUES = [
     b'["requestId"]',

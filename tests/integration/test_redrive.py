@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from devkit.sandbox import Stack
+from devkit.servers import ROOT
 from ops.redrive import HEADER
-from ops.sandbox import Stack
-from ops.servers import ROOT
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 from tests.integration.http_stub import QuietHandler, serving

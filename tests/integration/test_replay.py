@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bson.raw_bson import RawBSONDocument
 
-from ops.sandbox import Stack
+from devkit.sandbox import Stack
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment, refund, update
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.sandbox import Stack
+from devkit.servers import ROOT, free_port
 from ops import children
-from ops.sandbox import Stack
-from ops.servers import ROOT, free_port
 from tests.integration.one_refund import pay_then_refund
 
 

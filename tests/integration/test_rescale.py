@@ -10,9 +10,9 @@ from pathlib import Path
 
 from bytewax.recovery import init_db_dir
 
+from devkit.sandbox import Stack
+from devkit.servers import free_port
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses
-from ops.sandbox import Stack
-from ops.servers import free_port
 from shared.topics import Topics
 from tests.integration.scenario import Scenario, build
 from tests.integration.test_faults import assert_matches_core, settle

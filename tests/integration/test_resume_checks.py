@@ -3,7 +3,7 @@
 Both ways a topic's name comes to hold other messages: a broker that keeps
 nothing restarts (two Tansu instances one after the other), and a topic is
 deleted and made again (Apache Kafka). The flow on its own refuses to resume
-with an error saying how to reset; ``make run`` (``ops.run``) makes a fresh store
+with an error saying how to reset; ``make run`` (``devkit.run``) makes a fresh store
 itself, and every payment and API request after the switch is applied.
 """
 
@@ -24,9 +24,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from dataflows.setup import prepare
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import ROOT, Tansu, free_port
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import ROOT, Tansu, free_port
 from shared.ids import order_id_for_payment
 from shared.topics import names
 from tests.flowkit import payment
@@ -67,7 +67,7 @@ def start_launcher(stack: Stack, recovery: Path, port: int) -> tuple[subprocess.
     env["RECOVERY_DIR"] = str(recovery)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ops.run"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "devkit.run"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     return proc, log

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import free_port, wait_for_port
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
 from tests.card_scan import cards_in
 from tests.flowkit import payment

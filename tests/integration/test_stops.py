@@ -1,4 +1,4 @@
-"""A clean stop, always: ``make run`` (``python -m ops.run``) ends within 15 s of
+"""A clean stop, always: ``make run`` (``python -m devkit.run``) ends within 15 s of
 SIGTERM or Ctrl-C, also when the signal comes twice and when the broker is already
 gone, and nothing it started outlives it, even when it is killed with SIGKILL."""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.sandbox import Stack
-from ops.servers import ROOT, Tansu, free_port, free_port_run
+from devkit.sandbox import Stack
+from devkit.servers import ROOT, Tansu, free_port, free_port_run
 
 pytestmark = pytest.mark.tansu_only  # starts its own embedded servers: once is enough
 
@@ -52,7 +52,7 @@ def started_run(tmp_path: Path, marker: str, port: int) -> subprocess.Popen:
         env.pop(name, None)
     log = open(tmp_path / f"{marker}.log", "wb")  # noqa: SIM115 (the child keeps it)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ops.run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "devkit.run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     log.close()

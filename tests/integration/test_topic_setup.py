@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from dataflows.setup import ensure_service_topics
-from ops.servers import ROOT
+from devkit.servers import ROOT
 from shared.config import load_settings
 from shared.topics import Topics
 

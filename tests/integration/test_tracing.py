@@ -21,9 +21,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from devkit.sandbox import JWT_SECRET, Stack
+from devkit.servers import free_port, wait_for_port
 from http_api.auth import issue_token
-from ops.sandbox import JWT_SECRET, Stack
-from ops.servers import free_port, wait_for_port
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from ops.servers import ROOT
+from devkit.servers import ROOT
 
 PARENT = """
 import sys, time

@@ -16,7 +16,7 @@ from shared.domain import (
     Status,
     handle,
 )
-from shared.domain.machine import final_rejection
+from shared.domain.handling import final_rejection
 from shared.domain.model import Origin
 from shared.ids import event_id
 from tests.unit.builders import ADMIN, AT, ORDER_ID, OWNER, STRANGER, change, pay, refund_all, refund_some

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from ops.servers import ROOT
+from devkit.servers import ROOT
 from tests.integration.compose_kit import UV_PIN
 
 

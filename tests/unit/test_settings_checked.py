@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.run import dev_tokens
 from ops.private_files import write_private
-from ops.run import dev_tokens
 from shared.config import BadSetting, declared, load_settings
 from shared.kafka_config import KafkaConnection, check_access
 
@@ -89,7 +89,7 @@ def test_a_good_value_of_each_kind_is_taken():
     )
 
 
-@pytest.mark.parametrize("module", ["http_api", "ops.run", "ops.produce"])
+@pytest.mark.parametrize("module", ["http_api", "devkit.run", "ops.produce"])
 def test_a_process_given_a_bad_setting_ends_at_once_with_code_2_naming_it(module, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ORDER_SERVICE_PORT": "abc", "JWT_SEC": "s" * 40}
     env.pop("KAFKA_URI", None)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ops.servers import ROOT
+from devkit.servers import ROOT
 from shared import tracing
 
 

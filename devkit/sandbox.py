@@ -18,8 +18,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from pymongo import MongoClient
 
 from dataflows.setup import prepare
+from devkit.servers import ROOT
 from ops import children
-from ops.servers import ROOT
 from shared.config import load_settings
 from shared.storage import COLLECTION, RECORDS
 from shared.topics import Topics

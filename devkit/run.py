@@ -21,17 +21,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
 
+from devkit.servers import Server, free_port
 from ops import children
 from ops.cluster import Backoff, ClusterPlan, Supervisor, local_addresses, recovery_partitions
 from ops.private_files import write_private
 from ops.recovery_store import ready_store
-from ops.servers import Server, free_port
 from shared.config import Settings, jwt_secret_problem, settings_or_exit
 from shared.kafka_config import refusals
 from shared.logs import configure_logging
 from shared.topics import names
 
-log = logging.getLogger("ops.run")
+log = logging.getLogger("devkit.run")
 DEFAULT_METRICS_PORT = 9464  # the dataflow's first process; process i uses this + i
 # A stop ends within 15 s: the dataflow and the API together, then each embedded server.
 CHILD_GRACE_S = 8.0
@@ -89,7 +89,7 @@ class Stop:
 
 def start_servers(stack: ExitStack, settings: Settings, data: Path, stop: Stop) -> tuple[str, str, bool]:
     """KAFKA_URI and MONGO_URI, starting embedded servers for the unset ones."""
-    from ops.servers import SecantusDB, Tansu
+    from devkit.servers import SecantusDB, Tansu
 
     def started(server: S) -> S:
         server.start()

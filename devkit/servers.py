@@ -20,20 +20,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ops import children
+from ops import children, cluster
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_VERSION = "4.3.1"
-KAFKA_POM = ROOT / "ops" / "kafka-jars" / "pom.xml"
+KAFKA_POM = ROOT / "devkit" / "kafka-jars" / "pom.xml"
 DEFAULT_CACHE = ROOT / ".cache"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = cluster.free_port
 
 
 def free_port_run(count: int) -> int:
