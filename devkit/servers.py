@@ -82,6 +82,11 @@ class Server:
         self.netns = netns  # run inside this network namespace (``ip netns exec``)
         self.proc: subprocess.Popen | None = None
 
+    @property
+    def uri(self) -> str:
+        """How clients reach it."""
+        raise NotImplementedError
+
     def command(self) -> list[str]:
         raise NotImplementedError
 

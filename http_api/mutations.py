@@ -27,7 +27,7 @@ from http_api.request_log import name_request
 from http_api.route_fields import parse_body, parse_query
 from http_api.views import order_view
 from shared.domain.commands import Command
-from shared.domain.events import Reason, RequestRejected
+from shared.domain.events import Reason
 from shared.domain.handling import final_rejection
 from shared.domain.model import TERMINAL, Actor
 from shared.schemas.fields import DEFAULT_TIMEOUT
@@ -196,7 +196,7 @@ def _refuse_if_final(command: Command, doc: dict[str, Any], rid: str) -> None:
     if doc.get("status") not in FROZEN_STATUSES:
         return
     rejection = final_rejection(order_from_doc(doc), command)
-    if isinstance(rejection, RequestRejected):
+    if rejection is not None:
         _reject(rid, rejection.reason, rejection.detail)
 
 

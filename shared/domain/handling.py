@@ -43,11 +43,11 @@ def _needs_no_record(order: Order, command: Command) -> bool:
     return seen is None or seen >= order.version
 
 
-def final_rejection(order: Order, command: Command) -> Event | None:
-    """The outcome ``command`` will have, when it is already certain without the flow:
+def final_rejection(order: Order, command: Command) -> RequestRejected | None:
+    """The rejection ``command`` will have, when it is already certain without the flow:
     ``order`` is frozen, so the rejection decided now is the one the flow would decide
     whenever the command reached it."""
     if not is_frozen(order):
         return None
     _, (event,) = handle(order, command)
-    return event
+    return event if isinstance(event, RequestRejected) else None
