@@ -125,5 +125,6 @@ class Topics:
 DEFAULT_TOPICS = Topics()
 
 
-def names(topics: tuple[Topic, ...]) -> tuple[str, ...]:
-    return tuple(t.name for t in topics)
+def names(topics: tuple[Topic, ...]) -> list[str]:
+    """A list: confluent-kafka's clients take lists, not tuples (subscribe, delete_topics)."""
+    return [t.name for t in topics]
