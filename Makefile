@@ -41,15 +41,14 @@ test-deploy: install  ## make install / make run on fresh Debian containers (pod
 bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 18 minutes)
 	$(PY) -m bench
 
-lint: install  ## ruff, and mypy: strict on shared/, the rest of the service checked as written
+lint: install  ## ruff, and mypy: strict on shared/, the other packages and the benchmarks checked as written (not tests/)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy --strict shared
-	$(PY) -m mypy dataflows http_api ops devkit
+	$(PY) -m mypy dataflows http_api ops devkit bench
 
 lock:  ## re-lock after changing the dependencies in pyproject.toml
-	@sh tools/install.sh >/dev/null
-	$(or $(shell command -v uv),.cache/uv-tool/bin/uv) lock
+	@sh tools/install.sh --lock
 
 clean:  ## remove local data and caches (not the venv)
 	rm -rf .data .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tmp)
         with Tansu(log_path=workdir / "tansu.log") as kafka, SecantusDB(workdir / "mongo") as mongo:
             log(f"servers: Tansu {kafka.uri}, SecantusDB {mongo.uri} ({'quick' if quick else 'full'} sizes)")
-            servers = {"database": mongo.proc.pid, "broker": kafka.proc.pid}
+            servers = {"database": mongo.pid, "broker": kafka.pid}
             if "B1" in only:
                 log("B1 dataflow throughput")
                 n = 20_000 if quick else 200_000
@@ -63,13 +63,13 @@ def main(argv: list[str] | None = None) -> None:
                 results += measured(b2_repeated.run(kafka.uri, mongo.uri, workdir, servers, log, "Tansu"), speed)
                 log("B2 repeated on Apache Kafka")
                 with ApacheKafka(workdir / "apache-kafka", log_path=workdir / "apache-kafka.log") as apache:
-                    on_apache = {"database": mongo.proc.pid, "broker": apache.proc.pid}
+                    on_apache = {"database": mongo.pid, "broker": apache.pid}
                     speed = machine_speed()
                     rows = b2_repeated.run(apache.uri, mongo.uri, workdir, on_apache, log, "Apache Kafka")
                     results += measured(rows, speed)
             if "B5" in only:
                 log("B5 scaling: workers and processes")
-                pids = {"database (SecantusDB)": mongo.proc.pid, "broker (Tansu)": kafka.proc.pid}
+                pids = {"database (SecantusDB)": mongo.pid, "broker (Tansu)": kafka.pid}
                 n = 20_000 if quick else 100_000
                 results += measured(b5_scaling.run(kafka.uri, mongo.uri, workdir, n, log, pids), machine_speed())
             if "B6" in only:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
                 results += measured(b6_growth.run(kafka.uri, mongo.uri, workdir, log), machine_speed())
             if "B7" in only:
                 log("B7 an idle minute")
-                rows = b7_idle.run(kafka.uri, mongo.uri, workdir, kafka.proc.pid, log)
+                rows = b7_idle.run(kafka.uri, mongo.uri, workdir, kafka.pid, log)
                 results += measured(rows, machine_speed())
             if "B4" in only:
                 log("B4 memory")

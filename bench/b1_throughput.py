@@ -7,6 +7,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -16,7 +17,7 @@ from dataflows.mongo_io import ensure_indexes
 from devkit.samples import payment
 from devkit.sandbox import Stack
 from devkit.servers import free_port
-from shared.domain import RefundProduct, handle
+from shared.domain import AcceptPayment, Order, RefundProduct, handle
 from shared.schemas.event_codec import event_payload
 from shared.schemas.messages import parse_message
 from shared.schemas.outputs import dumps
@@ -100,9 +101,7 @@ def start_flows(stack: Stack, processes: int, workers: int = 1) -> None:
             stack.start_flow(workers=workers, cluster=(i, addresses))
 
 
-def time_flow(
-    stack: Stack, n: int, processes: int, log, workers: int = 1, cpu: dict[str, float] | None = None
-) -> float:
+def time_flow(stack: Stack, n: int, processes: int, log, workers: int = 1, cpu: dict[str, Any] | None = None) -> float:
     """Orders per second from the first order announced until every order is stored and announced
     (the process's start-up is left out, as the naive baseline's connecting is).
 
@@ -169,14 +168,16 @@ def naive(stack: Stack, limit: int) -> float:
         if msg is None or msg.error():
             continue
         started = started or time.perf_counter()
-        command = parse_message(Kind.PAYMENT, msg.value(), TS).command
-        order, events = handle(None, command)
+        command = cast(AcceptPayment, parse_message(Kind.PAYMENT, msg.value(), TS).command)
+        created, events = handle(None, command)
+        order = cast(Order, created)
         orders.insert_one(order_to_doc(order))
         producer.produce(stack.topics.order_events.name, dumps(event_payload(events[0], order)), order.id.encode())
         producer.flush()
-        consumer.commit(msg, asynchronous=False)
+        consumer.commit(message=msg, asynchronous=False)
         done += 1
     consumer.close()
+    assert started is not None  # ``limit`` orders were read
     return done / (time.perf_counter() - started)
 
 
@@ -192,11 +193,11 @@ def pure_core(messages: list[tuple[str, bytes]], rounds: int = 3) -> float:
 
     One untimed round first (the allocator's first touch of fresh memory is not the
     core's cost), then the median of ``rounds``."""
-    payments = [parse_message(Kind.PAYMENT, value, TS).command for _, value in messages]
+    payments = [cast(AcceptPayment, parse_message(Kind.PAYMENT, value, TS).command) for _, value in messages]
 
     def one_round() -> float:
         started = time.perf_counter()
-        orders = [handle(None, command)[0] for command in payments]
+        orders = cast(list[Order], [handle(None, command)[0] for command in payments])
         created = time.perf_counter() - started
         refunds = [RefundProduct(f"r-{o.id}", o.id, "apple", 1, None, o.created_at) for o in orders]
         started = time.perf_counter()
@@ -227,7 +228,8 @@ def raw_consume(stack: Stack, n: int) -> float:
 
 
 def raw_insert(stack: Stack, messages: list[tuple[str, bytes]]) -> float:
-    docs = [order_to_doc(handle(None, parse_message(Kind.PAYMENT, v, TS).command)[0]) for _, v in messages]
+    commands = [cast(AcceptPayment, parse_message(Kind.PAYMENT, v, TS).command) for _, v in messages]
+    docs = [order_to_doc(cast(Order, handle(None, command)[0])) for command in commands]
     scratch = stack.orders.database["raw-insert"]
     ensure_indexes(scratch)
     started = time.perf_counter()

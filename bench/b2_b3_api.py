@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from pymongo import DESCENDING
 
@@ -61,7 +62,7 @@ async def raw_reads(uri: str, read, concurrency: int, seconds: float) -> tuple[f
 
     from shared.config import database_name
 
-    client = AsyncMongoClient(uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
     orders = client[database_name(uri)]["orders"]
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds

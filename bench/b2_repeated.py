@@ -130,11 +130,11 @@ def start_floor(stack: Stack, ids: list[str]) -> Floor:
     return Floor(port, api, worker, (env["FLOOR_REQUESTS"], env["FLOOR_ANSWERS"]))
 
 
-def start_direct(stack: Stack, ids: list[str]) -> tuple[int, object]:
+def start_direct(stack: Stack, ids: list[str]) -> tuple[int, subprocess.Popen]:
     """The baseline's server, on copies of ``ids``' orders."""
     copy_orders(stack, ids, DIRECT_COLLECTION)
     port = free_port()
-    cmd = [sys.executable, "-m", "bench.direct_refund", str(port), stack.settings.mongo_uri, JWT_SECRET,
+    cmd = [sys.executable, "-m", "bench.direct_refund", str(port), stack.settings.mongo_uri or "", JWT_SECRET,
            DIRECT_COLLECTION]  # fmt: skip
     proc = children.start(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, proc, 30, "the direct baseline")
@@ -153,19 +153,19 @@ class Measured(NamedTuple):
     sent: list  # [sent, answered, request id] of each 200 (``bench.hops``)
 
     @property
-    def count(self) -> int:
+    def answers(self) -> int:
         return sum(self.statuses.values())
 
     @property
     def operations_each(self) -> float:
-        return self.operations / self.count
+        return self.operations / self.answers
 
     @property
     def cpu_per_k(self) -> float:
-        return sum(self.cpu.values()) / self.count * 1000
+        return sum(self.cpu.values()) / self.answers * 1000
 
     def shares(self) -> str:
-        return ", ".join(f"{who} {seconds / self.count * 1000:.2f}" for who, seconds in self.cpu.items())
+        return ", ".join(f"{who} {seconds / self.answers * 1000:.2f}" for who, seconds in self.cpu.items())
 
     def line(self) -> str:
         return (f"p50 {self.p50:.1f} ms, p99 {self.p99:.1f} ms, {self.statuses}, "
@@ -213,7 +213,7 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, server_pids: dict[str, in
                     log(f"    {tag} hops at {rate}/s ({which}, median ms): {hops}")
                     results += _hop_rows(tag, rate, which, hops["ours"], hops["floor"])
         floor.stop()
-        children.stop_all([direct_proc], 5.0)  # type: ignore[list-item]
+        children.stop_all([direct_proc], 5.0)
         return results
     finally:
         stack.close()
@@ -229,7 +229,7 @@ def _hop_rows(tag: str, rate: int, which: str, ours: dict[str, float], floor: di
 
 
 def _rows(tag: str, rate: int, bound: int, ours: Measured, floor: Measured, direct: Measured) -> list[Result]:
-    note = f"{ours.count} refunds: {ours.statuses}; floor: {floor.statuses}; direct: {direct.statuses}"
+    note = f"{ours.answers} refunds: {ours.statuses}; floor: {floor.statuses}; direct: {direct.statuses}"
     at = f"at {rate}/s"
     at_100 = rate == 100  # the CPU target is at 100/s
     return [

@@ -8,6 +8,7 @@ preloaded run), the figures the sizing model in docs/operations.md rests on."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bench.b1_throughput import payments, preload, time_flow, time_live
 from bench.results import Result
@@ -24,7 +25,7 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log, server_pids:
     """``server_pids``: the database's and the broker's process ids, by name."""
     preloaded: dict[tuple[int, int], float] = {}
     live: dict[tuple[int, int], float] = {}
-    cpu: dict[tuple[int, int], dict[str, float]] = {}
+    cpu: dict[tuple[int, int], dict[str, Any]] = {}
     for processes, workers in SHAPES:
         tag = f"b5-{processes}x{workers}"
         stack = Stack(kafka_uri, mongo_uri, workdir / tag)
@@ -59,6 +60,6 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, n: int, log, server_pids:
     return results
 
 
-def _busy(cpu: dict[str, float], elapsed: float) -> str:
+def _busy(cpu: dict[str, Any], elapsed: float) -> str:
     """Cores each process kept busy: the dataflow's processes one by one, then the servers."""
     return ", ".join(f"{who} {seconds / elapsed:.2f}" for who, seconds in cpu.items() if who != "dataflow")

@@ -10,6 +10,7 @@ with the count; the baseline is the figure after the first refund.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import bson
@@ -27,6 +28,7 @@ STEPS = 4
 def stored_bytes(stack: Stack, order_id: str) -> int:
     doc = stack.orders.find_one({"_id": order_id})
     records = stack.records.find({"orderId": order_id})
+    assert doc is not None, f"order {order_id} not stored"
     return len(bson.encode(doc)) + sum(len(bson.encode(r)) for r in records)
 
 
@@ -50,9 +52,7 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, log) -> list[Result]:
             ids = [f"b6-again-{step}-{i}" for i in range(per_step)]
             stack.produce(topic, [(order_id, refund(rid, order_id)) for rid in ids])
             last = ids[-1]
-            stack.consume(
-                stack.topics.order_events.name, lambda ms, last=last: any(m.get("requestId") == last for m in ms), 300
-            )
+            stack.consume(stack.topics.order_events.name, _has_request(last), 300)
             samples.append((stored_bytes(stack, order_id), rss_mb(flow.pid)))
             log(f"    B6: {(step + 1) * per_step} repeats: stored {samples[-1][0]} bytes, RSS {samples[-1][1]:.0f} MB")
         return [
@@ -75,3 +75,7 @@ def run(kafka_uri: str, mongo_uri: str, workdir: Path, log) -> list[Result]:
         ]
     finally:
         stack.close()
+
+
+def _has_request(request_id: str) -> Callable[[list[dict]], bool]:
+    return lambda messages: any(m.get("requestId") == request_id for m in messages)

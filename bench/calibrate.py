@@ -8,6 +8,7 @@ second (about 2x apart between machines of the kind this was built on)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 LOOPS = 200_000
 
@@ -17,7 +18,7 @@ def _loop(n: int) -> int:
     state: dict[str, int] = {}
     for i in range(n):
         key = f"order-{i % 97}"
-        line = {"productId": key, "quantity": i % 7, "price": 100 + i % 13}
+        line: dict[str, Any] = {"productId": key, "quantity": i % 7, "price": 100 + i % 13}
         state[key] = state.get(key, 0) + line["quantity"] * line["price"]
         total += len(key) + (state[key] % 11)
     return total

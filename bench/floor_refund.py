@@ -168,7 +168,8 @@ def _refunded(orders, ask: dict) -> dict:
 
 def worker() -> None:
     settings = _settings()
-    orders = MongoClient(settings.mongo_uri).get_default_database()[os.environ["FLOOR_ORDERS"]]
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_uri)
+    orders = client.get_default_database()[os.environ["FLOOR_ORDERS"]]
     consumer = _assigned(_fetching(settings), os.environ["FLOOR_REQUESTS"], at_end=False)
     producer = Producer(settings.kafka.producer(linger_ms=5))
     answers = os.environ["FLOOR_ANSWERS"]

@@ -69,10 +69,10 @@ def _stamps(kafka: KafkaConnection, topic: str, since_ms: int, wanted: set[str])
             for msg in consumer.consume(500, 1):  # waits out its timeout when fewer are left
                 if msg.error() is not None:
                     continue
-                rid = json.loads(msg.value()).get("requestId")
+                rid = json.loads(msg.value() or b"{}").get("requestId")
                 if rid in wanted and rid not in stamps:
                     stamps[rid] = msg.timestamp()[1]
-                if msg.offset() + 1 >= ends[msg.partition()]:
+                if (msg.offset() or 0) + 1 >= ends[msg.partition() or 0]:
                     left.discard(msg.partition())
         return stamps
     finally:

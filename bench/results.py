@@ -84,13 +84,13 @@ def chart(results: list[Result], path: Path, title: str) -> None:
     rows = [r for r in results if r.ratio is not None]
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
     colors = ["tab:green" if r.met else "tab:red" if r.met is False else "tab:gray" for r in rows]
-    ax.barh([r.name for r in rows], [r.ratio for r in rows], color=colors)
+    ax.barh([r.name for r in rows], [r.ratio or 0.0 for r in rows], color=colors)
     ax.set_xscale("log")
     ax.set_xlabel("ratio to the baseline measured in the same run (log scale)")
     ax.set_title(title)
     ax.invert_yaxis()
     for i, r in enumerate(rows):
-        ax.text(r.ratio, i, f" {r.ratio:.2f}", va="center")
+        ax.text(r.ratio or 0.0, i, f" {r.ratio:.2f}", va="center")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pymongo import MongoClient
 from dataflows.setup import prepare
 from devkit.servers import ROOT
 from ops import children
+from ops.produce import note_delivery_error
 from shared.config import load_settings
 from shared.storage import COLLECTION, RECORDS
 from shared.topics import Topics
@@ -123,12 +124,12 @@ class Stack:
 
     # --- Kafka -----------------------------------------------------------------
 
-    def produce(self, topic: str, items: list[tuple[str | None, Any]]) -> None:
+    def produce(self, topic: str, items: Sequence[tuple[str | None, Any]]) -> None:
         failed: list[str] = []
         for key, body in items:
             value = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.producer.produce(
-                topic, value, key.encode() if key else None, on_delivery=lambda e, _m: _note(failed, e)
+                topic, value, key.encode() if key else None, on_delivery=lambda e, _m: note_delivery_error(failed, e)
             )
             self.producer.poll(0)
         self.producer.flush(30)
@@ -168,9 +169,3 @@ class Stack:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} not met in {timeout}s\n{self.flow_log()}")
             time.sleep(interval)
-
-
-def _note(failed: list[str], err: object) -> None:
-    """A delivery callback's error, kept to report."""
-    if err is not None:
-        failed.append(str(err))

@@ -87,6 +87,11 @@ class Server:
         """How clients reach it."""
         raise NotImplementedError
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, f"{self.name} is not started"
+        return self.proc.pid
+
     def command(self) -> list[str]:
         raise NotImplementedError
 

@@ -45,6 +45,12 @@ def sample_payment(rng: random.Random, user: str) -> dict:
     }
 
 
+def note_delivery_error(failed: list[str], err: object) -> None:
+    """A delivery callback's error, kept to report."""
+    if err is not None:
+        failed.append(str(err))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Produce sample payments to the payment-accepted topic.")
     parser.add_argument("--count", type=int, default=10, help="how many payments (default 10)")
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         while True:
             try:
                 producer.produce(topic, json.dumps(body).encode(), body["paymentId"].encode(),
-                                 on_delivery=lambda err, _m: _note(failed, err))  # fmt: skip
+                                 on_delivery=lambda err, _m: note_delivery_error(failed, err))  # fmt: skip
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -118,9 +124,3 @@ def wait_for_orders(mongo_uri: str | None, order_ids: list[str], since: float, t
 
 if __name__ == "__main__":
     main()
-
-
-def _note(failed: list[str], err: object) -> None:
-    """A delivery callback's error, kept to report."""
-    if err is not None:
-        failed.append(str(err))

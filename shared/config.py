@@ -192,36 +192,44 @@ def setting(section: Section, variable: str, parse: Parse, default: Any, doc: st
     return field(default=default, metadata={"declared": declared})
 
 
-K, M, F, A, L = Section.KAFKA, Section.MONGO, Section.FLOW, Section.API, Section.LIMITS
+KAFKA, MONGO, FLOW, API, LIMITS = Section.KAFKA, Section.MONGO, Section.FLOW, Section.API, Section.LIMITS
 
 
 @dataclass(frozen=True)
 class Settings:
     # Kafka
-    kafka_uri: str | None = setting(K, "KAFKA_URI", _brokers, None, "bootstrap servers, comma-separated")
-    partitions: int = setting(K, "TOPIC_PARTITIONS", _integer(1, 10_000), 4, "partitions of topics created at start")
+    kafka_uri: str | None = setting(KAFKA, "KAFKA_URI", _brokers, None, "bootstrap servers, comma-separated")
+    partitions: int = setting(
+        KAFKA, "TOPIC_PARTITIONS", _integer(1, 10_000), 4, "partitions of topics created at start"
+    )
     replication_factor: int = setting(
-        K, "TOPIC_REPLICATION_FACTOR", _integer(1, 100), 1, "replicas of topics created at start; 3 on 3+ brokers"
+        KAFKA, "TOPIC_REPLICATION_FACTOR", _integer(1, 100), 1, "replicas of topics created at start; 3 on 3+ brokers"
     )
-    compat_topics: bool = setting(K, "COMPAT_TOPICS", _flag, True, "also emit the original service's topics")
+    compat_topics: bool = setting(KAFKA, "COMPAT_TOPICS", _flag, True, "also emit the original service's topics")
     extra_payment_topics: tuple[str, ...] = setting(
-        K, "PAYMENT_TOPICS_EXTRA", _names, (), "more topics whose messages are payments, comma-separated"
+        KAFKA, "PAYMENT_TOPICS_EXTRA", _names, (), "more topics whose messages are payments, comma-separated"
     )
-    batch_size: int = setting(K, "KAFKA_BATCH_SIZE", _integer(1, 1_000_000), 1000, "messages per partition per poll")
+    batch_size: int = setting(
+        KAFKA, "KAFKA_BATCH_SIZE", _integer(1, 1_000_000), 1000, "messages per partition per poll"
+    )
     fetch_wait_ms: int | None = setting(
-        K, "KAFKA_FETCH_WAIT_MS", _integer(0, 60_000), None, "unset: chosen by the broker (kafka_config.fetch_wait_for)"
+        KAFKA,
+        "KAFKA_FETCH_WAIT_MS",
+        _integer(0, 60_000),
+        None,
+        "unset: chosen by the broker (kafka_config.fetch_wait_for)",
     )
     idle_poll_ms: float = setting(
-        K, "KAFKA_IDLE_POLL_MS", _number(0, 60_000), 2.0, "how soon an empty input partition is polled again"
+        KAFKA, "KAFKA_IDLE_POLL_MS", _number(0, 60_000), 2.0, "how soon an empty input partition is polled again"
     )
     idle_poll_most_ms: float = setting(
-        K, "KAFKA_IDLE_POLL_MAX_MS", _number(0, 60_000), 32.0, "... doubling after each empty poll, up to this"
+        KAFKA, "KAFKA_IDLE_POLL_MAX_MS", _number(0, 60_000), 32.0, "... doubling after each empty poll, up to this"
     )
     kafka_group_id: str = setting(
-        K, "KAFKA_GROUP_ID", _group_id, "order-flow", "the flow commits its offsets here, for lag monitoring only"
+        KAFKA, "KAFKA_GROUP_ID", _group_id, "order-flow", "the flow commits its offsets here, for lag monitoring only"
     )
     kafka_message_timeout_ms: int = setting(
-        K,
+        KAFKA,
         "KAFKA_MESSAGE_TIMEOUT_MS",
         _integer(1, 2_147_483_647),
         120_000,
@@ -229,68 +237,72 @@ class Settings:
     )
     # Mongo
     mongo_uri: str | None = setting(
-        M, "MONGO_URI", _url("mongodb", "mongodb+srv"), None, "the database from its path, default order-service"
+        MONGO, "MONGO_URI", _url("mongodb", "mongodb+srv"), None, "the database from its path, default order-service"
     )
     mongo_timeout_ms: int = setting(
-        M, "MONGO_TIMEOUT_MS", _integer(1, MS), 5_000, "the API's longest wait for one database operation"
+        MONGO, "MONGO_TIMEOUT_MS", _integer(1, MS), 5_000, "the API's longest wait for one database operation"
     )
     # Flow
     payment_service_url: str | None = setting(
-        F, "PAYMENT_SERVICE_URL", _url("http", "https"), None, "completes payments that carry only a paymentId"
+        FLOW, "PAYMENT_SERVICE_URL", _url("http", "https"), None, "completes payments that carry only a paymentId"
     )
     payment_fetch_timeout: float = setting(
-        F, "PAYMENT_FETCH_TIMEOUT", _number(0, 300, above=True), 2.0, "seconds per payment-service call"
+        FLOW, "PAYMENT_FETCH_TIMEOUT", _number(0, 300, above=True), 2.0, "seconds per payment-service call"
     )
     state_idle_seconds: float = setting(
-        F,
+        FLOW,
         "ORDER_STATE_IDLE_SECONDS",
         _number(0, 86_400 * 365, above=True),
         60.0,
         "an order idle this long leaves the flow's memory",
     )
     refund_window_days: float | None = setting(
-        F, "REFUND_WINDOW_DAYS", _number(0, 36_500), None, "refunds later than this after the order are rejected"
+        FLOW, "REFUND_WINDOW_DAYS", _number(0, 36_500), None, "refunds later than this after the order are rejected"
     )
-    data_dir: Path = setting(F, "ORDER_DATA_DIR", _path, Path(".data"), "embedded servers' data, logs, recovery")
-    recovery_dir: Path | None = setting(F, "RECOVERY_DIR", _path, None, "the recovery store make run uses")
-    flow_metrics_host: str = setting(F, "FLOW_METRICS_HOST", _text, "127.0.0.1", "where flow metrics listen")
+    data_dir: Path = setting(FLOW, "ORDER_DATA_DIR", _path, Path(".data"), "embedded servers' data, logs, recovery")
+    recovery_dir: Path | None = setting(FLOW, "RECOVERY_DIR", _path, None, "the recovery store make run uses")
+    flow_metrics_host: str = setting(FLOW, "FLOW_METRICS_HOST", _text, "127.0.0.1", "where flow metrics listen")
     flow_metrics_port: int | None = setting(
-        F, "FLOW_METRICS_PORT", PORT, None, "each flow process's /metrics and /live (process i: this + i)"
+        FLOW, "FLOW_METRICS_PORT", PORT, None, "each flow process's /metrics and /live (process i: this + i)"
     )
     flow_liveness_s: float = setting(
-        F, "FLOW_LIVENESS_S", _number(0, 86_400, above=True), 60.0, "no epoch closed this long: /live says stalled"
+        FLOW, "FLOW_LIVENESS_S", _number(0, 86_400, above=True), 60.0, "no epoch closed this long: /live says stalled"
     )
     # API
-    host: str = setting(A, "ORDER_SERVICE_HOST", _text, "127.0.0.1", "the API's listen address")
-    port: int = setting(A, "ORDER_SERVICE_PORT", PORT, 8080, "the API's port")
-    jwt_secret: str | None = setting(A, "JWT_SEC", _text, None, "the API's JWT secret (jwt_secret_problem)")
+    host: str = setting(API, "ORDER_SERVICE_HOST", _text, "127.0.0.1", "the API's listen address")
+    port: int = setting(API, "ORDER_SERVICE_PORT", PORT, 8080, "the API's port")
+    jwt_secret: str | None = setting(API, "JWT_SEC", _text, None, "the API's JWT secret (jwt_secret_problem)")
     api_metrics_port: int | None = setting(
-        A, "API_METRICS_PORT", PORT, None, "serve the API's /metrics here only (not on its port)"
+        API, "API_METRICS_PORT", PORT, None, "serve the API's /metrics here only (not on its port)"
     )
     allowed_origins: frozenset[str] = setting(
-        A, "ALLOWED_ORIGINS", _origins, frozenset(), "sites whose pages may send cookie-authenticated mutations"
+        API, "ALLOWED_ORIGINS", _origins, frozenset(), "sites whose pages may send cookie-authenticated mutations"
     )
-    log_format: str = setting(A, "LOG_FORMAT", _one_of("text", "json"), "text", "json: one object a line")
+    log_format: str = setting(API, "LOG_FORMAT", _one_of("text", "json"), "text", "json: one object a line")
     log_level: str = setting(
-        A, "LOG_LEVEL", _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", case=str.upper), "INFO", "log level"
+        API, "LOG_LEVEL", _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", case=str.upper), "INFO", "log level"
     )
     # Limits
-    rate_limit_mutations: Rate | None = setting(L, "RATE_LIMIT_MUTATIONS", _rate, USER_RATE, "mutations per user")
-    rate_limit_admin: Rate | None = setting(L, "RATE_LIMIT_MUTATIONS_ADMIN", _rate, ADMIN_RATE, "per admin")
+    rate_limit_mutations: Rate | None = setting(LIMITS, "RATE_LIMIT_MUTATIONS", _rate, USER_RATE, "mutations per user")
+    rate_limit_admin: Rate | None = setting(LIMITS, "RATE_LIMIT_MUTATIONS_ADMIN", _rate, ADMIN_RATE, "per admin")
     rate_limit_anonymous: Rate | None = setting(
-        L, "RATE_LIMIT_ANONYMOUS", _rate, ANONYMOUS_RATE, "per client address, requests without a valid token"
+        LIMITS, "RATE_LIMIT_ANONYMOUS", _rate, ANONYMOUS_RATE, "per client address, requests without a valid token"
     )
     rate_limit_processes: int = setting(
-        L, "RATE_LIMIT_PROCESSES", _integer(1, 10_000), 1, "API processes sharing the limits: each enforces its share"
+        LIMITS,
+        "RATE_LIMIT_PROCESSES",
+        _integer(1, 10_000),
+        1,
+        "API processes sharing the limits: each enforces its share",
     )
     idempotency_keys_per_day: int = setting(
-        L, "IDEMPOTENCY_KEYS_PER_DAY", _integer(1), 1_000, "new Idempotency-Keys one user may make in a UTC day"
+        LIMITS, "IDEMPOTENCY_KEYS_PER_DAY", _integer(1), 1_000, "new Idempotency-Keys one user may make in a UTC day"
     )
     api_max_in_flight: int = setting(
-        L, "API_MAX_IN_FLIGHT", _integer(1, 1_000_000), 1_000, "requests one API process works on at once"
+        LIMITS, "API_MAX_IN_FLIGHT", _integer(1, 1_000_000), 1_000, "requests one API process works on at once"
     )
     api_body_timeout_s: float = setting(
-        L, "API_BODY_TIMEOUT_S", _number(0, 3_600, above=True), 10.0, "a request body must arrive within this"
+        LIMITS, "API_BODY_TIMEOUT_S", _number(0, 3_600, above=True), 10.0, "a request body must arrive within this"
     )
     # Made from the declared ones (and TOPIC_<ROLE>, KAFKA_SECURITY_* and KAFKA_CONFIG_*) when loaded.
     kafka_security: Mapping[str, str] = field(default_factory=dict)  # librdkafka settings (docs: Kafka security)

@@ -44,4 +44,7 @@ if ! "$uv" python find --no-project "$WANTED" >/dev/null 2>&1; then
     echo "no CPython 3.11 or 3.12 found; asking uv for a managed CPython 3.12 (20 s at most)"
     timeout 20 "$uv" python install --quiet 3.12 >/dev/null 2>&1 || no_python
 fi
+if [ "${1:-}" = "--lock" ]; then
+    exec "$uv" lock  # make lock: uv.lock anew from pyproject.toml (a sync --locked refuses a stale lock)
+fi
 exec "$uv" sync --locked "$@"
