@@ -75,29 +75,31 @@ def mutation(kind: RequestKind, route: Route) -> Handler:
         who = request.app[keys.ADMISSION].admit(request)
         query = parse_query(route.fields, request.query)
         timeout = query.pop("timeout", DEFAULT_TIMEOUT)
-        body = await _BODY_READERS[route.body](request, route)
-        if route.body == BodyForm.CHANGES:
-            return await submit(request, who, Ask(kind, {"changes": body}, _if_match(request), timeout))
-        return await submit(request, who, Ask(kind, {**query, **body}, timeout=timeout))
+        fields, expected_version = await _BODY_READERS[route.body](request, route)
+        return await submit(request, who, Ask(kind, {**query, **fields}, expected_version, timeout))
 
     return handler
 
 
-async def _ignored(request: web.Request, route: Route) -> dict[str, Any]:
-    return {}
+# Each body form's reader: the ask's fields from the body, and the version it expects.
+Read = tuple[dict[str, Any], int | None]
 
 
-async def _empty(request: web.Request, route: Route) -> dict[str, Any]:
+async def _ignored(request: web.Request, route: Route) -> Read:
+    return {}, None
+
+
+async def _empty(request: web.Request, route: Route) -> Read:
     if request.body_exists and await _optional_json_object(request):
         raise Problem(400, route.hint, invalidParams=[{"name": "body", "reason": "must be empty or {}"}])
-    return {}
+    return {}, None
 
 
-async def _fields(request: web.Request, route: Route) -> dict[str, Any]:
-    return parse_body(route.fields, await _json_object(request))
+async def _fields(request: web.Request, route: Route) -> Read:
+    return parse_body(route.fields, await _json_object(request)), None
 
 
-async def _changes(request: web.Request, route: Route) -> dict[str, Any]:
+async def _changes(request: web.Request, route: Route) -> Read:
     body = await _json_object(request)
     refused = sorted(set(body) - UPDATABLE)
     if refused:
@@ -106,7 +108,7 @@ async def _changes(request: web.Request, route: Route) -> dict[str, Any]:
             f"these fields cannot be changed: {', '.join(refused)} (only {', '.join(sorted(UPDATABLE))})",
             invalidParams=[{"name": n, "reason": "not updatable"} for n in refused],
         )
-    return body
+    return {"changes": body}, _if_match(request)
 
 
 _BODY_READERS = {

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -186,10 +186,7 @@ def setting(section: Section, variable: str, parse: Parse, default: Any, doc: st
     """A field of ``Settings`` read from ``variable``: unset or empty, ``default``; a value
     ``parse`` refuses stops the process at start, naming the variable, the value and what
     ``parse`` expects."""
-    declared = Declared(section, variable, parse, doc)
-    if isinstance(default, (frozenset, Mapping)):
-        return field(default_factory=lambda: default, metadata={"declared": declared})
-    return field(default=default, metadata={"declared": declared})
+    return field(default=default, metadata={"declared": Declared(section, variable, parse, doc)})
 
 
 KAFKA, MONGO, FLOW, API, LIMITS = Section.KAFKA, Section.MONGO, Section.FLOW, Section.API, Section.LIMITS
@@ -349,14 +346,13 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
     values = dict(_read_dotenv(dotenv)) if dotenv else {}
     values.update(os.environ if env is None else env)
     read = {
-        name: _read(declared.variable, values[declared.variable], declared.parse)
-        for name, declared in declared()
-        if values.get(declared.variable)
+        name: _read(setting.variable, values[setting.variable], setting.parse)
+        for name, setting in declared()
+        if values.get(setting.variable)
     }
-    compat = read.get("compat_topics", Settings.compat_topics)
-    extra = read.get("extra_payment_topics", ())
-    topics = Topics.configured(values.get, extra, compat, request_topics())
-    return Settings(kafka_security=security_from_env(values), topics=topics, **read)
+    settings = Settings(kafka_security=security_from_env(values), **read)
+    topics = Topics.configured(values.get, settings.extra_payment_topics, settings.compat_topics, request_topics())
+    return replace(settings, topics=topics)
 
 
 def settings_or_exit(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:

@@ -103,10 +103,6 @@ REQUEST_KINDS: dict[str, RequestKind] = {kind.topic.kind: kind for kind in (REFU
 INVALID_LABEL = "invalid"  # the record of a request whose content was invalid (RejectInvalid)
 
 
-def kind_of_topic(topic: Topic) -> RequestKind:
-    return REQUEST_KINDS[topic.kind]
-
-
 def record_label(command: Command) -> str:
     if isinstance(command, RejectInvalid):
         return INVALID_LABEL

@@ -57,17 +57,13 @@ def request_body(head: RequestHead, fields: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "requestId": head.request_id,
         "orderId": head.order_id,
-        **{k: v for k, v in fields.items() if k in _BEFORE_ACTOR},
         "requestedBy": {"userId": head.user_id, "roles": list(head.roles)},
         "requestedAt": head.at,
-        **{k: v for k, v in fields.items() if k not in _BEFORE_ACTOR and v is not None},
+        **{k: v for k, v in fields.items() if v is not None},
     }
     if head.seen_version is not None:
         body["seenVersion"] = head.seen_version
     return body
-
-
-_BEFORE_ACTOR = frozenset({"kind", "changes"})  # the order the fields have always been written in
 
 
 def refund_fields(fields: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
