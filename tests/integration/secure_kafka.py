@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from devkit.kafka_jars import java
 from devkit.servers import ApacheKafka, free_port
 
 USER, PASSWORD = "orders", "orders-scram-password-0123456789"
@@ -76,7 +77,7 @@ class SecureKafka(ApacheKafka):
         props = self._properties()
         users = [arg for m in MECHANISMS for arg in ("--add-scram", f"{m}=[name={USER},password={PASSWORD}]")]
         cluster = uuid.uuid4().hex[:22]
-        command = ["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", "-t", cluster]
+        command = [java(), "-cp", self._classpath(), "kafka.tools.StorageTool", "format", "-t", cluster]
         subprocess.run([*command, "-c", str(props), *users], check=True, capture_output=True)
 
 

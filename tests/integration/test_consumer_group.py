@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from bytewax.recovery import init_db_dir
 
+from devkit.kafka_jars import java, kafka_jars
 from devkit.sandbox import Stack
-from devkit.servers import kafka_jars
 from shared.ids import order_id_for_payment
 from tests.flowkit import payment
 from tests.integration.test_rescale import cluster
@@ -38,7 +38,7 @@ def grouped(servers, tmp_path: Path) -> Stack:
 def describe(stack: Stack) -> dict[tuple[str, int], tuple[int | None, int, int | None]]:
     """(topic, partition) -> (current offset, log-end offset, lag) of the flow's group."""
     classpath = f"{kafka_jars()}/*"
-    command = ["java", "-cp", classpath, TOOL, "--bootstrap-server", stack.settings.kafka_uri or ""]
+    command = [java(), "-cp", classpath, TOOL, "--bootstrap-server", stack.settings.kafka_uri or ""]
     done = subprocess.run(
         [*command, "--describe", "--group", stack.settings.kafka_group_id],
         capture_output=True, text=True, timeout=60,

@@ -1,0 +1,110 @@
+"""``make run BROKER=kafka``: the whole system on an embedded Apache Kafka whose data is
+kept under ORDER_DATA_DIR/kafka, so a second run finds the topics, the offsets and the
+recovery store of the first, and goes on from where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from pymongo import MongoClient
+
+from devkit.samples import payment
+from devkit.servers import ROOT, free_port
+from shared.ids import order_id_for_payment
+from shared.storage.orders import COLLECTION
+
+pytestmark = pytest.mark.apache_only  # starts its own Apache Kafka: once, in the Apache session
+
+READY_S = 120
+STOP_S = 15
+
+
+def started(data: Path, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "ORDER_DATA_DIR": str(data), "ORDER_SERVICE_PORT": str(port),
+           "FLOW_METRICS_PORT": str(free_port()), "TOPIC_PARTITIONS": "2"}  # fmt: skip
+    for name in ("KAFKA_URI", "MONGO_URI", "JWT_SEC", "BROKER"):
+        env.pop(name, None)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devkit.run", "--broker", "kafka"], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + READY_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as answer:
+                if answer.status == 200:
+                    return proc
+        except OSError:
+            pass
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"make run on Apache Kafka was not ready in {READY_S} s"
+        time.sleep(0.3)
+
+
+def endpoints(data: Path) -> dict[str, str]:
+    lines = (data / "run.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def pay(kafka_uri: str, payment_id: str) -> str:
+    producer = Producer({"bootstrap.servers": kafka_uri})
+    body = payment(payment_id, user="user-1")
+    producer.produce("payment-accepted", key=payment_id, value=json.dumps(body))
+    assert producer.flush(30) == 0, "the payment was not delivered"
+    return order_id_for_payment(payment_id)
+
+
+def stored(mongo_uri: str, order_id: str) -> dict | None:
+    with MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000) as client:
+        return client.get_default_database()[COLLECTION].find_one({"_id": order_id})
+
+
+def wait_stored(mongo_uri: str, order_id: str) -> dict:
+    deadline = time.monotonic() + 60
+    while (order := stored(mongo_uri, order_id)) is None:
+        assert time.monotonic() < deadline, f"order {order_id} was not stored within 60 s"
+        time.sleep(0.3)
+    return order
+
+
+def stop(proc: subprocess.Popen) -> float:
+    began = time.monotonic()
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+    return time.monotonic() - began
+
+
+def test_a_second_run_on_apache_kafka_keeps_the_first_runs_topics_offsets_and_orders(tmp_path: Path):
+    data, log = tmp_path / "data", tmp_path / "run.log"
+    first = started(data, free_port(), log)
+    try:
+        kafka_uri, mongo_uri = endpoints(data)["KAFKA_URI"], endpoints(data)["MONGO_URI"]
+        before = wait_stored(mongo_uri, pay(kafka_uri, "pay-first-run"))
+    finally:
+        took = stop(first)
+    assert took < STOP_S, f"the first run took {took:.1f} s to stop"
+    assert (data / "kafka" / "logs" / "meta.properties").exists(), "the broker kept nothing under its data folder"
+    said_before = log.read_text()
+
+    second = started(data, free_port(), log)
+    try:
+        said = log.read_text()[len(said_before) :]
+        assert "(0 created)" in said, said
+        assert "kept: it matches the input topics" in said, said
+        kafka_uri, mongo_uri = endpoints(data)["KAFKA_URI"], endpoints(data)["MONGO_URI"]
+        wait_stored(mongo_uri, pay(kafka_uri, "pay-second-run"))
+        time.sleep(2)  # the flow has read on from its offsets: the first payment is not applied again
+        again = stored(mongo_uri, before["_id"])
+        assert again is not None and again["revision"] == before["revision"], (before, again)
+    finally:
+        stop(second)
