@@ -12,7 +12,7 @@ install:  ## .venv with everything, from uv.lock (uv is fetched into .cache if n
 install-run:  ## .venv with what make run needs: the runtime and the embedded servers
 	@sh tools/install.sh --inexact --no-default-groups --group local
 
-run: install-run  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2 BROKER=kafka
+run: install-run  ## run the whole system (embedded servers unless KAFKA_URI / MONGO_URI are set); PROCESSES=2 WORKERS=2 BROKER=tansu
 	$(PY) -m devkit.run --processes $(or $(PROCESSES),1) --workers $(or $(WORKERS),1) $(if $(BROKER),--broker $(BROKER))
 
 produce: install-run  ## produce sample payments while make run runs: make produce N=1000

@@ -20,7 +20,9 @@ reads the recovery store, never the group. A partition that handed on nothing ye
 is committed at its first offset, which an admin client of its own asks for (one
 request for all of them, answered in the background): asked on the consumer, each
 partition's request waits behind the consumer's pending fetch, up to the fetch
-wait (500 ms on Apache Kafka), in the worker's thread (docs/benchmarks.md)."""
+wait (2 s on Apache Kafka), in the worker's thread (docs/benchmarks.md). For the
+same reason the fetch thread starts at the first ``take``, when every partition of
+the worker is assigned."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from typing import Any
 
 from bytewax.connectors.kafka import BYTEWAX_CONSUMER_LAG_GAUGE, KafkaError, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 from confluent_kafka import KafkaError as ConfluentError
 
 Key = tuple[str, int]  # (topic, partition)
@@ -46,6 +48,7 @@ COMMIT_EVERY_S = 1.0  # a group commit of what was handed on, at most this often
 # The longest the fetch thread blocks in one poll: how long closing the consumer may wait for it.
 FETCH_BLOCK_S = 0.2
 FIRST_OFFSETS_TIMEOUT_S = 10.0
+LIST_TIMEOUT_S = 2.0  # asking the partitions' first offsets before the first fetch (closing waits for it)
 log = logging.getLogger(__name__)
 
 
@@ -104,18 +107,17 @@ class ProcessConsumer:
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)  # the buffers have room again, or the consumer closed
         self._fetcher: threading.Thread | None = None
+        self._assigned: set[Key] = set()  # the partitions assigned to the consumer (once fetching began)
 
     def add(self, partition: SharedPartition) -> None:
         with self._lock:
             if self._consumer is None:
                 self._consumer = self._make(self._config)
-                self._fetcher = threading.Thread(
-                    target=self._fetch, args=(self._consumer,), name="kafka-fetch", daemon=True
-                )
-                self._fetcher.start()
             self._held[partition.key] = partition
             self._sorted[partition.key] = deque()
-            self._consumer.incremental_assign([TopicPartition(*partition.key, partition.offset)])
+            if self._fetcher is not None:  # fetching: it joins the fetch after the pending one
+                self._consumer.incremental_assign([TopicPartition(*partition.key, partition.offset)])
+                self._assigned.add(partition.key)
 
     def remove(self, key: Key) -> None:
         with self._lock:
@@ -123,10 +125,13 @@ class ProcessConsumer:
                 return
             del self._sorted[key]
             if self._held:
-                self._consumer.incremental_unassign([TopicPartition(*key)])
+                if key in self._assigned:  # assigned only once fetching began
+                    self._assigned.discard(key)
+                    self._consumer.incremental_unassign([TopicPartition(*key)])
                 return
             consumer, fetcher = self._consumer, self._fetcher
             self._consumer = self._fetcher = None
+            self._assigned.clear()
             self._drained.notify_all()
         if fetcher is not None:
             fetcher.join()  # within FETCH_BLOCK_S: it sees its consumer is no longer the one
@@ -135,6 +140,8 @@ class ProcessConsumer:
     def take(self, key: Key, most: int) -> list:
         """Up to ``most`` of ``key``'s messages in offset order, after any errors of no partition."""
         with self._lock:
+            if self._fetcher is None and self._consumer is not None:
+                self._start_fetching()
             mine = self._sorted[key]
             taken, self._unplaced = self._unplaced, []
             while mine and len(taken) < most:
@@ -145,10 +152,34 @@ class ProcessConsumer:
                 self._commit_handed_on()
             return taken
 
+    def _start_fetching(self) -> None:
+        """The fetch thread, at the first ``take`` (bytewax builds a worker's partitions
+        before it polls them): it assigns every partition held at once, at offsets the
+        broker has told, before its first fetch, so that fetch asks for all of them.
+        librdkafka has one fetch pending a broker at a time, and a partition assigned
+        meanwhile, or at a logical offset (the beginning, the end) it has yet to look up,
+        joins the next one, up to the fetch wait later (2 s on Apache Kafka): assigned one
+        by one at logical offsets, a flow took 7 s to its first messages, against 1."""
+        self._fetcher = threading.Thread(target=self._fetch, args=(self._consumer,), name="kafka-fetch", daemon=True)
+        self._fetcher.start()
+
+    def _assign_held(self, consumer: Any) -> None:
+        """The partitions held and not yet assigned, in one assignment (the fetch thread's first step)."""
+        with self._lock:
+            pending = {k: p.offset for k, p in self._held.items() if k not in self._assigned}
+        told = told_offsets(consumer, pending)
+        with self._lock:
+            if self._consumer is not consumer:
+                return
+            new = {k: o for k, o in told.items() if k in self._held and k not in self._assigned}
+            consumer.incremental_assign([TopicPartition(*k, o) for k, o in new.items()])
+            self._assigned.update(new)
+
     def _fetch(self, consumer: Any) -> None:
         """The fetch thread: blocks in ``poll`` (``consume`` would wait for a whole batch
         or its timeout), then takes what else came, while the buffers have room."""
         room = BUFFERED_BATCHES * self._batch_size
+        self._assign_held(consumer)
         while True:
             with self._lock:
                 while self._consumer is consumer and sum(map(len, self._sorted.values())) >= room:
@@ -221,6 +252,20 @@ class ProcessConsumer:
             stats = topics.get(topic, {}).get("partitions", {}).get(str(index))
             if stats is not None and partition.offset > 0:
                 partition.lag_gauge.set(stats["ls_offset"] - partition.offset)
+
+
+def told_offsets(consumer: Any, offsets: dict[Key, int]) -> dict[Key, int]:
+    """``offsets`` with each logical one (the beginning, the end) as the broker tells it,
+    in one request; left logical (librdkafka looks them up) when the broker does not answer."""
+    logical = [TopicPartition(*k, o) for k, o in offsets.items() if o in (OFFSET_BEGINNING, OFFSET_END)]
+    if not logical:
+        return offsets
+    try:  # ListOffsets takes the beginning and the end as the timestamps -2 and -1
+        told = consumer.offsets_for_times(logical, LIST_TIMEOUT_S)
+    except Exception as exc:
+        log.info("the first offsets of %d partitions were not told (%s): librdkafka asks for them", len(logical), exc)
+        return offsets
+    return offsets | {(tp.topic, tp.partition): tp.offset for tp in told if tp.error is None and tp.offset >= 0}
 
 
 class SharedPartition(StatefulSourcePartition):

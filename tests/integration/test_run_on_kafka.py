@@ -1,5 +1,5 @@
-"""``make run BROKER=kafka``: the whole system on an embedded Apache Kafka whose data is
-kept under ORDER_DATA_DIR/kafka, so a second run finds the topics, the offsets and the
+"""``make run`` (its default broker, ``--broker kafka``): the whole system on an embedded
+Apache Kafka whose data is kept under ORDER_DATA_DIR/kafka, so a second run finds the topics, the offsets and the
 recovery store of the first, and goes on from where it stopped."""
 
 from __future__ import annotations

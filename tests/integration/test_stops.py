@@ -47,6 +47,7 @@ def started_run(tmp_path: Path, marker: str, port: int) -> subprocess.Popen:
         "ORDER_SERVICE_PORT": str(port),
         "FLOW_METRICS_PORT": str(free_port()),
         "TOPIC_PARTITIONS": "1",
+        "BROKER": "tansu",  # killed by name in "broker gone" (Apache Kafka's stop: test_run_on_kafka)
     }
     for name in ("KAFKA_URI", "MONGO_URI", "JWT_SEC"):
         env.pop(name, None)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
 from confluent_kafka import KafkaError as ConfluentError
 
-from dataflows.process_consumer import ProcessConsumer, SharedPartition
+from dataflows.process_consumer import ProcessConsumer, SharedPartition, told_offsets
 
 
 class Msg:
@@ -207,6 +208,7 @@ def test_the_fetch_thread_stops_fetching_while_the_buffers_are_full():
     many = [[Msg("t", 0, i) for i in range(10)] for _ in range(20)]  # 200 messages, room for 4 x 10
     consumer, stand_in = shared(many)
     partition = SharedPartition(consumer, "in", "t", 0, 0, 10)
+    consumer.take(("t", 0), 0)  # the first take starts the fetch thread
     deadline = time.perf_counter() + 5
     while stand_in.polled < 4 and time.perf_counter() < deadline:
         time.sleep(0.001)
@@ -220,6 +222,21 @@ def test_the_fetch_thread_stops_fetching_while_the_buffers_are_full():
     partition.close()
 
 
+def test_nothing_is_fetched_before_the_worker_first_takes_so_the_first_fetch_asks_for_every_partition():
+    consumer, stand_in = shared([[Msg("t", 0, 0)]])
+    first = SharedPartition(consumer, "in", "t", 0, 0, 10)
+    second = SharedPartition(consumer, "in", "t", 1, 0, 10)
+    time.sleep(0.05)
+    assert stand_in.polled == 0, "fetched before every partition was assigned"
+    consumer.take(("t", 0), 0)
+    deadline = time.perf_counter() + 5
+    while stand_in.polled == 0 and time.perf_counter() < deadline:
+        time.sleep(0.001)
+    assert stand_in.polled > 0, "no fetch after the first take"
+    first.close()
+    second.close()
+
+
 def test_the_fetch_thread_ends_before_the_consumer_closes():
     consumer, stand_in = shared([])
     partition = SharedPartition(consumer, "in", "t", 0, -2, 10)
@@ -229,3 +246,29 @@ def test_the_fetch_thread_ends_before_the_consumer_closes():
     time.sleep(0.05)
     assert stand_in.closed
     assert stand_in.polled == polled, "polled after the consumer closed"
+
+
+class _Lister:
+    """A consumer that tells first and last offsets (``offsets_for_times`` with -2 and -1)."""
+
+    def __init__(self, answers: dict[int, int] | None):
+        self.answers = answers
+        self.asked: list[list[int]] = []
+
+    def offsets_for_times(self, partitions: list, timeout: float) -> list:
+        self.asked.append([tp.offset for tp in partitions])
+        if self.answers is None:
+            raise RuntimeError("no broker")
+        return [TopicPartition(tp.topic, tp.partition, self.answers[tp.offset]) for tp in partitions]
+
+
+def test_logical_offsets_are_told_by_the_broker_in_one_request_and_concrete_ones_kept():
+    lister = _Lister({OFFSET_BEGINNING: 7, OFFSET_END: 42})
+    told = told_offsets(lister, {("t", 0): OFFSET_BEGINNING, ("t", 1): OFFSET_END, ("t", 2): 5})
+    assert told == {("t", 0): 7, ("t", 1): 42, ("t", 2): 5}, told
+    assert len(lister.asked) == 1, lister.asked
+
+
+def test_logical_offsets_stay_logical_when_the_broker_does_not_answer():
+    offsets = {("t", 0): OFFSET_BEGINNING}
+    assert told_offsets(_Lister(None), offsets) == offsets
