@@ -1,54 +1,27 @@
 """``make run`` (its default broker, ``--broker kafka``): the whole system on an embedded
-Apache Kafka whose data is kept under ORDER_DATA_DIR/kafka, so a second run finds the topics, the offsets and the
-recovery store of the first, and goes on from where it stopped."""
+Apache Kafka whose data is kept under ORDER_DATA_DIR/kafka, so a second run finds the
+topics, the offsets and the recovery store of the first, and goes on from where it
+stopped. Started and stopped as ``bench.run_brokers`` does."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
 from pymongo import MongoClient
 
+from bench.run_brokers import start, stop
 from devkit.samples import payment
-from devkit.servers import ROOT, free_port
+from devkit.servers import free_port
 from shared.ids import order_id_for_payment
 from shared.storage.orders import COLLECTION
 
 pytestmark = pytest.mark.apache_only  # starts its own Apache Kafka: once, in the Apache session
 
-READY_S = 120
 STOP_S = 15
-
-
-def started(data: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "ORDER_DATA_DIR": str(data), "ORDER_SERVICE_PORT": str(port),
-           "FLOW_METRICS_PORT": str(free_port()), "TOPIC_PARTITIONS": "2"}  # fmt: skip
-    for name in ("KAFKA_URI", "MONGO_URI", "JWT_SEC", "BROKER"):
-        env.pop(name, None)
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "devkit.run", "--broker", "kafka"], cwd=ROOT, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + READY_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as answer:
-                if answer.status == 200:
-                    return proc
-        except OSError:
-            pass
-        assert proc.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, f"make run on Apache Kafka was not ready in {READY_S} s"
-        time.sleep(0.3)
 
 
 def endpoints(data: Path) -> dict[str, str]:
@@ -77,16 +50,9 @@ def wait_stored(mongo_uri: str, order_id: str) -> dict:
     return order
 
 
-def stop(proc: subprocess.Popen) -> float:
-    began = time.monotonic()
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
-    return time.monotonic() - began
-
-
 def test_a_second_run_on_apache_kafka_keeps_the_first_runs_topics_offsets_and_orders(tmp_path: Path):
     data, log = tmp_path / "data", tmp_path / "run.log"
-    first = started(data, free_port(), log)
+    first, _ = start("kafka", data, free_port(), log)
     try:
         kafka_uri, mongo_uri = endpoints(data)["KAFKA_URI"], endpoints(data)["MONGO_URI"]
         before = wait_stored(mongo_uri, pay(kafka_uri, "pay-first-run"))
@@ -96,7 +62,7 @@ def test_a_second_run_on_apache_kafka_keeps_the_first_runs_topics_offsets_and_or
     assert (data / "kafka" / "logs" / "meta.properties").exists(), "the broker kept nothing under its data folder"
     said_before = log.read_text()
 
-    second = started(data, free_port(), log)
+    second, _ = start("kafka", data, free_port(), log)
     try:
         said = log.read_text()[len(said_before) :]
         assert "(0 created)" in said, said
