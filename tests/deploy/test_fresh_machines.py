@@ -209,7 +209,7 @@ def test_on_bookworm_with_no_java_and_no_maven_the_tests_run_on_apache_kafka(
     started = time.monotonic()
     done = podman("run", "--rm", *flags, image, "sh", "-c", script, check=False, timeout=1200)
     took = time.monotonic() - started
-    said = (done.stdout + done.stderr).strip().splitlines()
+    said = (done.stderr + done.stdout).strip().splitlines()  # the install's lines, then pytest's
     record(
         f"bookworm-no-java (no java, no mvn): make test-apache, one test: "
         f"exit code {done.returncode} after {took:.1f} s",
