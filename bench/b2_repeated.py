@@ -90,7 +90,7 @@ def timed_load(
     run_ = load(port, rate, MEASURED_S, ids)
     spent = {who: cpu_seconds(pid) - before[who] for who, pid in pids.items()}
     broker = None
-    if broker_url and broker_before is not None:
+    if broker_url is not None and broker_before is not None:
         broker = (broker_before, broker_metrics.snapshot(broker_url))
     return run_, {"cpu": spent, "operations": database_operations(client) - ops_before, "broker": broker}
 
@@ -160,9 +160,8 @@ class Measured(NamedTuple):
     cpu: dict[str, float]
     operations: int  # the database's, over the run (a few are other clients' heartbeats)
     sent: list  # [sent, answered, request id] of each 200 (``bench.hops``)
-    broker: (
-        tuple[Counter[str], Counter[str]] | None
-    )  # the broker's counts before and after (``bench.broker_metrics``), Apache Kafka only
+    # the broker's counts before and after (``bench.broker_metrics``), Apache Kafka only
+    broker: tuple[Counter[str], Counter[str]] | None
 
     @property
     def answers(self) -> int:
@@ -294,7 +293,8 @@ def _broker_rows(tag: str, at: str, ours: Measured, floor: Measured, direct: Mea
     """The broker's own counts of its work per 1,000 refunds (Apache Kafka's metrics)."""
     work = {name: m.broker_work() for name, m in (("ours", ours), ("floor", floor), ("direct", direct))}
     return [
-        Result(f"{tag} broker {row} per 1,000 refunds {at} vs floor", n, "count", work["floor"].get(row), "",
+        Result(f"{tag} broker {row} per 1,000 refunds {at} vs floor", n, row.split()[0] if row.startswith("bytes")
+               else "count", work["floor"].get(row), "",
                f"direct: {work['direct'].get(row, 0):,.0f} (the broker idle beside it)")
         for row, n in work["ours"].items()
     ]  # fmt: skip
