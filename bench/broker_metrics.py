@@ -27,6 +27,7 @@ REPORTED = {
 }
 # Counted again under Fetch: the broker keeps consumers' and followers' fetches apart as well.
 SUBSETS = frozenset({"FetchConsumer", "FetchFollower"})
+NAMED = frozenset(name for names in REPORTED.values() for name in names) | SUBSETS  # the rest: other requests
 
 
 def _queries() -> list[dict[str, str]]:
@@ -55,13 +56,11 @@ def snapshot(url: str) -> Counter[str]:
 def per_thousand(before: Counter[str], after: Counter[str], refunds: int) -> dict[str, float]:
     """The rows of ``REPORTED`` per 1,000 refunds, from two snapshots around them."""
     spent = after - before
-    named = {name for names in REPORTED.values() for name in names} | SUBSETS
     rows = {row: sum(spent[name] for name in names) for row, names in REPORTED.items()}
-    rows["other requests"] = sum(n for name, n in spent.items() if name not in named)
+    rows["other requests"] = sum(others(before, after).values())
     return {row: n / refunds * 1000 for row, n in rows.items()}
 
 
 def others(before: Counter[str], after: Counter[str]) -> dict[str, int]:
     """The request types counted in "other requests", with their counts."""
-    named = {name for names in REPORTED.values() for name in names} | SUBSETS
-    return {name: n for name, n in (after - before).items() if name not in named}
+    return {name: n for name, n in (after - before).items() if name not in NAMED}

@@ -26,6 +26,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.b1_throughput import payments, produce_all
+from devkit.run import endpoints
 from ops import dashboard
 from shared.ids import order_id_for_payment
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=100)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    env = dict(line.split("=", 1) for line in (args.data / "run.env").read_text().split())
+    env = endpoints(args.data)
     kafka, token = env["KAFKA_URI"], (args.data / "admin-token").read_text().strip()
     flows = args.flow or ["http://127.0.0.1:9464", "http://127.0.0.1:9465"]
     samples = Path(tempfile.gettempdir()) / "order-dashboard-samples.jsonl"

@@ -28,9 +28,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.b4_memory import rss_mb
 from bench.cpu import cpu_seconds
 from bench.load import percentile
 from bench.results import Result, markdown
+from devkit.run import endpoints
 from devkit.samples import payment
 from devkit.servers import ROOT, free_port
 from shared.ids import order_id_for_payment
@@ -70,13 +72,6 @@ def broker_pid(run: int, broker: str) -> int:
     raise RuntimeError(f"no {broker} process under {run}")
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def cpu_of(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -114,8 +109,7 @@ def refunds(data: Path, port: int, tag: str) -> list[float]:
     """Milliseconds of ``REFUNDS`` refunds of one unit each, one after the other."""
     from confluent_kafka import Producer
 
-    env = dict(line.split("=", 1) for line in (data / "run.env").read_text().splitlines() if "=" in line)
-    producer = Producer({"bootstrap.servers": env["KAFKA_URI"]})
+    producer = Producer({"bootstrap.servers": endpoints(data)["KAFKA_URI"]})
     pay = f"bench-{tag}-{time.monotonic_ns()}"
     line = [{"productId": "apple", "quantity": REFUNDS, "price": 1}]
     producer.produce("payment-accepted", key=pay, value=json.dumps(payment(pay, "user-1", line, totalPrice=REFUNDS)))

@@ -89,6 +89,13 @@ class Stop:
 
 
 BROKERS = ("tansu", "kafka")
+RUN_ENV = "run.env"  # in the data folder while a run runs: the servers it uses
+
+
+def endpoints(data: Path) -> dict[str, str]:
+    """KAFKA_URI and MONGO_URI of the run whose data folder is ``data``."""
+    lines = (data / RUN_ENV).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 def start_servers(stack: ExitStack, settings: Settings, data: Path, stop: Stop, broker: str) -> tuple[str, str, bool]:
@@ -182,10 +189,10 @@ def _run_on(stack: ExitStack, args: argparse.Namespace, stop: Stop, settings: Se
     )
     done = ready_store(recovery, recovery_partitions(plan), settings.kafka, names(topics.inputs), fresh=forgetful)
     print(f"  recovery store              {recovery}: {done}")
-    endpoints = data / "run.env"
-    write_private(endpoints, f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
-    stack.callback(endpoints.unlink, missing_ok=True)
-    print(f"  endpoints written to        {endpoints}")
+    written = data / RUN_ENV
+    write_private(written, f"KAFKA_URI={kafka_uri}\nMONGO_URI={mongo_uri}\n")
+    stack.callback(written.unlink, missing_ok=True)
+    print(f"  endpoints written to        {written}")
     if not settings.jwt_secret:
         env["JWT_SEC"] = secrets.token_hex(32)
         print("  JWT_SEC                     unset: a random development secret for this run")

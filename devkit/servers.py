@@ -18,13 +18,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from devkit.kafka_jars import DEFAULT_CACHE, KAFKA_VERSION, java, kafka_jars, metrics_agent
+from devkit.kafka_jars import java, kafka_jars, metrics_agent
 from ops import children, cluster
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-__all__ = ["DEFAULT_CACHE", "KAFKA_VERSION", "kafka_jars"]  # their owner is devkit.kafka_jars
 
 
 free_port = cluster.free_port

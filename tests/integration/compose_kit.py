@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from devkit.servers import DEFAULT_CACHE, ROOT
+from devkit.kafka_jars import DEFAULT_CACHE
+from devkit.servers import ROOT
 from ops import children
 
 CACHE = DEFAULT_CACHE / "compose"

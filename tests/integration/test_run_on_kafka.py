@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 from pymongo import MongoClient
 
 from bench.run_brokers import start, stop
+from devkit.run import endpoints
 from devkit.samples import payment
 from devkit.servers import free_port
 from shared.ids import order_id_for_payment
@@ -22,11 +23,6 @@ from shared.storage.orders import COLLECTION
 pytestmark = pytest.mark.apache_only  # starts its own Apache Kafka: once, in the Apache session
 
 STOP_S = 15
-
-
-def endpoints(data: Path) -> dict[str, str]:
-    lines = (data / "run.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 def pay(kafka_uri: str, payment_id: str) -> str:

@@ -157,7 +157,7 @@ def test_the_api_latency_panel_leaves_probes_and_scrapes_out():
 
 
 def test_compose_runs_the_kafka_version_the_tests_run():
-    from devkit.servers import KAFKA_VERSION
+    from devkit.kafka_jars import KAFKA_VERSION
 
     image = compose_config()["services"]["kafka"]["image"]
     assert image == f"apache/kafka:{KAFKA_VERSION}", image
