@@ -9,6 +9,7 @@ from aiohttp import web
 from http_api import keys
 from http_api.auth import authenticate
 from http_api.problems import Problem
+from http_api.request_log import made_here
 from shared.domain.model import Actor
 from shared.schemas.requests import ORDER_ID
 
@@ -29,6 +30,7 @@ async def visible_order(request: web.Request, who: Actor, order_id: str) -> dict
     doc = await request.app[keys.STORE].get(order_id)
     if doc is None:
         raise Problem(404, f"no order {order_id}")
+    made_here(request, order_id)
     if not who.acts_for(doc["userId"]):
         raise Problem(403, "this order belongs to another user")
     return doc

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from http_api.ports import TooManyKeys
+from http_api.ports import KeyClaimRace, TooManyKeys
 from http_api.read_batches import ReadBatches
 from shared.config import database_name
 from shared.storage import (
@@ -17,13 +17,21 @@ from shared.storage import (
     INDEXES,
     KEY_COUNTS,
     KEYS_COLLECTION,
+    PENDING,
     RECORDS,
     id_queries,
+    key_count_id,
     key_count_upsert,
     key_doc,
+    key_expired,
+    merged_history,
     seconds_to_next_day,
     split_latest_write,
 )
+
+# Reads and conditional writes before a key's claim gives up: each lost write means another
+# claimant stored the key, which the next read finds, so a second loss is already rare.
+CLAIM_TRIES = 4
 
 
 class MongoOrderStore:
@@ -67,8 +75,13 @@ class MongoOrderStore:
         return {doc["_id"]: doc async for doc in self._find_ids(self._records, record_ids, None)}
 
     async def history(self, order_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        """The order's records past ``after_seq``, with those of its latest write that
+        are not stored yet (``pending``): the order is read first, and every write
+        before its latest had its records stored before that write was made."""
+        latest = await self._orders.find_one({"_id": order_id}, {PENDING: 1})
         query = {"orderId": order_id, "seq": {"$gt": after_seq}}
-        return await self._records.find(query).sort("seq", 1).limit(limit).to_list(limit)
+        stored = await self._records.find(query).sort("seq", 1).limit(limit).to_list(limit)
+        return merged_history(stored, (latest or {}).get(PENDING, []), after_seq, limit)
 
     @staticmethod
     async def _find_ids(collection, ids: list[str], projection: dict[str, int] | None):
@@ -92,20 +105,48 @@ class MongoOrderStore:
     async def claim_key(
         self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
     ) -> tuple[str, str]:
+        """One request id per key, whatever the interleaving: a key held (and within its
+        day) answers with what it holds; a new or expired one is counted first, then
+        stored by one conditional write, and a claimant that loses that write reads the
+        winner's. A claimed key is never deleted (only the TTL index sweeps it)."""
         now = datetime.now(UTC)
         key = key_doc(user_id, key_hash, request_id, fingerprint, now)
-        key_id = key["_id"]
-        try:
-            await self._keys.insert_one(key)
-        except DuplicateKeyError:
-            held = await self._keys.find_one({"_id": key_id})
-            if held is not None:
+        counted = False
+        for _ in range(CLAIM_TRIES):
+            held = await self._keys.find_one({"_id": key["_id"]})
+            if held is not None and not key_expired(held, now):
+                if counted:  # another claimant stored it first: this one was no new key
+                    await self._uncount_key(user_id, now)
                 return held["requestId"], held["fingerprint"]
-            return request_id, fingerprint
-        if not await self._count_new_key(user_id, now, per_day):
-            await self._keys.delete_one({"_id": key_id, "requestId": request_id})
+            if not counted:
+                if not await self._count_new_key(user_id, now, per_day):
+                    return await self._held_or_too_many(key["_id"], now, per_day)
+                counted = True
+            if await self._store_key(key, held):
+                return request_id, fingerprint
+        raise KeyClaimRace(f"the Idempotency-Key changed hands {CLAIM_TRIES} times while it was claimed")
+
+    async def _held_or_too_many(self, key_id: str, now: datetime, per_day: int) -> tuple[str, str]:
+        """At the day's cap, a key another claimant stored meanwhile still answers."""
+        held = await self._keys.find_one({"_id": key_id})
+        if held is None or key_expired(held, now):
             raise TooManyKeys(per_day, seconds_to_next_day(now))
-        return request_id, fingerprint
+        return held["requestId"], held["fingerprint"]
+
+    async def _store_key(self, key: dict[str, Any], held: dict[str, Any] | None) -> bool:
+        """Store ``key``: new, or in place of ``held``, an expired one, unless another
+        claimant's write came first (False)."""
+        if held is None:
+            try:
+                await self._keys.insert_one(key)
+            except DuplicateKeyError:
+                return False
+            return True
+        replaced = await self._keys.replace_one({"_id": key["_id"], "createdAt": held["createdAt"]}, key)
+        return replaced.matched_count == 1
+
+    async def _uncount_key(self, user_id: str, now: datetime) -> None:
+        await self._key_counts.update_one({"_id": key_count_id(user_id, now), "n": {"$gt": 0}}, {"$inc": {"n": -1}})
 
     async def _count_new_key(self, user_id: str, now: datetime, per_day: int) -> bool:
         """One more of today's keys for ``user_id``, unless it has ``per_day``: one

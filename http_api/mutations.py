@@ -19,11 +19,11 @@ from aiohttp import web
 from http_api import keys, traces
 from http_api.access import order_id_of, visible_order
 from http_api.outcomes import Decided, NotPublished, stored_outcome
-from http_api.ports import TooManyKeys
+from http_api.ports import KeyClaimRace, TooManyKeys
 from http_api.problems import Problem, unavailable
 from http_api.rate_limits import too_many_requests
 from http_api.reads import REQUEST_STATUS_ROUTE, etag
-from http_api.request_log import name_request
+from http_api.request_log import made_here, name_request
 from http_api.route_fields import parse_body, parse_query
 from http_api.views import order_view
 from shared.domain.commands import Command
@@ -134,7 +134,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
         body["requestId"] = rid
     name_request(request, rid)
     if key_hash is not None:
-        known = await stored_outcome(request.app[keys.STORE], doc, rid)
+        known = await stored_outcome(request.app[keys.STORE], order_id, rid)
         if known is not None:
             return respond(rid, known)
     _refuse_if_final(command, doc, rid)
@@ -161,7 +161,10 @@ async def _claimed(request: web.Request, user_id: str, key_hash: str, rid: str, 
             exc.retry_after_s,
             "too-many-idempotency-keys",
         ) from exc
+    except KeyClaimRace as exc:
+        raise unavailable(f"{exc}; try again with the same Idempotency-Key") from exc
     if held_print != body_print:
+        made_here(request, held_rid)
         raise Problem(422, "this Idempotency-Key was used for a different request", requestId=held_rid)
     return held_rid
 

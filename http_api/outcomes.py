@@ -71,10 +71,14 @@ def _changes_nothing(event: Event) -> bool:
     return isinstance(event, OrderUpdated) and not event.changes
 
 
-async def stored_outcome(store: OrderStore, order: dict[str, Any], request_id: str) -> Decided | None:
-    """The request's outcome, read by its record's id, when it is decided and stored."""
-    key = record_id(order["_id"], request_id)
-    return Decided.of((await store.records([key])).get(key), order)
+async def stored_outcome(store: OrderStore, order_id: str, request_id: str) -> Decided | None:
+    """The request's outcome, when it is decided and its order stored: its record is
+    read in the order's latest write (``pending``) as well as by id, so the gap between
+    the flow's order write and its record write (a crash may hold it open until the
+    flow's restart) never looks undecided, or worse, decided otherwise."""
+    key = record_id(order_id, request_id)
+    orders, records = await store.orders_and_records({key: order_id})
+    return Decided.of(records.get(key), orders.get(order_id))
 
 
 class OutcomeFeed(Protocol):

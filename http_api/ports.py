@@ -14,6 +14,10 @@ class TooManyKeys(Exception):
         self.retry_after_s = retry_after_s
 
 
+class KeyClaimRace(Exception):
+    """An Idempotency-Key kept changing hands while it was claimed: try again (503)."""
+
+
 class OrderStore(Protocol):
     async def get(self, order_id: str) -> dict[str, Any] | None:
         """The order's document."""

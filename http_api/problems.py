@@ -12,6 +12,7 @@ from bson.errors import InvalidDocument, InvalidStringData
 from confluent_kafka import KafkaException
 from pymongo.errors import PyMongoError
 
+from http_api.request_log import OWN_IDS
 from shared.redact import mask_value
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def problem_response(
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="order-service"'
-    text = json.dumps(mask_value(body))  # a card number in a path or a field echoed back is masked
+    # A card number in a path or a field echoed back is masked, not the service's own ids.
+    text = json.dumps(mask_value(body, request.get(OWN_IDS, ())))
     return web.Response(status=status, text=text, content_type="application/problem+json", headers=headers)
 
 

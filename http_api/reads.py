@@ -119,11 +119,12 @@ async def request_status(request: web.Request) -> web.Response:
     if order_id is None:
         raise Problem(400, "not a request id of this API", invalidParams=[{"name": "requestId"}])
     doc = await visible_order(request, who, order_id)
-    decided = await stored_outcome(request.app[keys.STORE], doc, request_id)
+    decided = await stored_outcome(request.app[keys.STORE], order_id, request_id)
     return web.json_response(request_outcome(request_id, decided, doc))
 
 
 def request_outcome(request_id: str, decided: Decided | None, doc: dict) -> dict:
+    """``doc``: the order as the route read it, shown when ``decided`` has none newer."""
     if decided is None:
         return {"requestId": request_id, "orderId": doc["_id"], "status": "pending"}
     if decided.reason is not None:
@@ -134,4 +135,5 @@ def request_outcome(request_id: str, decided: Decided | None, doc: dict) -> dict
             "reason": decided.reason,
             "detail": decided.detail,
         }
-    return {"requestId": request_id, "orderId": doc["_id"], "status": "applied", "order": order_view(doc)}
+    newest = decided.order if decided.order is not None else doc
+    return {"requestId": request_id, "orderId": doc["_id"], "status": "applied", "order": order_view(newest)}

@@ -21,6 +21,9 @@ from shared.schemas.requests import ORDER_ID
 
 REQUEST_ID = web.RequestKey("request_id", str)
 ORDER = web.RequestKey("order_id", str)
+# Ids this service made that the request has met (its order's, once found; its request
+# id): the card masker leaves them whole in the answer (``problems.problem_response``).
+OWN_IDS = web.RequestKey("own_ids", set)
 _PLAUSIBLE_REQUEST_ID = re.compile(r"^[0-9A-Za-z_.:-]{1,160}$")
 QUIET_PREFIXES = ("/health", "/metrics")  # probes and scrapes: access-logged at DEBUG only
 # Ids of requests that are no order request: unique, not secret, so a random tag per
@@ -54,7 +57,14 @@ async def request_fields(request: web.Request, handler) -> web.StreamResponse:
 def name_request(request: web.Request, request_id: str) -> None:
     """From here on, this HTTP request is the order request ``request_id``."""
     request[REQUEST_ID] = request_id
+    made_here(request, request_id)
     bind(requestId=request_id)
+
+
+def made_here(request: web.Request, *ids: str) -> None:
+    """``ids`` are this service's own (a stored order's, a request's it made), not a
+    client's text: answers show them whole (``OWN_IDS``)."""
+    request.setdefault(OWN_IDS, set()).update(ids)
 
 
 class AccessLog(AbstractAccessLogger):

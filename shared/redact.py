@@ -13,6 +13,7 @@ ten, so a long number is sometimes masked though it is no card: the safe mistake
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 # A run of 13 or more digits, one or two spaces or dashes allowed between any two:
@@ -70,9 +71,19 @@ def _mask_run(run: str) -> str:
     return "".join(chars)
 
 
-def mask_cards(text: str) -> str:
-    """``text`` with every card number in it masked: its digits starred but the last four."""
-    return _TEXT_RUN.sub(lambda m: _mask_run(m.group()), text)
+def mask_cards(text: str, keep: Collection[str] = ()) -> str:
+    """``text`` with every card number in it masked: its digits starred but the last four.
+    ``keep``: identifiers the service made (an order's id, a request's), left whole
+    wherever they stand, though a run of their digits may pass the Luhn check."""
+    keep = [k for k in keep if k]
+    if not keep:
+        return _TEXT_RUN.sub(lambda m: _mask_run(m.group()), text)
+    kept = re.compile("|".join(re.escape(k) for k in sorted(keep, key=len, reverse=True)))
+    pieces, at = [], 0
+    for found in kept.finditer(text):
+        pieces += [mask_cards(text[at : found.start()]), found.group()]
+        at = found.end()
+    return "".join([*pieces, mask_cards(text[at:])])
 
 
 def mask_cards_in_bytes(raw: bytes) -> bytes:
@@ -80,11 +91,12 @@ def mask_cards_in_bytes(raw: bytes) -> bytes:
     return _BYTES_RUN.sub(lambda m: _mask_run(m.group().decode("ascii")).encode("ascii"), raw)
 
 
-def mask_value(value: Any) -> Any:
+def mask_value(value: Any, keep: Collection[str] = ()) -> Any:
     """A log field or a problem's member with its card numbers masked: text masked,
-    a number that holds one becomes its masked text, containers masked throughout."""
+    a number that holds one becomes its masked text, containers masked throughout
+    (``keep``: as ``mask_cards``'s)."""
     if isinstance(value, str):
-        return mask_cards(value)
+        return mask_cards(value, keep)
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):
@@ -92,7 +104,7 @@ def mask_value(value: Any) -> Any:
         masked = mask_cards(text)
         return value if masked == text else masked
     if isinstance(value, dict):
-        return {k: mask_value(v) for k, v in value.items()}
+        return {k: mask_value(v, keep) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_value(v) for v in value]
-    return mask_cards(str(value))
+        return [mask_value(v, keep) for v in value]
+    return mask_cards(str(value), keep)

@@ -7,6 +7,7 @@ payload is parsed by the same parser the dataflow uses (``request_kinds``), so b
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any, NamedTuple
 
@@ -36,8 +37,9 @@ def order_of_request(rid: str) -> str | None:
 
 
 def body_fingerprint(kind: str, order_id: str, fields: dict[str, Any]) -> str:
-    """Tells a retry (same fingerprint) from another request reusing its key."""
-    canonical = repr((str(kind), order_id, sorted(fields.items())))
+    """Tells a retry (same fingerprint) from another request reusing its key: the same
+    fields, however their keys are ordered at any depth (JSON with sorted keys)."""
+    canonical = json.dumps([str(kind), order_id, fields], sort_keys=True, default=repr)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -118,5 +118,15 @@ def split_latest_write(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     return {k: v for k, v in doc.items() if k != PENDING}, records
 
 
+def merged_history(
+    stored: list[dict[str, Any]], pending: list[dict[str, Any]], after_seq: int, limit: int
+) -> list[dict[str, Any]]:
+    """An order's records past ``after_seq``, oldest first, at most ``limit``: those
+    stored, and those of its latest write (``pending``) that are not stored yet."""
+    known = {r["_id"] for r in stored}
+    more = [r for r in pending if r["seq"] > after_seq and r["_id"] not in known]
+    return sorted(stored + more, key=lambda r: r["seq"])[:limit]
+
+
 def pending_ids(docs: Iterable[dict[str, Any]]) -> list[str]:
     return [r["_id"] for doc in docs for r in doc.get(PENDING, ())]

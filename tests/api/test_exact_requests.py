@@ -120,3 +120,43 @@ async def test_a_request_id_holds_no_run_of_digits_the_card_masker_could_take(cl
     random_part = response.headers["X-Request-Id"].removeprefix(f"{order_id}-")
     assert len(random_part) == 32
     assert not any(ch.isdigit() for ch in random_part)
+
+
+LUHN_ORDER_PAYMENT = "pay-43"  # its order id, 1c0ce5e0cf53604379078376, holds a Luhn-valid run of 14 digits
+
+
+async def test_a_problem_about_an_order_whose_id_holds_a_luhn_run_shows_its_ids_whole(client, store):
+    order_id = add_order(store, LUHN_ORDER_PAYMENT)
+    assert cards_in(order_id), "the order id no longer holds a Luhn-valid run: pick another payment"
+    url = f"/api/order/{order_id}/refund"
+    await client.post(url, headers=OWNER)
+    again = await client.post(url, headers=OWNER)
+    problem = await again.json()
+    assert again.status == 409
+    assert problem["requestId"] == again.headers["X-Request-Id"]
+    assert problem["requestId"].startswith(order_id)
+    assert problem["instance"] == url
+
+
+async def test_a_card_number_beside_an_own_id_is_still_masked(client, store):
+    order_id = add_order(store, LUHN_ORDER_PAYMENT)
+    response = await client.post(
+        f"/api/order/{order_id}/refund-product", json={"productId": "4111111111111111", "quantity": 1}, headers=OWNER
+    )
+    text = await response.text()
+    assert response.status == 409, text
+    assert "4111111111111111" not in text
+
+
+async def test_a_retry_whose_json_keys_come_in_another_order_is_the_same_request(client, store):
+    order_id = add_order(store, "pay-1")
+    headers = {**OWNER, "Idempotency-Key": "patch-o1"}
+    first = await client.patch(
+        f"/api/order/{order_id}", data='{"address": "1 Main St", "isGift": true}', headers=headers
+    )
+    retry = await client.patch(
+        f"/api/order/{order_id}", data='{"isGift": true, "address": "1 Main St"}', headers=headers
+    )
+    assert first.status == 200, await first.text()
+    assert retry.status == 200, await retry.text()
+    assert retry.headers["X-Request-Id"] == first.headers["X-Request-Id"]
