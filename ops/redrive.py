@@ -7,12 +7,15 @@
 
 Each selected dead letter's original message (key, value and headers, as it came)
 is produced to its source topic with one more header, ``redriven-from``, naming
-the dead letter: ``order-dlq/<partition>@<offset>``. The flow then reads it as any
+the dead letter and the message sent: ``order-dlq/<partition>@<offset>;sha256=<hex>``
+(a digest of the key and value). The flow then reads it as any
 other message (a payment, a refund request, an update request).
 
 Sent once, never twice: before sending, it reads the source topics from the time
 of the earliest selected dead letter (less an hour, for clocks that differ) and collects the ``redriven-from`` headers
-already there. A dead letter named by one is skipped. The topic itself is the
+already there whose message has the key and value the header's digest names. A dead
+letter named by one is skipped; a header on any other message (any writer can add
+one) skips nothing, so a payment is never lost to it. The topic itself is the
 record, so a run that crashed halfway, after some sends, is completed by the next
 run without repeating them. The producer is idempotent and waits for every send
 to be acknowledged before it reports success.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import sys
 import time
@@ -116,9 +120,29 @@ def original(letter: Letter) -> tuple[bytes | None, bytes | None, list[tuple[str
     """The message as it came: key, value and headers, with the redrive header added."""
     body = letter.body
     headers = [(h["key"], _bytes(h["value"], h["valueEncoding"])) for h in body["headers"] if h["key"] != HEADER]
-    headers.append((HEADER, letter.name.encode()))
-    key = _bytes(body.get("key"), body.get("keyEncoding", "utf-8"))
-    return key, _bytes(body.get("value"), body["valueEncoding"]), headers
+    key, value = _key_value(letter)
+    headers.append((HEADER, redrive_mark(letter.name, key, value).encode()))
+    return key, value, headers
+
+
+def _key_value(letter: Letter) -> tuple[bytes | None, bytes | None]:
+    body = letter.body
+    return _bytes(body.get("key"), body.get("keyEncoding", "utf-8")), _bytes(body.get("value"), body["valueEncoding"])
+
+
+def redrive_mark(name: str, key: bytes | None, value: bytes | None) -> str:
+    """The ``redriven-from`` header: the dead letter's name and a digest of the key and
+    value sent, so that only the message that really carries the letter counts as its
+    send (any writer to an input topic can add a header; it cannot make a payment it
+    does not have)."""
+    digest = hashlib.sha256()
+    for part in (key, value):
+        digest.update(b"\xff" if part is None else len(part).to_bytes(8, "big") + part)
+    return f"{name};sha256={digest.hexdigest()}"
+
+
+def letter_mark(letter: Letter) -> str:
+    return redrive_mark(letter.name, *_key_value(letter))
 
 
 def _bytes(text: str | None, encoding: str) -> bytes | None:
@@ -143,14 +167,20 @@ def _json_object(msg: Message) -> dict | None:
 
 
 def already_sent(kafka: KafkaConnection, sources: Iterable[str], since_ms: int, show: bool) -> set[str]:
-    """The dead letters named by a ``redriven-from`` header in ``sources`` since ``since_ms``."""
+    """The ``redriven-from`` marks in ``sources`` since ``since_ms`` that their messages
+    bear out: a mark counts only on a message with the key and value it names."""
     sent: set[str] = set()
     for topic in sorted(set(sources)):
         for msg in read_messages(kafka, topic, since_ms, show):
-            for name, value in msg.headers() or []:  # type: ignore[str-unpack]  # a list of (name, value)
-                if name == HEADER and isinstance(value, bytes):
-                    sent.add(value.decode("utf-8", "replace"))
+            headers = msg.headers() or []  # a list of (name, value) from a consumer
+            sent.update(borne_out(headers, msg.key(), msg.value()))  # type: ignore[arg-type]
     return sent
+
+
+def borne_out(headers: Iterable[tuple[str, object]], key: bytes | None, value: bytes | None) -> list[str]:
+    """The message's ``redriven-from`` marks that name its own key and value."""
+    marks = [v.decode("utf-8", "replace") for name, v in headers if name == HEADER and isinstance(v, bytes)]
+    return [m for m in marks if m == redrive_mark(m.partition(";")[0], key, value)]
 
 
 @dataclass
@@ -168,7 +198,7 @@ def plan(letters: Iterable[Letter], selection: Selection, inputs: frozenset[str]
         why = refusal(letter, inputs)
         if why is not None:
             result.refused.append((letter, why))
-        elif letter.name in sent:
+        elif letter_mark(letter) in sent:
             result.sent_before.append(letter)
         else:
             result.send.append(letter)

@@ -4,22 +4,28 @@ letters, log lines (``shared.logs.MaskCards``), error texts.
 An order keeps only a mask of its card (``schemas.inputs.mask_card``); a message
 that never became an order may still hold the full number anywhere (in a field
 that failed validation, in a key, in bytes that are not UTF-8). Every window of 13
-to 19 digits, with one or two spaces or dashes between any two of them and anything
-around it (other digits too), that passes the Luhn check is masked: its digits are
-starred but the last four, its separators kept. Random digits pass Luhn one time in
-ten, so a long number is sometimes masked though it is no card: the safe mistake.
+to 19 digits, with one or two separators between any two of them (a space, dash,
+dot, slash or underscore: whatever a parser might strip) and anything around it
+(other digits too), that passes the Luhn check is masked: its digits are starred
+but the last four, its separators kept. Random digits pass Luhn one time in ten, so
+a long number is sometimes masked though it is no card: the safe mistake.
+
+A message that is JSON is masked as JSON (``mask_cards_in_message``): in its decoded
+strings, numbers and keys, so a number written as ``\u0034`` escapes is found, and
+what is left is still JSON.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 from typing import Any
 
-# A run of 13 or more digits, one or two spaces or dashes allowed between any two:
-# every window of 13 to 19 of its digits is a candidate, whatever stands around it.
-_TEXT_RUN = re.compile(r"[0-9](?:[ -]{0,2}[0-9]){12,}")
-_BYTES_RUN = re.compile(rb"[0-9](?:[ -]{0,2}[0-9]){12,}")
+# A run of 13 or more digits, one or two separators allowed between any two: every
+# window of 13 to 19 of its digits is a candidate, whatever stands around it.
+_TEXT_RUN = re.compile(r"[0-9](?:[ ./_-]{0,2}[0-9]){12,}")
+_BYTES_RUN = re.compile(rb"[0-9](?:[ ./_-]{0,2}[0-9]){12,}")
 SHORTEST, LONGEST = 13, 19
 _DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a digit's Luhn value when it is doubled
 
@@ -89,6 +95,28 @@ def mask_cards(text: str, keep: Collection[str] = ()) -> str:
 def mask_cards_in_bytes(raw: bytes) -> bytes:
     """``raw`` with every ASCII card number in it masked (the bytes need not be text)."""
     return _BYTES_RUN.sub(lambda m: _mask_run(m.group().decode("ascii")).encode("ascii"), raw)
+
+
+def mask_cards_in_message(raw: bytes) -> bytes:
+    """``raw`` with every card number in it masked: a JSON text in its decoded values
+    and keys (re-encoded only when one was masked, so it stays JSON, escapes or not),
+    anything else as bytes."""
+    try:
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError):
+        return mask_cards_in_bytes(raw)
+    masked = _mask_json(decoded)
+    if masked == decoded:
+        return raw
+    return json.dumps(masked, separators=(",", ":")).encode()  # ASCII: a lone surrogate stays escaped
+
+
+def _mask_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {mask_cards(k): _mask_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_json(v) for v in value]
+    return mask_value(value)
 
 
 def mask_value(value: Any, keep: Collection[str] = ()) -> Any:

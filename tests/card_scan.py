@@ -1,10 +1,10 @@
 """A brute-force scanner for card numbers, written apart from ``shared.redact``'s
 masker so that it cannot share its blind spots: from every digit, it walks on through
-one or two spaces or dashes at a time and checks each 13 to 19 digits it has by Luhn."""
+one or two separators (space, dash, dot, slash, underscore) at a time and checks each 13 to 19 digits it has by Luhn."""
 
 from __future__ import annotations
 
-SEPARATORS = " -"
+SEPARATORS = " -./_"
 
 
 def luhn(digits: str) -> bool:

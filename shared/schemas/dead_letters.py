@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from shared.redact import mask_cards, mask_cards_in_bytes
+from shared.redact import mask_cards, mask_cards_in_bytes, mask_cards_in_message
 from shared.schemas.outputs import OutMessage, dumps
 from shared.topics import Topics
 
@@ -49,7 +49,7 @@ def dead_letter(
     original = (key, value, list(headers))
     masked_key = None if key is None else mask_cards_in_bytes(key)
     cut_key = None if masked_key is None else _utf8_prefix(masked_key[:MAX_KEY_BYTES])  # masked, then cut
-    masked = None if value is None else mask_cards_in_bytes(value)
+    masked = None if value is None else mask_cards_in_message(value)
     masked_headers = [(name, None if v is None else mask_cards_in_bytes(v)) for name, v in headers]
     kept = [(name, None if v is None else v[:MAX_HEADER_BYTES]) for name, v in masked_headers[:MAX_HEADERS]]
     text_key = _text_or_base64(cut_key)

@@ -161,3 +161,13 @@ def _headers(stack: Stack) -> list[list[str]]:
         return out
     finally:
         consumer.close()
+
+
+def test_a_redrive_header_forged_on_another_message_skips_no_letter(dead: Stack):
+    dlq = dead.topics.order_dlq.name
+    forged = [(HEADER, f"{dlq}/{p}@{o}".encode()) for p in (0, 1) for o in range(LOOKUPS + 1)]
+    dead.producer.produce(dead.topics.payment_accepted.name, b"not a payment", b"forger", headers=forged)
+    dead.producer.flush(30)
+    done = redrive(dead, "--reason", "payment-lookup")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"sent {LOOKUPS};" in done.stdout, done.stdout

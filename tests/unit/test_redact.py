@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.logs import MaskCards
-from shared.redact import luhn_ok, mask_cards, mask_cards_in_bytes
+from shared.redact import luhn_ok, mask_cards, mask_cards_in_bytes, mask_cards_in_message
 from tests.card_scan import cards_in
 
 
@@ -89,3 +90,36 @@ def test_the_log_filter_masks_an_exception_text():
         record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), (type(exc), exc, exc.__traceback__))
     MaskCards().filter(record)
     assert "4242424242424242" not in logging.Formatter().format(record)
+
+
+@pytest.mark.parametrize("text", ["4242.4242.4242.4242", "4242/4242/4242/4242", "4242_4242_4242_4242", "4242._4242"])
+def test_a_card_number_written_with_dots_slashes_or_underscores_is_masked(text):
+    card = "4242.4242.4242.4242" if text == "4242._4242" else text
+    assert cards_in(mask_cards(card)) == []
+    assert mask_cards(card).endswith("4242")
+
+
+ESCAPED = "".join(f"\\u{ord(d):04x}" for d in "4242424242424242")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"cardNumber": "4242.4242.4242.4242"}',
+        ('{"cardNumber": "' + ESCAPED + '"}').encode(),
+        b'{"cardNumber": "\\u0034242424242424242"}',
+        b'{"4242424242424242": 1}',
+        b"[4242424242424242]",
+    ],
+    ids=["dotted", "escaped", "partly-escaped", "in-a-key", "a-number"],
+)
+def test_a_json_message_is_masked_in_its_decoded_text_and_stays_json(raw):
+    masked = mask_cards_in_message(raw)
+    decoded = json.loads(masked)
+    assert cards_in(json.dumps(decoded, ensure_ascii=False)) == [], masked
+    assert masked != raw
+
+
+def test_a_json_message_without_a_card_is_left_byte_for_byte():
+    raw = b'{"a" : "\\u0041", "n": 1.50}'
+    assert mask_cards_in_message(raw) is raw
