@@ -27,6 +27,7 @@ from dataflows.resume import (
     mismatch,
     mismatch_error,
 )
+from shared.faults import fault_point
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
 
@@ -237,6 +238,8 @@ class PromptPartition(StatefulSourcePartition):
         SNAPSHOTS.inc()
         liveness().progressed()  # bytewax snapshots a partition when the cluster closes an epoch
         msg = self._last_message
+        if msg is not None:
+            fault_point("before-commit")  # handed on messages whose resume point is not yet stored
         if msg is not None and msg.offset is not None:
             stamp = msg.timestamp[1] if msg.timestamp else -1
             self._last = fingerprint(msg.offset, stamp, msg.key, msg.value)

@@ -13,12 +13,8 @@ The order of the three writes is what makes a crash anywhere harmless:
 from __future__ import annotations
 
 import logging
-import os
-import re
-import signal
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
@@ -27,6 +23,7 @@ from dataflows import flow_metrics
 from dataflows.kafka_io import MessagePublisher
 from dataflows.mongo_io import orders_collection, records_collection, write_orders, write_records
 from shared import tracing
+from shared.faults import fault_point
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
 from shared.step import Writes
@@ -40,7 +37,6 @@ class _Partition(StatelessSinkPartition[Writes]):
         self._records = records_collection(settings.mongo_uri)
         self._publisher = MessagePublisher(settings.kafka, settings.message_timeout_ms)
         self._dlq_topic = settings.dlq_topic
-        self._fault = fault_switch()
 
     def write_batch(self, items: list[Writes]) -> None:
         records = [r for e in items for r in e.records]
@@ -49,13 +45,17 @@ class _Partition(StatelessSinkPartition[Writes]):
         traced = tracing.on() and any(e.trace for e in items)
         stored_from = time.time_ns() if traced else 0
         _timed("orders", write_orders, self._orders, docs, records)
+        if docs:
+            fault_point("after-orders")
         _timed("records", write_records, self._records, records)
-        if self._fault is not None and docs:
-            _fault_point(self._fault)
+        if docs:
+            fault_point("after-records")
         if traced:
             self._publish_traced(items, stored_from, time.time_ns())
         else:
             _timed("kafka", self._publisher.publish, messages)
+        if docs:
+            fault_point("after-produce")
         self._count(docs, records, messages)
         _log_outcomes(records)
 
@@ -125,29 +125,3 @@ class StoreThenPublishSink(DynamicSink[Writes]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         return _Partition(self._settings)
-
-
-FAULT_SWITCH = "FAULT_AFTER_STORE"  # fault tests only; not a setting (docs/recovery.md)
-
-
-def fault_switch() -> str | None:
-    """The fault tests' switch, from the environment: ``kill:PATH`` or ``pause:PATH``."""
-    spec = os.environ.get(FAULT_SWITCH) or None
-    if spec is not None and not re.fullmatch(r"(?:kill|pause):.+", spec):
-        raise ValueError(f"{FAULT_SWITCH}={spec!r}: expected kill:PATH or pause:PATH")
-    return spec
-
-
-def _fault_point(spec: str) -> None:
-    """For fault tests (FAULT_AFTER_STORE): once per marker file, between the Mongo
-    writes and Kafka, ``kill:PATH`` kills this process (SIGKILL) and ``pause:PATH``
-    waits until the test removes PATH (while it stops the broker, say)."""
-    mode, _, path = spec.partition(":")
-    marker = Path(path)
-    if marker.exists():
-        return
-    marker.write_text(str(os.getpid()))
-    if mode == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    while mode == "pause" and marker.exists():
-        time.sleep(0.05)

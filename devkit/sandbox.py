@@ -79,8 +79,10 @@ class Stack:
         workers: int = 1,
         snapshot_s: int = 1,
         cluster: tuple[int, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.Popen:
-        """``cluster`` is (process id, addresses) for one process of several (-i/-a)."""
+        """``cluster`` is (process id, addresses) for one process of several (-i/-a);
+        ``env``, settings for this process only (a fault test's ``FAULT_POINTS``)."""
         cmd = [sys.executable, "-m", "bytewax.run", "dataflows.main:get_flow()", "-w", str(workers)]
         if cluster is not None:
             cmd += ["-i", str(cluster[0]), "-a", cluster[1]]
@@ -92,15 +94,15 @@ class Stack:
                 init_db_dir(recovery, workers)
             cmd += ["-r", str(recovery), "-s", str(snapshot_s), "-b", "0"]
         log = open(self.workdir / f"flow-{len(self.flows)}.log", "wb")  # noqa: SIM115 (the child keeps it)
-        proc = children.start(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = children.start(cmd, env={**self.env, **(env or {})}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.flows.append(proc)
         return proc
 
-    def start_api(self, port: int) -> subprocess.Popen:
-        log = open(self.workdir / f"api-{port}.log", "wb")  # noqa: SIM115 (the child keeps it)
+    def start_api(self, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = open(self.workdir / f"api-{port}.log", "ab")  # noqa: SIM115 (the child keeps it; a restart appends)
         cmd = [sys.executable, "-m", "http_api", "--port", str(port)]
-        proc = children.start(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = children.start(cmd, env={**self.env, **(env or {})}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.apis.append(proc)
         return proc

@@ -30,6 +30,7 @@ from shared.domain.commands import Command
 from shared.domain.events import Reason
 from shared.domain.handling import final_rejection
 from shared.domain.model import TERMINAL, Actor
+from shared.faults import fault_point
 from shared.schemas.fields import DEFAULT_TIMEOUT
 from shared.schemas.inputs import Invalid, encodable
 from shared.schemas.request_kinds import BodyForm, RequestKind, Route
@@ -138,6 +139,8 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
         if known is not None:
             return respond(rid, known)
     _refuse_if_final(command, doc, rid)
+    if key_hash is not None:
+        fault_point("api-after-claim")  # the fault tests' (shared.faults): the key held, nothing published
     decided = await _publish_and_wait(request.app, ask.kind, doc, rid, body, ask.timeout)
     if decided is None:
         return _accepted(request, rid, order_id)

@@ -20,7 +20,9 @@ CREATED_TOPICS = ("compat_order_created", "compat_basket_clear", "compat_checkou
 
 def fault_stack(servers, tmp_path: Path, fault: str, **env: str) -> tuple[Stack, Path]:
     marker = tmp_path / "fault-marker"
-    stack = Stack(servers.kafka_uri, servers.mongo_uri, tmp_path, env={"FAULT_AFTER_STORE": f"{fault}:{marker}", **env})
+    stack = Stack(
+        servers.kafka_uri, servers.mongo_uri, tmp_path, env={"FAULT_POINTS": f"after-records={fault}:{marker}", **env}
+    )
     return stack, marker
 
 

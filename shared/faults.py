@@ -1,0 +1,58 @@
+"""Named fault points, for the fault tests only (not a setting: docs/recovery.md).
+
+``FAULT_POINTS`` arms some of them, comma-separated: ``POINT=kill:PATH`` kills this
+process (SIGKILL) the first time it reaches POINT, ``POINT=pause:PATH`` waits there
+until the test removes PATH (while it stops a server, say). Each fires once per
+marker file PATH: the process writes its pid there as it fires, and a marker that
+exists is spent. A test arms a point, waits for the marker, and restarts the process
+(with a new marker, if it wants the point again).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+SWITCH = "FAULT_POINTS"
+# The flow's writes of a batch, in their order (dataflows.store_then_publish), its
+# resume point's snapshot (dataflows.kafka_io), and the API between an
+# Idempotency-Key's claim and the request's publish (http_api.mutations).
+POINTS = ("after-orders", "after-records", "after-produce", "before-commit", "api-after-claim")
+MODES = ("kill", "pause")
+
+
+def parse(spec: str | None) -> dict[str, tuple[str, Path]]:
+    """``FAULT_POINTS``' value as {point: (mode, marker)}; a bad one is a ValueError naming it."""
+    armed: dict[str, tuple[str, Path]] = {}
+    for item in filter(None, (part.strip() for part in (spec or "").split(","))):
+        point, _, action = item.partition("=")
+        mode, _, path = action.partition(":")
+        if point not in POINTS or mode not in MODES or not path:
+            raise ValueError(
+                f"{SWITCH}: {item!r}: expected POINT=kill:PATH or POINT=pause:PATH, POINT one of {', '.join(POINTS)}"
+            )
+        armed[point] = (mode, Path(path))
+    return armed
+
+
+_ARMED = parse(os.environ.get(SWITCH))
+
+
+def armed(point: str) -> bool:
+    return point in _ARMED
+
+
+def fault_point(point: str) -> None:
+    """Fire ``point`` if it is armed and its marker not yet spent (a dict lookup when not)."""
+    if point not in _ARMED:
+        return
+    mode, marker = _ARMED[point]
+    if marker.exists():
+        return
+    marker.write_text(str(os.getpid()))
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    while marker.exists():
+        time.sleep(0.05)
