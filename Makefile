@@ -1,7 +1,7 @@
 # The order service. `make install` once, then `make run` or `make test`.
 PY ?= .venv/bin/python
 
-.PHONY: help install install-run run test test-unit test-integration test-apache test-tansu test-docker test-deploy bench lint lock produce clean
+.PHONY: help install install-run run test test-unit test-integration test-apache test-tansu test-docker test-deploy soak bench lint lock produce clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ test-docker: install  ## integration tests on Kafka and MongoDB in containers (n
 
 test-deploy: install  ## make install / make run on fresh Debian containers (podman, debootstrap; about 5 min)
 	$(PY) -m pytest tests/deploy --deploy -q -s
+
+soak: install  ## the Jepsen-style money test, long: SECONDS=600 CLIENTS=8 BROKER=apache (or tansu)
+	SOAK_SECONDS=$(or $(SECONDS),600) SOAK_CLIENTS=$(or $(CLIENTS),8) $(PY) -m pytest -m integration -q -s \
+		--broker=$(or $(BROKER),apache) tests/integration/test_money_under_faults.py
 
 bench: install  ## benchmarks into bench/results/ (BENCH_QUICK=1: about 18 minutes)
 	$(PY) -m bench

@@ -15,7 +15,6 @@ import logging
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -209,9 +208,47 @@ def setup(settings: Settings) -> None:
     print(f"  topics                      {len(settings.topics.all)} ready ({len(created)} created)")
 
 
+API_SETTLE_S = 10.0  # an API that exits sooner after its start is not restarted: make run stops, saying so
+
+
+class RestartedApi:
+    """The API process, restarted when it dies (with ``Backoff``), unless it dies
+    within ``API_SETTLE_S`` of a start: that is a bad setting or a port taken, which
+    a restart would only repeat."""
+
+    def __init__(self, command: list[str], env: dict[str, str]):
+        self._command, self._env = command, env
+        self._backoff = Backoff()
+        self._restart_at = 0.0
+        self._start()
+
+    def _start(self) -> None:
+        self.proc = children.start(self._command, env=self._env)
+        self._started = time.monotonic()
+
+    def tick(self) -> int | None:
+        """None while it runs or waits to restart; an exit code when make run must stop."""
+        now = time.monotonic()
+        if self._restart_at:
+            if now >= self._restart_at:
+                self._restart_at = 0.0
+                self._start()
+            return None
+        code = self.proc.poll()
+        if code is None:
+            return None
+        if now - self._started < API_SETTLE_S:
+            print(f"\napi exited with {code} at its start; stopping")
+            return code or 1
+        self._restart_at = now + self._backoff.after_run(now - self._started)
+        print(f"\napi exited with {code}; restarting it in {self._restart_at - now:.0f} s")
+        return None
+
+
 def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, liveness_s: float, stop: Stop) -> int:
     """The dataflow's processes (supervised: restarted together when one exits) and
-    the API, until the API exits or Ctrl-C."""
+    the API (restarted when it dies, with the same backoff), until Ctrl-C, or until
+    the API exits within ``API_SETTLE_S`` of its start."""
     supervisor = Supervisor(
         plan, env, Backoff(), log_dir=logs if len(plan.local_ids) > 1 else None, liveness_s=liveness_s
     )
@@ -223,23 +260,22 @@ def run_services(env: dict[str, str], plan: ClusterPlan, port: int, logs: Path, 
         print(f"  dataflow process {pid} metrics  {url}/metrics  (liveness: {url}/live)")
     print(f"  api                         http://127.0.0.1:{port}/api/order  (openapi.json there too)")
     print(f"  api metrics                 http://127.0.0.1:{port}/metrics")
-    api_proc: subprocess.Popen | None = None
+    api_proc: RestartedApi | None = None
     try:
         supervisor.start()
-        api_proc = children.start(api, env=env)
-        print("\nRunning; Ctrl-C stops everything. A dataflow process that dies is restarted with the others.")
-        while api_proc.poll() is None:
+        api_proc = RestartedApi(api, env)
+        print("\nRunning; Ctrl-C stops everything. A process that dies is restarted (the dataflow's together).")
+        while (code := api_proc.tick()) is None:
             supervisor.tick()
             time.sleep(0.5)
-        print(f"\napi exited with {api_proc.returncode}; stopping")
-        return api_proc.returncode or 1
+        return code
     except KeyboardInterrupt:
         print("\nStopping ...")
         return 0
     finally:
         stop.begin()
         # All at once, the dataflow (safe: recovery resumes from the last snapshot) and the API.
-        procs = [*supervisor.procs.values(), *([api_proc] if api_proc is not None else [])]
+        procs = [*supervisor.procs.values(), *([api_proc.proc] if api_proc is not None else [])]
         children.stop_all(procs, CHILD_GRACE_S, hurry=lambda: stop.hurry)
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 
 from aiohttp import web
 
 from http_api.app import create_app
 from http_api.request_log import AccessLog
 from shared import tracing
-from shared.config import jwt_secret_problem, settings_or_exit
+from shared.config import Settings, jwt_secret_problem, settings_or_exit
 from shared.kafka_config import require_access
 from shared.logs import configure_logging
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", help="interface to listen on (default ORDER_SERVICE_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default ORDER_SERVICE_PORT or 8080)")
     args = parser.parse_args(argv)
-    settings = settings_or_exit()
+    settings = with_arguments(settings_or_exit(), args.host, args.port)
     configure_logging("api", settings.log_format, settings.log_level)
     tracing.start("order-api")
     problem = jwt_secret_problem(settings.jwt_secret)
@@ -37,13 +38,19 @@ def main(argv: list[str] | None = None) -> None:
     # A stop waits SHUTDOWN_S for requests in progress (each is bounded by its own timeout).
     web.run_app(
         create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=settings.host,
+        port=settings.port,
         access_log=logging.getLogger("http_api.access"),
         access_log_class=AccessLog,
         shutdown_timeout=SHUTDOWN_S,
         print=lambda said: log.info("%s", " ".join(said.replace("=", " ").split())),
     )
+
+
+def with_arguments(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings with ``--host`` and ``--port`` in place of theirs: every site the
+    API opens (its port and a metrics port of its own) binds the host asked for."""
+    return replace(settings, host=host or settings.host, port=port or settings.port)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from http_api import keys
 from http_api.auth import authenticate, by_cookie
 from http_api.cross_site import cross_site_source
 from http_api.metrics import Metrics
@@ -90,3 +91,21 @@ class Admission:
             wait,
             "rate-limited",
         )
+
+
+ADMITTED = web.RequestKey("admitted", Actor)
+
+
+def admits(handler):
+    """Marks ``handler`` as a mutation's: ``admission_middleware`` admits its requests first."""
+    handler.admits = True
+    return handler
+
+
+@web.middleware
+async def admission_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Admits a mutation before anything else is spent on it (its span among them: a
+    refused request makes none, whatever sampling a client's ``traceparent`` asks for)."""
+    if getattr(request.match_info.handler, "admits", False):
+        request[ADMITTED] = request.app[keys.ADMISSION].admit(request)
+    return await handler(request)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from http_api import keys
-from http_api.admission import Admission, caller_key
+from http_api.admission import Admission, admission_middleware, caller_key
 from http_api.health import probe
 from http_api.metrics import Metrics, metrics_middleware
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
@@ -43,11 +43,13 @@ def create_app(
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
-            *([traced] if tracing.on() else []),
             request_fields,
             metrics_middleware(metrics),
             problems_middleware,
             in_flight_limit(settings.api_max_in_flight, metrics, settings.api_body_timeout_s, caller_key(settings)),
+            admission_middleware,
+            # Only what is admitted is traced: a flood of refused requests exports nothing.
+            *([traced] if tracing.on() else []),
         ],
         handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )

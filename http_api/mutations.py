@@ -18,6 +18,7 @@ from aiohttp import web
 
 from http_api import keys, traces
 from http_api.access import order_id_of, visible_order
+from http_api.admission import ADMITTED, admits
 from http_api.outcomes import Decided, NotPublished, stored_outcome
 from http_api.ports import KeyClaimRace, TooManyKeys
 from http_api.problems import Problem, unavailable
@@ -72,8 +73,9 @@ class Ask:
 def mutation(kind: RequestKind, route: Route) -> Handler:
     """The handler of a mutating route: admitted (``admission``) before its request is read."""
 
+    @admits
     async def handler(request: web.Request) -> web.Response:
-        who = request.app[keys.ADMISSION].admit(request)
+        who = request[ADMITTED]
         query = parse_query(route.fields, request.query)
         timeout = query.pop("timeout", DEFAULT_TIMEOUT)
         fields, expected_version = await _BODY_READERS[route.body](request, route)

@@ -46,8 +46,18 @@ NAMED_SETTINGS = {
     "KAFKA_SSL_CA_LOCATION": "ssl.ca.location",
 }
 SECRET_KEYS = frozenset(
-    {"sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret"}
+    {
+        "sasl.password",
+        "ssl.key.password",
+        "ssl.keystore.password",
+        "sasl.oauthbearer.client.secret",
+        "ssl.key.pem",  # a private key given inline
+        "sasl.oauthbearer.config",  # may carry a client secret or a token
+    }
 )
+# Any property whose name says it may hold one is starred too (one librdkafka adds later;
+# a certificate given inline is starred with the key: the safe mistake).
+SECRET_WORDS = ("password", "secret", "token", "credential", ".pem", "private")
 
 
 def security_from_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -68,7 +78,11 @@ def property_name(env_suffix: str) -> str:
 
 def without_secrets(security: Mapping[str, str]) -> dict[str, str]:
     """``security`` with every password and secret starred, for a repr or a log line."""
-    return {k: "***" if k in SECRET_KEYS or "password" in k or "secret" in k else v for k, v in security.items()}
+    return {k: "***" if _secret(k) else v for k, v in security.items()}
+
+
+def _secret(name: str) -> bool:
+    return name in SECRET_KEYS or any(word in name for word in SECRET_WORDS)
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,13 @@ async def test_without_a_metrics_port_metrics_are_on_the_api_port(client):
     response = await client.get("/metrics")
     assert response.status == 200
     assert "order_api_requests_total" in await response.text()
+
+
+async def test_the_metrics_port_binds_the_host_given_by_host(aiohttp_client, settings, store, publisher, feed):
+    from http_api.__main__ import with_arguments
+
+    port = free_port()
+    given = with_arguments(dataclasses.replace(settings, host="127.0.0.1", api_metrics_port=port), "127.0.0.2", None)
+    await aiohttp_client(create_app(given, store=store, publisher=publisher, feed=feed))
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.2:{port}/metrics") as scraped:
+        assert scraped.status == 200

@@ -94,3 +94,35 @@ async def test_readiness_tells_an_admin_why(client, store):
     store.up = False
     admin = await (await client.get("/health/ready", headers=ADMIN)).json()
     assert "mongo is down" in admin["checks"]["mongo"]
+
+
+async def test_readiness_callers_during_a_slow_probe_are_answered_from_the_last_report(client, store):
+    assert (await client.get("/health/ready")).status == 200
+    real_ping, release = store.ping, asyncio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+        await real_ping()
+
+    store.ping = slow
+    client.app[keys.READINESS]._at = float("-inf")  # the last report is old: the next caller starts a probe
+    answers = await asyncio.wait_for(asyncio.gather(*(client.get("/health/ready") for _ in range(200))), 5)
+    release.set()
+    assert {a.status for a in answers} == {200}
+
+
+async def test_readiness_callers_before_the_first_probe_wait_only_up_to_a_bound():
+    from http_api.readiness import MAX_WAITING, NOT_PROBED, Readiness
+
+    release = asyncio.Event()
+
+    async def probe() -> dict[str, str]:
+        await release.wait()
+        return {"mongo": "ok"}
+
+    readiness = Readiness(probe)
+    waiting = [asyncio.create_task(readiness.report()) for _ in range(MAX_WAITING)]
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(readiness.report(), 1) == NOT_PROBED
+    release.set()
+    assert {str(r) for r in await asyncio.gather(*waiting)} == {str({"mongo": "ok"})}

@@ -33,6 +33,7 @@ CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
 
 
 @pytest.mark.restarts_servers  # pauses the session's database and broker
+@pytest.mark.timeout(SECONDS + 600)  # the run, then the clients' last retries and the settling
 async def test_money_under_concurrent_retries_and_faults_matches_the_model(servers, tmp_path: Path):
     stack = Stack(servers.kafka_uri, servers.mongo_uri, tmp_path, env=ENV)
     run = Run(stack, servers, tmp_path, SECONDS, CLIENTS)

@@ -9,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,3 +170,26 @@ def test_a_payment_carrying_a_traceparent_continues_that_trace(traced):
     decide = one(spans, "order-flow", "decide")
     assert decide.parent_id == parent_id
     assert {s.name for s in spans if s.parent_id == decide.span_id} == {"store", "publish"}
+
+
+def test_requests_refused_at_admission_make_no_span_whatever_their_traceparent_asks(traced):
+    stack, receiver, port = traced
+    refused: dict[str, int] = {}
+    for _ in range(15):  # without a token: 401, then 429 past the anonymous rate
+        trace_id = secrets.token_hex(16)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/order/{'a' * 24}/refund",
+            method="POST",
+            headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10)
+        except urllib.error.HTTPError as exc:
+            refused[trace_id] = exc.code
+    stack.produce(stack.topics.payment_accepted.name, [("pay-after", payment("pay-after"))])
+    order_id = order_id_for_payment("pay-after")
+    stack.wait_for(lambda: stack.orders.find_one({"_id": order_id}) is not None, what="the order")
+    assert refund(port, order_id) == 200
+    wait_for_spans(receiver, lambda: [s for s in receiver.spans if s.name.startswith("POST ")] or None)
+    assert 429 in refused.values(), refused
+    assert [s for s in receiver.spans if s.trace_id in refused] == []

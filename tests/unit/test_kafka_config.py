@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shared.config import load_settings
 from shared.kafka_config import KafkaConnection, property_name, security_from_env, without_secrets
 
@@ -80,3 +82,13 @@ def test_the_security_settings_for_logs_hide_the_password():
     described = repr(without_secrets(load_settings(SCRAM, dotenv=None).kafka.security))
     assert "s3cret" not in described
     assert "orders" in described
+
+
+@pytest.mark.parametrize(
+    "name", ["ssl.key.pem", "sasl.oauthbearer.config", "sasl.password", "sasl.oauthbearer.client.secret"]
+)
+def test_every_property_that_holds_a_secret_is_starred_for_logs(name):
+    assert without_secrets({name: "the-secret", "security.protocol": "SSL"}) == {
+        name: "***",
+        "security.protocol": "SSL",
+    }
