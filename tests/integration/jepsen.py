@@ -32,6 +32,7 @@ from tests.flowkit import payment
 from tests.money_checker import Attempt, History, Op, Record, StoredOrder, is_final
 
 ORDERS_PER_USER = 20  # enough that most requests reach the flow: a refunded order refuses at the API
+RECENT_ORDERS = 20  # a client works on its user's newest orders: older ones are mostly refunded
 THINK_S = (0.05, 0.4)  # a client's pause between operations
 CALL_TIMEOUT_S = 8.0  # a client's own patience with one attempt: past it, the attempt counts as dropped
 OUTCOME_WAIT = 2  # ?timeout= on each mutation
@@ -74,6 +75,8 @@ class Run:
     answered: dict[str, list[Op]] = field(default_factory=dict)  # by user: operations with a final answer
     expired: dict[str, list[Op]] = field(default_factory=dict)  # by user: operations whose key was expired
     markers: list[tuple[str, Path]] = field(default_factory=list)
+    nemesis_done: bool = False
+    ended_at: float = 0.0  # when the run ended: clients retry their last operations DRAIN_S more
     _ids: Any = field(default_factory=itertools.count)
 
     # --- the stack ---------------------------------------------------------------
@@ -118,18 +121,25 @@ class Run:
         )
 
     async def payments(self, end: float, rng: random.Random) -> None:
-        """New payments all along, some sent twice: each must become one order."""
+        """New payments all along, some sent twice: each must become one order, which
+        its user's client takes up once it is stored (a long run keeps fresh orders)."""
+        unseen: dict[str, str] = {}  # order id -> user
         for n in itertools.count():
-            if time.monotonic() >= end:
+            if not self.running(end):
                 return
-            name = f"live-{n}"
-            body = payment(name, user=f"user-{rng.randrange(self.clients)}")
+            name, user = f"live-{n}", f"user-{rng.randrange(self.clients)}"
             copies = 2 if rng.random() < 0.3 else 1
             await asyncio.to_thread(
-                self.stack.produce, self.stack.topics.payment_accepted.name, [(name, body)] * copies
+                self.stack.produce, self.stack.topics.payment_accepted.name, [(name, payment(name, user=user))] * copies
             )
             self.history.payments.append(name)
+            unseen[order_id_for_payment(name)] = user
+            for order_id in await asyncio.to_thread(self._stored_among, list(unseen)):
+                self.orders_of[unseen.pop(order_id)].append(order_id)
             await asyncio.sleep(rng.uniform(0.5, 1.5))
+
+    def _stored_among(self, order_ids: list[str]) -> list[str]:
+        return [d["_id"] for d in self.stack.orders.find({"_id": {"$in": order_ids}}, {"_id": 1})]
 
     # --- clients -------------------------------------------------------------------
 
@@ -137,7 +147,7 @@ class Run:
         rng = random.Random(self.seed * 1000 + index)
         user = f"user-{index}"
         token = issue_token(JWT_SECRET, user, [])
-        while time.monotonic() < end:
+        while self.running(end):
             op = self._next_op(rng, user)
             self.history.ops.append(op)
             names = [f"c{index}", f"c{index}-twin"] if op.purpose == "twin" else [f"c{index}"]
@@ -160,7 +170,8 @@ class Run:
             return Op(op_id, user, earlier.key, earlier.kind, earlier.order_id, earlier.body, earlier.id, "renewed")
         kind, body = _a_request(rng)
         purpose = "twin" if roll > 0.9 else "new"
-        return Op(op_id, user, f"key-{op_id}", kind, rng.choice(self.orders_of[user]), body, None, purpose)
+        order_id = rng.choice(self.orders_of[user][-RECENT_ORDERS:])
+        return Op(op_id, user, f"key-{op_id}", kind, order_id, body, None, purpose)
 
     async def _until_final(
         self, session: aiohttp.ClientSession, token: str, op: Op, client: str, rng: random.Random, end: float
@@ -171,21 +182,33 @@ class Run:
             self.history.attempts.append(Attempt(op.id, client, started, time.monotonic(), status, rid, reason))
             if is_final(status):
                 return True
-            if time.monotonic() > end + DRAIN_S:
+            if not self.running(end) and time.monotonic() - self.ended_at > DRAIN_S:
                 return False
             await asyncio.sleep(rng.uniform(0.2, 0.5))
 
     # --- the nemesis -------------------------------------------------------------------
 
     async def nemesis(self, end: float) -> None:
+        """Every kind of fault once, in a random order, then random ones until ``end``;
+        the run lasts until the first round is done (``running``), however slow."""
         rng = random.Random(self.seed)
         plan = [*KINDS, *(f"fault:{p}" for p in POINTS)]
         rng.shuffle(plan)
-        while time.monotonic() < end:
-            await asyncio.sleep(rng.uniform(*NEMESIS_EVERY_S))
-            action = plan.pop() if plan else rng.choice([*KINDS, *KINDS, *(f"fault:{p}" for p in POINTS)])
-            self.history.events.append({"at": time.monotonic(), "action": action})
-            await self._act(action, rng)
+        try:
+            while plan or time.monotonic() < end:
+                await asyncio.sleep(rng.uniform(*NEMESIS_EVERY_S))
+                action = plan.pop() if plan else rng.choice([*KINDS, *KINDS, *(f"fault:{p}" for p in POINTS)])
+                self.history.events.append({"at": time.monotonic(), "action": action})
+                await self._act(action, rng)
+        finally:
+            self.nemesis_done = True
+
+    def running(self, end: float) -> bool:
+        now = time.monotonic()
+        if now < end or not self.nemesis_done:
+            return True
+        self.ended_at = self.ended_at or now
+        return False
 
     async def _act(self, action: str, rng: random.Random) -> None:
         if action == "kill-flow":
