@@ -51,7 +51,7 @@ lint: install  ## ruff, and mypy: strict on shared/, the other packages and the 
 	$(PY) -m mypy --strict shared
 	$(PY) -m mypy dataflows http_api ops devkit bench
 
-lock:  ## re-lock after changing the dependencies in pyproject.toml
+lock:  ## re-lock after changing the dependencies in pyproject.toml (writes uv.lock and requirements.txt)
 	@sh tools/install.sh --lock
 
 clean:  ## remove local data and caches (not the venv)

