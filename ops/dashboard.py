@@ -145,7 +145,7 @@ NOT_PROBES = 'route!~"/health.*|/metrics"'
 PANELS = [
     Panel(
         "Consumer lag (messages waiting)",
-        'sum by (topic) (bytewax_kafka_consumer_lag{job="order-flow"})',
+        "sum by (topic) (bytewax_kafka_consumer_lag)",  # any scrape job's name: only the flow exports it
         "{{topic}}",
         "short",
         gauge("bytewax_kafka_consumer_lag", ("topic",)),

@@ -161,3 +161,7 @@ def test_compose_runs_the_kafka_version_the_tests_run():
 
     image = compose_config()["services"]["kafka"]["image"]
     assert image == f"apache/kafka:{KAFKA_VERSION}", image
+
+
+def test_no_panel_depends_on_a_scrape_job_s_name():
+    assert [p.promql for p in PANELS if "job=" in p.promql] == []
