@@ -71,12 +71,15 @@ def stored(stack: Stack, ids: list[str]) -> int:
 
 
 def lag_falls_to_zero(stack: Stack, timeout: float = 60) -> dict:
-    """The group's rows once every input partition with messages shows lag 0."""
+    """The group's rows once every input partition with messages shows lag 0 and every
+    input partition is listed (an empty one's first offset is committed in the
+    background, at the next group commit: at most a second or two after the rest)."""
     deadline = time.monotonic() + timeout
     while True:
         rows = describe(stack)
         written = {k: v for k, v in rows.items() if v[1] > 0}
-        if written and all(lag == 0 for _, _, lag in written.values()):
+        listed = input_partitions(stack) <= set(rows)
+        if written and listed and all(lag == 0 for _, _, lag in written.values()):
             return rows
         if time.monotonic() > deadline:
             raise AssertionError(f"lag not 0 in {timeout}s: {rows}")
