@@ -39,7 +39,8 @@ OUTCOME_WAIT = 2  # ?timeout= on each mutation
 DRAIN_S = 120.0  # after the run, how long a client keeps retrying its last operation
 NEMESIS_EVERY_S = (2.0, 4.0)
 PAUSE_S = (1.5, 3.0)
-FAULT_FIRE_WAIT_S = 15.0
+FAULT_FIRE_WAIT_S = 20.0
+FIRST_ROUND_TRIES = 3  # a fault of the first round that did not fire is tried up to this often
 KINDS = ("kill-flow", "kill-api", "pause-mongo", "pause-broker", "expire-keys")
 ENV = {
     "RATE_LIMIT_MUTATIONS": "100000/s burst 100000",
@@ -194,12 +195,16 @@ class Run:
         rng = random.Random(self.seed)
         plan = [*KINDS, *(f"fault:{p}" for p in POINTS)]
         rng.shuffle(plan)
+        tries: Counter[str] = Counter()
         try:
             while plan or time.monotonic() < end:
                 await asyncio.sleep(rng.uniform(*NEMESIS_EVERY_S))
                 action = plan.pop() if plan else rng.choice([*KINDS, *KINDS, *(f"fault:{p}" for p in POINTS)])
                 self.history.events.append({"at": time.monotonic(), "action": action})
                 await self._act(action, rng)
+                tries[action] += 1
+                if not self.fired[action] and tries[action] < FIRST_ROUND_TRIES:
+                    plan.insert(0, action)  # a point that did not fire in time (a slow restart): again, later
         finally:
             self.nemesis_done = True
 
