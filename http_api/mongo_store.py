@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
@@ -32,6 +32,11 @@ from shared.storage import (
 # Reads and conditional writes before a key's claim gives up: each lost write means another
 # claimant stored the key, which the next read finds, so a second loss is already rare.
 CLAIM_TRIES = 4
+
+
+def _live(held: dict[str, Any] | None, now: datetime) -> TypeGuard[dict[str, Any]]:
+    """A key's document that still stands for its request (within its day)."""
+    return held is not None and not key_expired(held, now)
 
 
 class MongoOrderStore:
@@ -114,7 +119,7 @@ class MongoOrderStore:
         counted = False
         for _ in range(CLAIM_TRIES):
             held = await self._keys.find_one({"_id": key["_id"]})
-            if held is not None and not key_expired(held, now):
+            if _live(held, now):
                 if counted:  # another claimant stored it first: this one was no new key
                     await self._uncount_key(user_id, now)
                 return held["requestId"], held["fingerprint"]
@@ -129,7 +134,7 @@ class MongoOrderStore:
     async def _held_or_too_many(self, key_id: str, now: datetime, per_day: int) -> tuple[str, str]:
         """At the day's cap, a key another claimant stored meanwhile still answers."""
         held = await self._keys.find_one({"_id": key_id})
-        if held is None or key_expired(held, now):
+        if not _live(held, now):
             raise TooManyKeys(per_day, seconds_to_next_day(now))
         return held["requestId"], held["fingerprint"]
 

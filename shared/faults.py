@@ -40,10 +40,6 @@ def parse(spec: str | None) -> dict[str, tuple[str, Path]]:
 _ARMED = parse(os.environ.get(SWITCH))
 
 
-def armed(point: str) -> bool:
-    return point in _ARMED
-
-
 def fault_point(point: str) -> None:
     """Fire ``point`` if it is armed and its marker not yet spent (a dict lookup when not)."""
     if point not in _ARMED:

@@ -45,19 +45,12 @@ NAMED_SETTINGS = {
     "KAFKA_SASL_PASSWORD": "sasl.password",
     "KAFKA_SSL_CA_LOCATION": "ssl.ca.location",
 }
-SECRET_KEYS = frozenset(
-    {
-        "sasl.password",
-        "ssl.key.password",
-        "ssl.keystore.password",
-        "sasl.oauthbearer.client.secret",
-        "ssl.key.pem",  # a private key given inline
-        "sasl.oauthbearer.config",  # may carry a client secret or a token
-    }
-)
-# Any property whose name says it may hold one is starred too (one librdkafka adds later;
-# a certificate given inline is starred with the key: the safe mistake).
+# A property whose name says it may hold a secret is starred (sasl.password,
+# ssl.key.password, ssl.keystore.password, sasl.oauthbearer.client.secret, ssl.key.pem,
+# and any librdkafka adds later; a certificate given inline is starred with the key:
+# the safe mistake), and so are those whose names do not say so.
 SECRET_WORDS = ("password", "secret", "token", "credential", ".pem", "private")
+SECRET_KEYS = frozenset({"sasl.oauthbearer.config"})  # may carry a client secret or a token
 
 
 def security_from_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -105,24 +105,16 @@ def mask_cards_in_message(raw: bytes) -> bytes:
         decoded = json.loads(raw)
     except (ValueError, RecursionError):
         return mask_cards_in_bytes(raw)
-    masked = _mask_json(decoded)
+    masked = mask_value(decoded)
     if masked == decoded:
         return raw
     return json.dumps(masked, separators=(",", ":")).encode()  # ASCII: a lone surrogate stays escaped
 
 
-def _mask_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {mask_cards(k): _mask_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask_json(v) for v in value]
-    return mask_value(value)
-
-
 def mask_value(value: Any, keep: Collection[str] = ()) -> Any:
-    """A log field or a problem's member with its card numbers masked: text masked,
-    a number that holds one becomes its masked text, containers masked throughout
-    (``keep``: as ``mask_cards``'s)."""
+    """A log field, a problem's member or a decoded JSON message with its card numbers
+    masked: text masked, a number that holds one becomes its masked text, containers
+    masked throughout, their keys too (``keep``: as ``mask_cards``'s)."""
     if isinstance(value, str):
         return mask_cards(value, keep)
     if isinstance(value, bool) or value is None:
@@ -132,7 +124,7 @@ def mask_value(value: Any, keep: Collection[str] = ()) -> Any:
         masked = mask_cards(text)
         return value if masked == text else masked
     if isinstance(value, dict):
-        return {k: mask_value(v, keep) for k, v in value.items()}
+        return {mask_cards(k, keep) if isinstance(k, str) else k: mask_value(v, keep) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_value(v, keep) for v in value]
     return mask_cards(str(value), keep)
