@@ -149,6 +149,25 @@ def test_a_killed_dataflow_container_is_restarted_and_the_cluster_goes_on(compos
     assert int(restarts) >= 1
 
 
+def test_the_servers_alone_come_up_without_a_jwt_secret(compose: Compose):
+    """The file's "servers only" line, as its comment gives it: no JWT_SEC set."""
+    first = free_port_run(2)
+    env = {"KAFKA_PORT": str(first), "MONGO_PORT": str(first + 1)}
+    servers = Compose(compose.podman, f"{compose.name}servers", compose.env["DOCKER_HOST"], env)
+    servers.env.pop("JWT_SEC", None)
+    servers.run_healthchecks()
+    try:
+        servers("up", "-d", "--no-build", "kafka", "mongo")
+        wait_healthy(servers, ("kafka", "mongo"), 120)
+        label = f"label=com.docker.compose.project={servers.name}"
+        names = compose.podman("ps", "-a", "--format", "{{.Names}}", "--filter", label).stdout.split()
+        assert sorted(names) == [servers.container("kafka"), servers.container("mongo")]
+        assert orders(servers) == []  # the database answers on its published port
+    finally:
+        _down(servers)
+    assert servers.leftovers() == {"containers": [], "volumes": [], "networks": []}
+
+
 def test_down_leaves_no_container_volume_or_network(compose: Compose):
     compose.stop_healthchecks()
     compose("down", "-v", "--timeout", "10")

@@ -52,3 +52,18 @@ def test_the_api_refuses_to_start_with_a_short_secret():
     done = run_with_secret(["-m", "http_api", "--port", "1"], "short")
     assert done.returncode != 0
     assert "refusing to start: JWT_SEC is shorter than 32 bytes" in done.stderr
+
+
+def test_check_settings_names_a_missing_secret():
+    done = run_with_secret(["-m", "http_api", "--check-settings"], "")
+    assert done.returncode != 0
+    assert "refusing to start: JWT_SEC is not set" in done.stderr
+
+
+def test_check_settings_passes_a_strong_secret_without_serving():
+    env = {"PATH": "/usr/bin:/bin", "JWT_SEC": STRONG}
+    done = subprocess.run(
+        [sys.executable, "-m", "http_api", "--check-settings"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "settings are good" in done.stdout
