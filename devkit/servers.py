@@ -1,4 +1,5 @@
-"""Real servers on loopback for make run and the tests: Tansu, Apache Kafka, SecantusDB.
+"""Real servers on loopback for make run and the tests: Tansu, Apache Kafka, SecantusDB,
+and FerretDB (the tests' second Mongo-protocol server).
 
 Each server is a context manager that starts the process, waits until it answers,
 and stops it (SIGTERM, then SIGKILL) on exit. ``host`` and ``netns`` put one on
@@ -176,6 +177,23 @@ class SecantusDB(Server):
         client: MongoClient[dict[str, Any]]
         with MongoClient(self.uri, serverSelectionTimeoutMS=30_000) as client:
             client.admin.command("ping")
+
+
+class FerretDB(SecantusDB):
+    """FerretDB 1.x on its SQLite backend (devkit.ferretdb builds it): the tests' second
+    MongoDB-compatible server, so that no test leans on one server's quirks."""
+
+    name = "ferretdb"
+
+    def command(self) -> list[str]:
+        from devkit.ferretdb import ferretdb_binary
+
+        self.storage.mkdir(parents=True, exist_ok=True)
+        return [
+            str(ferretdb_binary()), "--handler=sqlite", f"--sqlite-url=file:{self.storage}/",
+            f"--listen-addr={self.host}:{self.port}", "--debug-addr=-", "--telemetry=disable",
+            f"--state-dir={self.storage}", "--log-level=warn",
+        ]  # fmt: skip
 
 
 class ApacheKafka(Server):

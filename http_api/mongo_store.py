@@ -154,13 +154,21 @@ class MongoOrderStore:
         await self._key_counts.update_one({"_id": key_count_id(user_id, now), "n": {"$gt": 0}}, {"$inc": {"n": -1}})
 
     async def _count_new_key(self, user_id: str, now: datetime, per_day: int) -> bool:
-        """One more of today's keys for ``user_id``, unless it has ``per_day``: one
-        conditional upsert, which at the cap finds no document and collides on _id."""
-        try:
-            await self._key_counts.update_one(*key_count_upsert(user_id, now, per_day), upsert=True)
-        except DuplicateKeyError:
-            return False
-        return True
+        """One more of today's keys for ``user_id``, unless it has ``per_day``: a
+        conditional upsert, which at the cap finds no document and collides on _id.
+        Two first upserts of a day collide too (the server does not retry an upsert whose
+        filter is not all equalities), so a collision below the cap is tried again."""
+        count = {"_id": key_count_id(user_id, now)}
+        for _ in range(CLAIM_TRIES):
+            try:
+                await self._key_counts.update_one(*key_count_upsert(user_id, now, per_day), upsert=True)
+            except DuplicateKeyError:
+                held = await self._key_counts.find_one(count)
+                if held is not None and held.get("n", 0) >= per_day:
+                    return False
+                continue
+            return True
+        raise KeyClaimRace(f"the day's count of Idempotency-Keys changed {CLAIM_TRIES} times while it was counted")
 
     async def ensure_indexes(self) -> None:
         await self._keys.create_indexes(INDEXES[KEYS_COLLECTION])
