@@ -6,8 +6,9 @@
 
 A StatefulSet's replicas and the process count its pods are told (FLOW_PROCESSES)
 must change together, and so must the API's replicas and RATE_LIMIT_PROCESSES.
-This writes both pairs, and nothing else, into one patch file, ``scale.yaml``,
-which kustomization.yaml applies. Every other kustomize setting (an image set
+This writes the two replica counts, and nothing else, into one patch file,
+``scale.yaml``, which kustomization.yaml applies; its replacements copy each count
+into the setting that must equal it. Every other kustomize setting (an image set
 with ``kustomize edit set image``, your own patches, a namespace) stays as it is.
 No YAML library needed: the patch is written from a template.
 """
@@ -22,21 +23,15 @@ K8S = Path(__file__).resolve().parents[1] / "deploy" / "k8s"
 PATCH = "scale.yaml"
 
 TEMPLATE = """\
-# How many dataflow processes and API replicas: written by python -m ops.k8s (each count
-# with the setting that must equal it); kustomization.yaml applies it as a patch.
+# How many dataflow processes and API replicas: written by python -m ops.k8s.
+# kustomization.yaml applies it, then copies each count into the setting that
+# must equal it (FLOW_PROCESSES, RATE_LIMIT_PROCESSES).
 apiVersion: apps/v1
 kind: StatefulSet
 metadata:
   name: flow
 spec:
   replicas: {processes}
-  template:
-    spec:
-      containers:
-        - name: flow
-          env:
-            - name: FLOW_PROCESSES
-              value: "{processes}"
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -44,13 +39,6 @@ metadata:
   name: api
 spec:
   replicas: {api_replicas}
-  template:
-    spec:
-      containers:
-        - name: api
-          env:
-            - name: RATE_LIMIT_PROCESSES
-              value: "{api_replicas}"
 """
 
 
