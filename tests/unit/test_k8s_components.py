@@ -86,7 +86,8 @@ def test_a_job_applied_twice_is_deleted_before_the_image_can_change():
 def test_the_counts_are_one_value_each():
     """scale.yaml holds the replicas alone: the settings are copied from them."""
     patch = [d for d in yaml.safe_load_all((k8s.K8S / "scale.yaml").read_text()) if d]
-    assert [(d["kind"], d["spec"]) for d in patch] == [("StatefulSet", {"replicas": 2}), ("Deployment", {"replicas": 2})]
+    counts = [(d["kind"], d["spec"]) for d in patch]
+    assert counts == [("StatefulSet", {"replicas": 2}), ("Deployment", {"replicas": 2})]
 
 
 def test_a_count_set_with_kustomize_replicas_reaches_its_setting(tmp_path: Path):
