@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from shared.domain.commands import AcceptPayment
-from shared.schemas.inputs import Invalid, PaymentReference, parse_payment
+from shared.schemas.contract import Invalid
+from shared.schemas.inputs import PaymentReference, parse_payment
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,9 @@ from shared.domain.events import Reason
 from shared.domain.handling import final_rejection
 from shared.domain.model import TERMINAL, Actor
 from shared.faults import fault_point
+from shared.schemas.contract import Invalid
 from shared.schemas.fields import DEFAULT_TIMEOUT
-from shared.schemas.inputs import Invalid, encodable
+from shared.schemas.inputs import encodable
 from shared.schemas.request_kinds import BodyForm, RequestKind, Route
 from shared.schemas.requests import RequestHead, body_fingerprint, idempotency_hash, request_id
 from shared.schemas.updatable import UPDATABLE

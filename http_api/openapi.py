@@ -306,6 +306,28 @@ def spec() -> dict[str, Any]:
                     "responses": {"200": {"description": "OpenAPI 3.1"}},
                 }
             },
+            "/api/order/schemas": {
+                "get": {
+                    "summary": "Every Kafka topic with a JSON Schema, and where it is",
+                    "security": [],
+                    "responses": {"200": {"description": "topic name: the path of its schema"}},
+                }
+            },
+            "/api/order/schemas/{topic}": {
+                "get": {
+                    "summary": "A Kafka topic's JSON Schema (draft 2020-12), made from the code that "
+                    "parses or writes its messages",
+                    "security": [],
+                    "parameters": [{"name": "topic", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "the schema",
+                            "content": {"application/schema+json": {"schema": {"type": "object"}}},
+                        },
+                        **_problems(404),
+                    },
+                }
+            },
             "/api/order/docs": {
                 "get": {
                     "summary": "This document in Swagger UI (an HTML page)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from http_api import docs_page, health, mutations, reads
+from http_api import docs_page, health, mutations, reads, topic_contracts
 from http_api.openapi import openapi
 from shared.schemas.request_kinds import BASE, REQUEST_KINDS
 
@@ -16,6 +16,8 @@ def setup_routes(app: web.Application, metrics_here: bool = True) -> None:
         [
             web.get(f"{BASE}/openapi.json", openapi),
             web.get(docs_page.BASE, docs_page.page),
+            web.get(topic_contracts.ROUTE, topic_contracts.index),
+            web.get(f"{topic_contracts.ROUTE}/{{topic}}", topic_contracts.schema),
             web.get(f"{docs_page.BASE}/{{asset}}", docs_page.asset),
             web.get(f"{BASE}/find/{{userId}}", reads.find_user_orders),
             web.get(f"{BASE}/findOrder/{{orderId}}", reads.find_order),

@@ -1,7 +1,15 @@
-"""Produce sample payments to ``payment-accepted`` (with a progress bar for many).
+"""Produce sample payments to ``payment-accepted`` (with a progress bar for many), or
+check a message of your own before you send it.
 
 python -m ops.produce --count 10
 python -m ops.produce --count 100000 --users 500
+python -m ops.produce --check payment.json                         # as the flow would read it
+python -m ops.produce --check refund.jsonl --topic refund-request  # one message a line
+
+``--check`` reads each message with the flow's own parser (what its topic's JSON
+Schema, docs/schemas/, is made from) and says what it would become, or what the
+flow would refuse and why (it would go to order-dlq). It sends nothing and needs no
+broker; it exits 1 when any message is refused.
 """
 
 from __future__ import annotations
@@ -12,12 +20,13 @@ import random
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer
 
 from ops.progress import progress
-from shared.config import settings_or_exit
+from shared.config import Settings, settings_or_exit
 from shared.kafka_config import require_access
 
 
@@ -52,7 +61,9 @@ def note_delivery_error(failed: list[str], err: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Produce sample payments to the payment-accepted topic.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.produce", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=10, help="how many payments (default 10)")
     parser.add_argument("--users", type=int, default=3, help="spread over user-0 .. user-N-1 (default 3)")
     parser.add_argument("--seed", type=int, help="random seed, for repeatable data")
@@ -60,8 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--wait", action="store_true", help="wait until every order is in Mongo (MONGO_URI) and say when"
     )
+    parser.add_argument("--check", metavar="FILE", help="check FILE's message(s) (- for stdin) and send nothing")
+    parser.add_argument("--topic", help="with --check: the input topic it is for (default the payments topic)")
     args = parser.parse_args(argv)
     settings = settings_or_exit()
+    if args.check:
+        raise SystemExit(check_messages(args.check, args.topic or settings.topics.payment_accepted.name, settings))
     running = settings.data_dir / "run.env"
     if not settings.brokers and running.exists():
         settings = settings_or_exit(dotenv=running)  # the servers `make run` started
@@ -99,6 +114,44 @@ def main(argv: list[str] | None = None) -> None:
     print(f"produced {args.count} payments to {topic}")
     if args.wait:
         wait_for_orders(settings.mongo_uri, [order_id_for_payment(p) for p in produced], time.monotonic())
+
+
+def check_messages(path: str, topic: str, settings: Settings) -> int:
+    """Print what each message of ``path`` would become on ``topic``; 1 when one is refused."""
+    from shared.schemas.messages import parse_message
+
+    inputs = {t.name: t.kind for t in settings.topics.inputs}
+    if topic not in inputs:
+        print(f"--topic {topic!r} is not an input topic: {', '.join(inputs)}", file=sys.stderr)
+        return 2
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    refused = 0
+    now_ms = int(time.time() * 1000)  # the timestamp Kafka gives a message it is sent
+    for number, message in enumerate(_messages(text), 1):
+        parsed = parse_message(inputs[topic], message.encode("utf-8", "surrogateescape"), now_ms)
+        if parsed.error is None:
+            print(f"message {number}: accepted on {topic}: {type(parsed.command).__name__}{_later(parsed.command)}")
+        else:
+            refused += 1
+            print(f"message {number}: refused on {topic} (it would go to order-dlq): {parsed.error}")
+    return 1 if refused else 0
+
+
+def _later(command: object) -> str:
+    from shared.schemas.inputs import PaymentReference
+
+    if isinstance(command, PaymentReference):
+        return " (completed from PAYMENT_SERVICE_URL; without it, or unanswered, it goes to order-dlq)"
+    return ""
+
+
+def _messages(text: str) -> list[str]:
+    """The file as one message, or, when it is not one JSON value, a message a line."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return [line for line in text.splitlines() if line.strip()]
+    return [text]
 
 
 def wait_for_orders(mongo_uri: str | None, order_ids: list[str], since: float, timeout: float = 120) -> None:

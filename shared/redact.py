@@ -103,10 +103,11 @@ def mask_cards_in_message(raw: bytes) -> bytes:
     anything else as bytes."""
     try:
         decoded = json.loads(raw)
-    except (ValueError, RecursionError):
+        masked = mask_value(decoded)
+        unchanged = masked == decoded
+    except (ValueError, RecursionError):  # nested deeper than the walk can go: masked as bytes
         return mask_cards_in_bytes(raw)
-    masked = mask_value(decoded)
-    if masked == decoded:
+    if unchanged:
         return raw
     return json.dumps(masked, separators=(",", ":")).encode()  # ASCII: a lone surrogate stays escaped
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.redact import mask_cards, mask_cards_in_bytes, mask_cards_in_message
+from shared.schemas.contract import INTEGER, STRING, STRING_OR_NULL, Emitted, array_of, const
 from shared.schemas.outputs import OutMessage, dumps
 from shared.topics import Topics
 
@@ -29,6 +30,31 @@ MAX_DEAD_LETTER_BYTES = 512 * 1024
 TRUNCATED_VALUE_BYTES = 64 * 1024
 MAX_KEY_BYTES = 1_000  # a dead letter's key (and its key field) is at most this long
 MAX_HEADERS, MAX_HEADER_BYTES = 64, 8 * 1024  # a dead letter keeps this much of its message's headers
+
+
+ENCODING = {"enum": ["utf-8", "base64"]}
+INTEGER_OR_NULL = {"type": ["integer", "null"]}
+HEADER = Emitted({"key": STRING, "value": STRING_OR_NULL, "valueEncoding": ENCODING}, "One of the message's headers.")
+DEAD_LETTER = Emitted(
+    {
+        "topic": {**STRING_OR_NULL, "description": "The topic the message came from."},
+        "partition": INTEGER_OR_NULL,
+        "offset": INTEGER_OR_NULL,
+        "key": {**STRING_OR_NULL, "description": "Text, or base64 (keyEncoding); at most 1,000 bytes."},
+        "keyEncoding": ENCODING,
+        "value": {**STRING_OR_NULL, "description": "Text, or base64 (valueEncoding)."},
+        "valueEncoding": ENCODING,
+        "headers": array_of(HEADER),
+        "reason": {"enum": [str(reason) for reason in DeadReason]},
+        "error": {**STRING, "description": "What was refused, and why."},
+        "masked": {**const(True), "description": "A card number was starred: not the message exactly."},
+        "truncated": {**const(True), "description": "Something was cut short: not the message exactly."},
+        "valueBytes": {**INTEGER, "description": "The whole value's size, when it was cut."},
+        "valueSha256": {**STRING, "description": "The whole value's SHA-256, when it was cut."},
+    },
+    "A message the flow could not take, with where it came from and why.",
+    optional=frozenset({"masked", "truncated", "valueBytes", "valueSha256"}),
+)
 
 
 def dead_letter(
@@ -83,7 +109,7 @@ def dead_letter(
             valueBytes=len(value),
             valueSha256=hashlib.sha256(value).hexdigest(),
         )
-    return OutMessage(topics.order_dlq.name, text_key or "", letter)
+    return OutMessage(topics.order_dlq.name, text_key or "", DEAD_LETTER.checked(letter))
 
 
 def _header(name: str, value: bytes | None) -> dict[str, str | None]:

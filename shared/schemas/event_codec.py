@@ -18,6 +18,7 @@ from shared.domain.events import (
 )
 from shared.domain.model import Line, Order, Status
 from shared.money import json_number, to_cents
+from shared.schemas.contract import AMOUNT, BOOLEAN, NAME, STRING, STRING_OR_NULL, WHEN, Emitted, array_of, const
 from shared.schemas.updatable import FIELD_OF_WIRE_NAME, WIRE_NAME_OF_FIELD
 from shared.timefmt import iso, parse_time
 
@@ -43,7 +44,7 @@ def event_payload(event: Event, order: Order | None) -> dict[str, Any]:
     if event.request_id is not None:
         payload["requestId"] = event.request_id
     payload.update(CODECS[type(event)].encode(event))
-    return payload
+    return EVENTS[type(event)].checked(payload)
 
 
 def parse_event(payload: dict[str, Any]) -> Event:
@@ -135,6 +136,87 @@ CODECS: dict[type, Codec] = {
     RequestRejected: Codec(_encode_rejected, _decode_rejected),
 }
 _BY_NAME = {cls.__name__: codec for cls, codec in CODECS.items()}
+
+
+# --- each type's fields on the wire (order-events' JSON Schema is made from these) -----
+
+PRODUCT = Emitted(
+    {"productId": NAME, "quantity": {"type": "integer", "minimum": 1}, "price": AMOUNT, "sellerId": STRING},
+    "An order line; price is the unit price.",
+    optional=frozenset({"sellerId"}),
+)
+RESTOCKED = Emitted({"productId": NAME, "quantity": {"type": "integer", "minimum": 1}}, "Stock given back.")
+STATUS = {"enum": [str(s) for s in Status]}
+HEAD = Emitted(
+    {
+        "eventId": {**NAME, "description": "Deterministic: a replay sends the same id; drop repeats by it."},
+        "type": STRING,
+        "orderId": NAME,
+        "version": {"type": "integer", "minimum": 1, "description": "The order's revision after this event."},
+        "paymentId": STRING_OR_NULL,
+        "userId": STRING_OR_NULL,
+        "occurredAt": WHEN,
+        "requestId": {**NAME, "description": "The request this event answers."},
+    },
+    optional=frozenset({"requestId"}),
+)
+ANSWER = frozenset({"requestId"})  # an answer to a request always names it
+EVENTS: dict[type, Emitted] = {
+    OrderCreated: HEAD.extended(
+        {
+            "type": const("OrderCreated"),
+            "basketId": NAME,
+            "checkoutId": NAME,
+            "totalPrice": AMOUNT,
+            "products": array_of(PRODUCT),
+            "address": STRING,
+            "isGift": BOOLEAN,
+            "status": STATUS,
+            "cardNumber": {**STRING, "description": "Masked: its last 4 digits."},
+        },
+        "An order made from a payment, with everything needed to make it again.",
+    ),
+    OrderRefunded: HEAD.extended(
+        {"type": const("OrderRefunded"), "amount": AMOUNT, "products": array_of(RESTOCKED)},
+        "The whole order refunded: amount goes back to the card.",
+        required=ANSWER,
+    ),
+    ProductRefunded: HEAD.extended(
+        {
+            "type": const("ProductRefunded"),
+            "productId": NAME,
+            "quantity": {"type": "integer", "minimum": 1},
+            "amount": AMOUNT,
+        },
+        "Part of one line refunded.",
+        required=ANSWER,
+    ),
+    OrderUpdated: HEAD.extended(
+        {
+            "type": const("OrderUpdated"),
+            "changes": {
+                "type": "object",
+                "properties": {"address": STRING, "isGift": BOOLEAN, "status": STATUS},
+                "additionalProperties": False,
+            },
+            "amount": AMOUNT,
+            "products": array_of(RESTOCKED),
+        },
+        "An order changed; a cancellation of a paid order also gives back amount and products.",
+        optional=frozenset({"amount", "products"}),
+        required=ANSWER,
+    ),
+    RequestRejected: HEAD.extended(
+        {
+            "type": const("RequestRejected"),
+            "reason": {**NAME, "description": "Why (docs/orders.md)."},
+            "detail": STRING,
+            "recorded": {**BOOLEAN, "description": "False when nothing was stored (a frozen order)."},
+        },
+        "A request that changed nothing.",
+        required=ANSWER,
+    ),
+}
 _TYPES: dict[str, Any] = {cls.__name__: cls for cls in CODECS}
 
 

@@ -1,6 +1,8 @@
 """Parse and validate input messages into commands, as docs/topics.md defines them.
 
-Pure: bytes in, a command or a reason out. Nothing here raises on bad input.
+Pure: bytes in, a command or a reason out. Nothing here raises on bad input. Every
+field is read through its declaration in a contract below (``shared.schemas.contract``),
+the same declarations the topics' JSON Schemas are made from.
 """
 
 from __future__ import annotations
@@ -20,10 +22,24 @@ from shared.domain.commands import (
 )
 from shared.domain.model import INITIAL, Actor, Line, Status
 from shared.ids import order_id_for_payment
-from shared.money import MoneyError, to_cents
 from shared.redact import masked_digits
+from shared.schemas.contract import (
+    AnyString,
+    Card,
+    Choice,
+    Count,
+    Flag,
+    Invalid,
+    Items,
+    Lenient,
+    Money,
+    Nested,
+    Shape,
+    Strings,
+    Text,
+    Time,
+)
 from shared.schemas.updatable import UPDATABLE
-from shared.timefmt import parse_time
 
 MAX_MESSAGE_BYTES = 1_048_576
 MAX_PRODUCTS = 500
@@ -31,10 +47,6 @@ MAX_ID = 200
 MAX_ADDRESS = 2_000
 MAX_REASON = 500
 MAX_QUANTITY = 1_000_000
-
-
-class Invalid(ValueError):
-    """Why a message cannot be accepted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,62 +104,10 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
 
-# --- payments ---------------------------------------------------------------
+# --- the contracts ------------------------------------------------------------
 
-
-def parse_payment(body: dict[str, Any], fallback_at: datetime | None) -> AcceptPayment | PaymentReference:
-    payment_id = _text(body, "paymentId", MAX_ID)
-    at = _when(body, "occurredAt", fallback_at)
-    if set(body) <= {"paymentId", "eventId", "occurredAt"}:
-        return PaymentReference(payment_id, at)
-    if at is None:
-        raise Invalid("occurredAt: required when the message has no timestamp")
-    return AcceptPayment(
-        order_id=order_id_for_payment(payment_id),
-        payment_id=payment_id,
-        user_id=_text(body, "userId", MAX_ID),
-        checkout_id=_text(body, "checkoutId", MAX_ID),
-        basket_id=_text(body, "basketId", MAX_ID),
-        lines=_lines(body.get("products")),
-        address=_text(body, "address", MAX_ADDRESS),
-        is_gift=_flag(body, "isGift", default=False),
-        total_price=_money(body.get("totalPrice"), "totalPrice"),
-        card_number=mask_card(body.get("cardNumber")),
-        status=_initial_status(body.get("status")),
-        at=at,
-    )
-
-
-def mask_card(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise Invalid("cardNumber: must be a string or number of 12 to 19 digits")
-    digits = str(value).replace(" ", "").replace("-", "")
-    if not digits.isascii() or not digits.isdigit() or not 12 <= len(digits) <= 19:
-        raise Invalid("cardNumber: must have 12 to 19 digits")
-    return masked_digits(digits)
-
-
-def _lines(value: object) -> tuple[Line, ...]:
-    if not isinstance(value, list) or not value:
-        raise Invalid("products: must be a non-empty array")
-    if len(value) > MAX_PRODUCTS:
-        raise Invalid(f"products: at most {MAX_PRODUCTS} items")
-    return tuple(_line(item, i) for i, item in enumerate(value))
-
-
-def _line(item: object, index: int) -> Line:
-    where = f"products[{index}]"
-    if not isinstance(item, dict):
-        raise Invalid(f"{where}: must be an object")
-    seller = item.get("sellerId")
-    if seller is not None and not isinstance(seller, str):
-        raise Invalid(f"{where}.sellerId: must be a string")
-    return Line(
-        product_id=_text(item, "productId", MAX_ID, where),
-        quantity=_quantity(item.get("quantity"), f"{where}.quantity"),
-        price=_money(item.get("price"), f"{where}.price"),
-        seller_id=seller,
-    )
+ID = Text(MAX_ID)
+VERSION = Count(2**63 - 1, nullable=True, refusal="{label}: must be an integer >= 1")
 
 
 def _initial_status(value: object) -> Status:
@@ -158,36 +118,184 @@ def _initial_status(value: object) -> Status:
     return status if status in INITIAL else Status.PENDING
 
 
+def _lines(value: object, label: str) -> tuple[Line, ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"{label}: must be a non-empty array")
+    if len(value) > MAX_PRODUCTS:
+        raise Invalid(f"{label}: at most {MAX_PRODUCTS} items")
+    return tuple(_line(item, f"{label}[{i}]") for i, item in enumerate(value))
+
+
+def _line(item: object, where: str) -> Line:
+    if not isinstance(item, dict):
+        raise Invalid(f"{where}: must be an object")
+    return Line(
+        product_id=LINE.read(item, "productId", where),
+        quantity=LINE.read(item, "quantity", where),
+        price=LINE.read(item, "price", where),
+        seller_id=LINE.read(item, "sellerId", where),
+    )
+
+
+def _actor(value: object, label: str) -> Actor:
+    if not isinstance(value, dict):
+        raise Invalid(f"{label}: must be an object")
+    return Actor(ACTOR.read(value, "userId", label), ACTOR.read(value, "roles", label))
+
+
+LINE = Shape(
+    {
+        "productId": ID,
+        "quantity": Count(MAX_QUANTITY),
+        "price": Money("The unit price."),
+        "sellerId": AnyString("The seller, when the shop has several."),
+    },
+    optional=frozenset({"sellerId"}),
+)
+ACTOR = Shape({"userId": ID, "roles": Strings("Its roles; admin may change any order.")}, optional=frozenset({"roles"}))
+REQUESTED_BY = Nested(ACTOR, _actor, "Who asked; absent or null means a trusted service.", nullable=True)
+SEEN = "The order's version its requester read (the API sends it)."
+
+PAYMENT = Shape(
+    {
+        "eventId": Lenient(lambda value: value, "The producer's id of the message; not read."),
+        "paymentId": Text(MAX_ID, "The payment: one payment makes one order, its id derived from this."),
+        "userId": ID,
+        "checkoutId": ID,
+        "basketId": ID,
+        "products": Items(LINE, _lines, MAX_PRODUCTS),
+        "address": Text(MAX_ADDRESS),
+        "isGift": Flag(default=False),
+        "totalPrice": Money(),
+        "cardNumber": Card("Only a mask (its last 4 digits) is kept or sent on."),
+        "status": Lenient(
+            _initial_status,
+            "The status the order starts in: Pending, Processing, Shipped or Delivered; any other value, "
+            "or none, is Pending.",
+        ),
+        "occurredAt": Time("When the payment was accepted. Required unless the message has a Kafka timestamp."),
+    },
+    optional=frozenset({"eventId", "isGift", "status", "occurredAt"}),
+)
+# The original payment service's form: the id alone, completed from PAYMENT_SERVICE_URL.
+PAYMENT_REFERENCE = Shape(
+    {name: PAYMENT.fields[name] for name in ("paymentId", "eventId", "occurredAt")},
+    "A payment by its id alone, completed from the payment service (PAYMENT_SERVICE_URL).",
+    optional=frozenset({"eventId", "occurredAt"}),
+    closed=True,
+)
+REQUEST_TIME = Time("When it was asked. Required unless the message has a Kafka timestamp.")
+REFUND = Shape(
+    {
+        "requestId": Text(MAX_ID, "Unique per request of an order: the idempotency key."),
+        "orderId": ID,
+        "kind": Choice(("order", "product"), 'kind: must be "order" or "product"', "The whole order, or one product."),
+        "productId": ID,
+        "quantity": Count(MAX_QUANTITY),
+        "requestedBy": REQUESTED_BY,
+        "reason": Text(MAX_REASON, nullable=True),
+        "requestedAt": REQUEST_TIME,
+        "seenVersion": Count(VERSION.maximum, SEEN, nullable=True, refusal=VERSION.refusal),
+    },
+    optional=frozenset({"requestedBy", "reason", "requestedAt", "seenVersion"}),
+    required_when={("kind", "product"): ("productId", "quantity")},
+)
+CHANGES = Shape(
+    {
+        "address": Text(MAX_ADDRESS),
+        "isGift": Flag(),
+        "status": Choice(tuple(Status), "{label}: unknown status {value!r}", "Only an admin (or a trusted service)."),
+    },
+    "What to change: at least one of these, nothing else.",
+    optional=UPDATABLE,
+    closed=True,
+    min_fields=1,
+)
+UPDATE = Shape(
+    {
+        "requestId": Text(MAX_ID, "Unique per request of an order: the idempotency key."),
+        "orderId": ID,
+        "changes": Nested(CHANGES, lambda value, label: _changes(value)),
+        "expectedVersion": Count(
+            VERSION.maximum, "A different version is rejected as version-conflict.", True, VERSION.refusal
+        ),
+        "requestedBy": REQUESTED_BY,
+        "requestedAt": REQUEST_TIME,
+        "seenVersion": Count(VERSION.maximum, SEEN, nullable=True, refusal=VERSION.refusal),
+    },
+    optional=frozenset({"expectedVersion", "requestedBy", "requestedAt", "seenVersion"}),
+)
+
+
+# --- payments ---------------------------------------------------------------
+
+
+def parse_payment(body: dict[str, Any], fallback_at: datetime | None) -> AcceptPayment | PaymentReference:
+    payment_id = PAYMENT.read(body, "paymentId")
+    at = PAYMENT.read(body, "occurredAt") or fallback_at
+    if set(body) <= set(PAYMENT_REFERENCE.fields):
+        return PaymentReference(payment_id, at)
+    if at is None:
+        raise Invalid("occurredAt: required when the message has no timestamp")
+    return AcceptPayment(
+        order_id=order_id_for_payment(payment_id),
+        payment_id=payment_id,
+        user_id=PAYMENT.read(body, "userId"),
+        checkout_id=PAYMENT.read(body, "checkoutId"),
+        basket_id=PAYMENT.read(body, "basketId"),
+        lines=PAYMENT.read(body, "products"),
+        address=PAYMENT.read(body, "address"),
+        is_gift=PAYMENT.read(body, "isGift"),
+        total_price=PAYMENT.read(body, "totalPrice"),
+        card_number=masked_digits(PAYMENT.read(body, "cardNumber")),
+        status=PAYMENT.read(body, "status"),
+        at=at,
+    )
+
+
+def mask_card(value: object) -> str:
+    return masked_digits(PAYMENT.fields["cardNumber"].read({"cardNumber": value}, "cardNumber"))
+
+
 # --- requests ---------------------------------------------------------------
 
 
 def parse_refund(body: dict[str, Any], fallback_at: datetime | None) -> RefundOrder | RefundProduct:
-    request_id, order_id = _request_ids(body)
+    request_id, order_id = REFUND.read(body, "requestId"), REFUND.read(body, "orderId")
     at = request_time(body, fallback_at)
-    actor = _actor(body.get("requestedBy"))
-    reason = _optional_text(body, "reason", MAX_REASON)
-    kind = body.get("kind")
-    seen = _version(body, "seenVersion")
+    actor = REFUND.read(body, "requestedBy")
+    reason = REFUND.read(body, "reason")
+    kind = REFUND.read(body, "kind")
+    seen = REFUND.read(body, "seenVersion")
     if kind == "order":
         return RefundOrder(request_id, order_id, actor, at, reason, seen)
-    if kind == "product":
-        return RefundProduct(
-            request_id=request_id,
-            order_id=order_id,
-            product_id=_text(body, "productId", MAX_ID),
-            quantity=_quantity(body.get("quantity"), "quantity"),
-            requested_by=actor,
-            at=at,
-            reason=reason,
-            seen_version=seen,
-        )
-    raise Invalid('kind: must be "order" or "product"')
+    return RefundProduct(
+        request_id=request_id,
+        order_id=order_id,
+        product_id=REFUND.read(body, "productId"),
+        quantity=REFUND.read(body, "quantity"),
+        requested_by=actor,
+        at=at,
+        reason=reason,
+        seen_version=seen,
+    )
 
 
 def parse_update(body: dict[str, Any], fallback_at: datetime | None) -> UpdateOrder:
-    request_id, order_id = _request_ids(body)
+    request_id, order_id = UPDATE.read(body, "requestId"), UPDATE.read(body, "orderId")
     at = request_time(body, fallback_at)
-    changes = body.get("changes")
+    return UpdateOrder(
+        request_id=request_id,
+        order_id=order_id,
+        changes=UPDATE.read(body, "changes"),
+        requested_by=UPDATE.read(body, "requestedBy"),
+        at=at,
+        expected_version=UPDATE.read(body, "expectedVersion"),
+        seen_version=UPDATE.read(body, "seenVersion"),
+    )
+
+
+def _changes(changes: object) -> tuple[tuple[str, object], ...]:
     if not isinstance(changes, dict) or not changes:
         raise Invalid("changes: must be a non-empty object")
     unknown = sorted(set(changes) - UPDATABLE)
@@ -195,105 +303,20 @@ def parse_update(body: dict[str, Any], fallback_at: datetime | None) -> UpdateOr
         raise Invalid(f"changes: cannot change {', '.join(unknown)}")
     parsed: dict[str, object] = {}
     if "address" in changes:
-        parsed["address"] = _text(changes, "address", MAX_ADDRESS, "changes")
+        parsed["address"] = CHANGES.read(changes, "address", "changes")
     if "isGift" in changes:
-        parsed["is_gift"] = _flag(changes, "isGift", default=None, where="changes")
+        parsed["is_gift"] = CHANGES.read(changes, "isGift", "changes")
     if "status" in changes:
-        try:
-            parsed["status"] = Status(changes["status"])
-        except ValueError as exc:
-            raise Invalid(f"changes.status: unknown status {changes['status']!r}") from exc
-    return UpdateOrder(
-        request_id=request_id,
-        order_id=order_id,
-        changes=tuple(sorted(parsed.items())),
-        requested_by=_actor(body.get("requestedBy")),
-        at=at,
-        expected_version=_version(body, "expectedVersion"),
-        seen_version=_version(body, "seenVersion"),
-    )
-
-
-def _version(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63):
-        raise Invalid(f"{name}: must be an integer >= 1")
-    return value
-
-
-def _request_ids(body: dict[str, Any]) -> tuple[str, str]:
-    return _text(body, "requestId", MAX_ID), _text(body, "orderId", MAX_ID)
+        parsed["status"] = Status(CHANGES.read(changes, "status", "changes"))
+    return tuple(sorted(parsed.items()))
 
 
 def request_time(body: dict[str, Any], fallback_at: datetime | None) -> datetime:
-    at = _when(body, "requestedAt", fallback_at)
+    at = REFUND.fields["requestedAt"].read(body, "requestedAt") or fallback_at
     if at is None:
         raise Invalid("requestedAt: required when the message has no timestamp")
     return at
 
 
-def _actor(value: object) -> Actor | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise Invalid("requestedBy: must be an object")
-    roles = value.get("roles", [])
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Invalid("requestedBy.roles: must be an array of strings")
-    return Actor(_text(value, "userId", MAX_ID, "requestedBy"), tuple(roles))
-
-
-# --- fields -----------------------------------------------------------------
-
-
 def is_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and len(value.strip()) > 0 and len(value) <= MAX_ID
-
-
-def _text(body: dict[str, Any], name: str, limit: int, where: str = "") -> str:
-    label = f"{where}.{name}" if where else name
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"{label}: required, a non-empty string")
-    if len(value) > limit:
-        raise Invalid(f"{label}: at most {limit} characters")
-    return value
-
-
-def _optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:
-    return None if body.get(name) is None else _text(body, name, limit)
-
-
-def _flag(body: dict[str, Any], name: str, default: bool | None, where: str = "") -> bool:
-    value = body.get(name, default)
-    if not isinstance(value, bool):
-        raise Invalid(f"{where + '.' if where else ''}{name}: must be true or false")
-    return value
-
-
-def _quantity(value: object, label: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUANTITY:
-        raise Invalid(f"{label}: must be an integer from 1 to {MAX_QUANTITY}")
-    return value
-
-
-def _money(value: object, label: str) -> int:
-    try:
-        cents = to_cents(value)
-    except MoneyError as exc:
-        raise Invalid(f"{label}: {exc}") from exc
-    if cents < 0:
-        raise Invalid(f"{label}: must be >= 0")
-    return cents
-
-
-def _when(body: dict[str, Any], name: str, fallback: datetime | None) -> datetime | None:
-    value = body.get(name)
-    if value is None:
-        return fallback
-    if not isinstance(value, str):
-        raise Invalid(f"{name}: must be an ISO-8601 string")
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise Invalid(f"{name}: not an ISO-8601 time") from exc

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.commands import Command, RejectInvalid
-from shared.schemas.inputs import Invalid, PaymentReference, decode_json, is_id, parse_payment, request_time
+from shared.schemas.contract import Invalid
+from shared.schemas.inputs import PaymentReference, decode_json, is_id, parse_payment, request_time
 from shared.schemas.request_kinds import REQUEST_KINDS
 from shared.timefmt import time_from_millis
 from shared.topics import Kind

@@ -13,9 +13,10 @@ from shared.domain.events import Event, OrderCreated, OrderRefunded, OrderUpdate
 from shared.domain.model import Order
 from shared.ids import event_id
 from shared.money import json_number
-from shared.schemas.event_codec import event_payload, product_payload, stock_payload
+from shared.schemas.contract import AMOUNT, INTEGER, NAME, STRING, WHEN, Emitted, array_of, const
+from shared.schemas.event_codec import PRODUCT, RESTOCKED, event_payload, product_payload, stock_payload
 from shared.timefmt import iso
-from shared.topics import Topics
+from shared.topics import Topic, Topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +45,70 @@ def render(events: Iterable[Event], order: Order | None, topics: Topics) -> list
     return out
 
 
-def _with_ids(event: Event, messages: list[OutMessage]) -> list[OutMessage]:
+def _with_ids(event: Event, messages: list[tuple[Topic, str, dict[str, Any]]]) -> list[OutMessage]:
     """Each original-topic message with an ``eventId`` of its own, to drop repeats by."""
     return [
-        OutMessage(m.topic, m.key, {"eventId": event_id(event.event_id, "compat", i), **m.value})
-        for i, m in enumerate(messages)
+        OutMessage(
+            topic.name, key, COMPAT[topic.role].checked({"eventId": event_id(event.event_id, "compat", i), **value})
+        )
+        for i, (topic, key, value) in enumerate(messages)
     ]
 
 
+# --- the original service's topics ------------------------------------------
+
+COMPAT_ID = {"eventId": {**NAME, "description": "Not in the original payload: the same on every repeat."}}
+COMPAT: dict[str, Emitted] = {  # by topic role
+    "compat_order_created": Emitted({**COMPAT_ID, "products": array_of(PRODUCT)}, "An order was made."),
+    "compat_basket_clear": Emitted(
+        {**COMPAT_ID, "basketId": NAME, "userId": NAME, "setUsage": const(True)}, "Clear the order's basket."
+    ),
+    "compat_checkout_inactive": Emitted(
+        {
+            **COMPAT_ID,
+            "checkout": {
+                "type": "object",
+                "properties": {"_id": NAME, "isActive": const(False)},
+                "required": ["_id", "isActive"],
+                "additionalProperties": False,
+            },
+        },
+        "The order's checkout is used.",
+    ),
+    "compat_order_refunded": Emitted(
+        {**COMPAT_ID, "refunded": const(True), "totalPrice": AMOUNT, "paymentId": NAME}, "The whole order refunded."
+    ),
+    "compat_products_restocked": Emitted({**COMPAT_ID, "products": array_of(RESTOCKED)}, "Stock given back."),
+    "compat_product_refunded": Emitted(
+        {
+            **COMPAT_ID,
+            "productId": NAME,
+            "price": {**AMOUNT, "description": "Unit price times quantity."},
+            "cardNumber": {**STRING, "description": "Masked: its last 4 digits."},
+            "paymentId": NAME,
+        },
+        "Part of one line refunded.",
+    ),
+    "compat_product_restocked": Emitted(
+        {**COMPAT_ID, "productId": NAME, "refundedQuantity": {"type": "integer", "minimum": 1}},
+        "Stock of one product given back.",
+    ),
+}
+
+
 # --- quantity-update ---------------------------------------------------------
+
+STOCK_CHANGE = Emitted(
+    {
+        "eventId": NAME,
+        "productId": NAME,
+        "delta": {**INTEGER, "description": "Negative when an order takes stock, positive when it is given back."},
+        "orderId": NAME,
+        "reason": {"enum": ["order-created", "order-refunded", "product-refunded"]},
+        "occurredAt": WHEN,
+    },
+    "A change of a product's stock.",
+)
 
 
 def _stock_messages(event: Event, topics: Topics) -> list[OutMessage]:
@@ -60,53 +116,50 @@ def _stock_messages(event: Event, topics: Topics) -> list[OutMessage]:
         OutMessage(
             topics.quantity_update.name,
             product_id,
-            {
-                "eventId": event_id(event.event_id, "stock", index),
-                "productId": product_id,
-                "delta": delta,
-                "orderId": event.order_id,
-                "reason": reason,
-                "occurredAt": iso(event.occurred_at),
-            },
+            STOCK_CHANGE.checked(
+                {
+                    "eventId": event_id(event.event_id, "stock", index),
+                    "productId": product_id,
+                    "delta": delta,
+                    "orderId": event.order_id,
+                    "reason": reason,
+                    "occurredAt": iso(event.occurred_at),
+                }
+            ),
         )
         for index, (product_id, delta, reason) in enumerate(stock_changes(event))
     ]
 
 
-# --- the original service's topics ------------------------------------------
-
-
-def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMessage]:
+def _compat_messages(event: Event, order: Order, topics: Topics) -> list[tuple[Topic, str, dict[str, Any]]]:
     key = order.id
     if isinstance(event, OrderCreated):
         return [
-            OutMessage(
-                topics.compat_order_created.name, key, {"products": [product_payload(line) for line in event.lines]}
-            ),
-            OutMessage(
-                topics.compat_basket_clear.name,
+            (topics.compat_order_created, key, {"products": [product_payload(line) for line in event.lines]}),
+            (
+                topics.compat_basket_clear,
                 key,
                 {"basketId": order.basket_id, "userId": order.user_id, "setUsage": True},
             ),
-            OutMessage(
-                topics.compat_checkout_inactive.name,
+            (
+                topics.compat_checkout_inactive,
                 key,
                 {"checkout": {"_id": order.checkout_id, "isActive": False}},
             ),
         ]
     if isinstance(event, (OrderRefunded, OrderUpdated)) and event.restocked:
         return [
-            OutMessage(
-                topics.compat_order_refunded.name,
+            (
+                topics.compat_order_refunded,
                 key,
                 {"refunded": True, "totalPrice": json_number(event.amount), "paymentId": order.payment_id},
             ),
-            OutMessage(topics.compat_products_restocked.name, key, {"products": stock_payload(event.restocked)}),
+            (topics.compat_products_restocked, key, {"products": stock_payload(event.restocked)}),
         ]
     if isinstance(event, ProductRefunded):
         return [
-            OutMessage(
-                topics.compat_product_refunded.name,
+            (
+                topics.compat_product_refunded,
                 key,
                 {
                     "productId": event.product_id,
@@ -115,8 +168,8 @@ def _compat_messages(event: Event, order: Order, topics: Topics) -> list[OutMess
                     "paymentId": order.payment_id,
                 },
             ),
-            OutMessage(
-                topics.compat_product_restocked.name,
+            (
+                topics.compat_product_restocked,
                 key,
                 {"productId": event.product_id, "refundedQuantity": event.quantity},
             ),

@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Any
 
 from shared.domain.commands import Command, RefundOrder, RefundProduct, RejectInvalid, UpdateOrder
+from shared.schemas import inputs
+from shared.schemas.contract import Shape
 from shared.schemas.fields import PRODUCT_ID, QUANTITY, TIMEOUT, RouteFields
 from shared.schemas.inputs import parse_refund, parse_update
 from shared.schemas.requests import RequestHead, refund_fields, request_body, update_fields
@@ -60,6 +62,7 @@ class RequestKind:
     parse: Parser  # the wire payload to its command; Invalid names the field at fault
     fields: FieldsBuilder  # (an ask's fields, its expected version) -> the payload's own fields
     routes: tuple[Route, ...]
+    contract: Shape | None = None  # the fields ``parse`` reads: its topic's JSON Schema
 
     def build(
         self, head: RequestHead, fields: dict[str, Any], expected_version: int | None = None
@@ -86,6 +89,7 @@ REFUND = RequestKind(
         Route("POST", "/{orderId}/refund-product", RouteFields(query=(TIMEOUT,), body=(PRODUCT_ID, QUANTITY)),
               BodyForm.FIELDS, "Refund part of one line", "ProductRefund", True, (422,)),
     ),
+    contract=inputs.REFUND,
 )  # fmt: skip
 UPDATE = RequestKind(
     label="update",
@@ -97,6 +101,7 @@ UPDATE = RequestKind(
         Route("PATCH", "/{orderId}", RouteFields(query=(TIMEOUT,)), BodyForm.CHANGES,
               "Change address or isGift (owner or admin) or status (admin)", "OrderChanges", more_problems=(412,)),
     ),
+    contract=inputs.UPDATE,
 )  # fmt: skip
 
 REQUEST_KINDS: dict[str, RequestKind] = {kind.topic.kind: kind for kind in (REFUND, UPDATE)}

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from shared.schemas.inputs import Invalid
+from shared.schemas.contract import Invalid
 
 ORDER_ID = re.compile(r"^[0-9a-f]{24}$")
 REQUEST_ID = re.compile(r"^([0-9a-f]{24})-([0-9A-Za-z]{8,64})$")

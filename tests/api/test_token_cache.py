@@ -12,11 +12,17 @@ from http_api.problems import Problem
 from shared.domain.model import Actor
 
 SECRET = "a-test-secret-of-enough-length-0123456789"
-T0 = int(time.time())
 
 
 def signed(claims: dict, key: str = SECRET) -> str:
     return jwt.encode(claims, key, algorithm="HS256")
+
+
+@pytest.fixture
+def t0() -> int:
+    """Now: PyJWT checks a token's times against the clock too, so the tests' times
+    are taken when each runs (once taken at import, a long run saw them expire)."""
+    return int(time.time())
 
 
 @pytest.fixture(autouse=True)
@@ -26,33 +32,33 @@ def empty_cache():
     _VERIFIED.clear()
 
 
-def test_a_remembered_token_gives_the_same_actor():
-    token = signed({"userId": "u1", "userType": ["admin"], "iat": T0 - 10, "exp": T0 + 60})
-    first = _verified(token, SECRET, T0 - 5)
+def test_a_remembered_token_gives_the_same_actor(t0):
+    token = signed({"userId": "u1", "userType": ["admin"], "iat": t0 - 10, "exp": t0 + 60})
+    first = _verified(token, SECRET, t0 - 5)
     assert first == Actor("u1", ("admin",))
-    assert _verified(token, SECRET, T0) == first
+    assert _verified(token, SECRET, t0) == first
 
 
-def test_a_remembered_token_is_refused_once_it_expires():
-    token = signed({"userId": "u1", "iat": T0 - 10, "exp": T0 + 60})
-    _verified(token, SECRET, T0)
+def test_a_remembered_token_is_refused_once_it_expires(t0):
+    token = signed({"userId": "u1", "iat": t0 - 10, "exp": t0 + 60})
+    _verified(token, SECRET, t0)
     with pytest.raises(Problem) as refused:
-        _verified(token, SECRET, T0 + 60)
+        _verified(token, SECRET, t0 + 60)
     assert refused.value.status_code == 401
     assert "expired" in refused.value.detail
 
 
-def test_a_token_remembered_under_one_secret_is_checked_again_under_another():
-    token = signed({"userId": "u1", "exp": T0 + 60})
-    _verified(token, SECRET, T0)
+def test_a_token_remembered_under_one_secret_is_checked_again_under_another(t0):
+    token = signed({"userId": "u1", "exp": t0 + 60})
+    _verified(token, SECRET, t0)
     with pytest.raises(Problem) as refused:
-        _verified(token, "another-secret-of-enough-length-0123456", T0)
+        _verified(token, "another-secret-of-enough-length-0123456", t0)
     assert refused.value.status_code == 401
 
 
-def test_a_remembered_token_is_not_valid_before_its_nbf():
-    token = signed({"userId": "u1", "nbf": T0 - 5, "exp": T0 + 60})
-    _verified(token, SECRET, T0)
+def test_a_remembered_token_is_not_valid_before_its_nbf(t0):
+    token = signed({"userId": "u1", "nbf": t0 - 5, "exp": t0 + 60})
+    _verified(token, SECRET, t0)
     with pytest.raises(Problem) as refused:
-        _verified(token, SECRET, T0 - 6)
+        _verified(token, SECRET, t0 - 6)
     assert "not yet valid" in refused.value.detail

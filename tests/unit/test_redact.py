@@ -123,3 +123,12 @@ def test_a_json_message_is_masked_in_its_decoded_text_and_stays_json(raw):
 def test_a_json_message_without_a_card_is_left_byte_for_byte():
     raw = b'{"a" : "\\u0041", "n": 1.50}'
     assert mask_cards_in_message(raw) is raw
+
+
+@pytest.mark.parametrize("depth", [500, 900, 950, 990, 1_000, 5_000])
+def test_a_json_message_nested_too_deep_to_walk_is_masked_all_the_same(depth):
+    """Deep enough, the JSON reader still takes it but the masking walk cannot go down."""
+    deep = b"[" * depth + b'"4242424242424242"' + b"]" * depth
+    masked = mask_cards_in_message(deep)
+    assert b"4242424242424242" not in masked
+    assert b"4242" in masked
