@@ -327,9 +327,14 @@ class Emitted:
     description: str = ""
     optional: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        # Sets made once: checked runs for every message the flow writes.
+        object.__setattr__(self, "_names", frozenset(self.fields))
+        object.__setattr__(self, "_required", frozenset(self.fields) - self.optional)
+
     def checked(self, payload: dict[str, Any]) -> dict[str, Any]:
         keys = payload.keys()
-        if not (keys <= self.fields.keys() and self.fields.keys() - self.optional <= keys):
+        if not (keys <= self._names and self._required <= keys):  # type: ignore[attr-defined]
             raise TypeError(f"a payload's fields {sorted(keys)} are not its declaration's {sorted(self.fields)}")
         return payload
 
