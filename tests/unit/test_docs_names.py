@@ -38,3 +38,25 @@ def test_every_name_the_docs_place_in_a_file_is_defined_there():
         if not _defined(name, file)
     }
     assert missing == set()
+
+
+MODULE = re.compile(r"python3? -m ([\w.]+)")
+REPO_PATH = re.compile(r"`((?:deploy|docs|tests|devkit|ops|shared|http_api|dataflows|bench|tools)/[\w./-]+)`")
+OTHERS = ("bytewax.", "pip", "venv", "pytest", "http.server")  # modules of installed packages
+
+
+def _module_exists(module: str) -> bool:
+    path = ROOT / module.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__main__.py").is_file() or module.startswith(OTHERS)
+
+
+def test_every_module_the_docs_run_with_python_m_exists():
+    missing = {f"{page.name}: {m}" for page in PAGES for m in MODULE.findall(page.read_text()) if not _module_exists(m)}
+    assert missing == set()
+
+
+def test_every_path_in_the_repository_the_docs_name_exists():
+    """deploy/k8s/config.yaml moved to deploy/k8s/base/: a page that still names it fails here."""
+    named = {(page.name, p.rstrip(".,:")) for page in PAGES for p in REPO_PATH.findall(page.read_text())}
+    missing = {f"{page}: {p}" for page, p in named if "*" not in p and "<" not in p and not (ROOT / p).exists()}
+    assert missing == set()

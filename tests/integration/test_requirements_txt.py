@@ -12,7 +12,7 @@ import pytest
 
 from devkit.servers import ROOT
 
-pytestmark = pytest.mark.deploy
+pytestmark = pytest.mark.apache_only  # needs no server: once per test run
 
 
 def test_a_fresh_venv_from_requirements_txt_runs_the_service(tmp_path: Path):
