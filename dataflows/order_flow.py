@@ -60,10 +60,3 @@ def build_flow(
     letters = op.map("letters", triaged.errs, lambda m: Writes(None, [m]))
     op.output("store-then-publish", op.merge("all-effects", op.key_rm("unkey", writes), letters), sink)
     return flow
-
-
-def get_flow() -> Dataflow:
-    """An alias of ``dataflows.main:get_flow``, the entry point (older deployments name this one)."""
-    from dataflows.main import get_flow as wired
-
-    return wired()
