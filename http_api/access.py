@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from http_api import keys
-from http_api.auth import authenticate
+from http_api.caller import caller_of
 from http_api.problems import Problem
 from http_api.request_log import made_here
 from shared.domain.model import Actor
@@ -15,7 +15,8 @@ from shared.schemas.requests import ORDER_ID
 
 
 def actor_of(request: web.Request) -> Actor:
-    return authenticate(request, request.app[keys.SETTINGS].jwt_secret)
+    """The caller, who must have a valid token (401 otherwise)."""
+    return caller_of(request).required()
 
 
 def order_id_of(request: web.Request) -> str:

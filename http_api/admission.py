@@ -16,7 +16,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from http_api import keys
-from http_api.auth import authenticate, by_cookie
+from http_api.caller import caller_of
 from http_api.cross_site import cross_site_source
 from http_api.metrics import Metrics
 from http_api.problems import Problem
@@ -24,19 +24,6 @@ from http_api.rate_limits import CreditBuckets, too_many_requests
 from shared.config import Settings
 from shared.domain.model import Actor
 from shared.rates import Rate
-
-
-def caller_key(settings: Settings) -> Callable[[web.Request], str]:
-    """Who a request counts against in the in-flight share: its user when its token is
-    valid (a verified token is cached, so this is cheap), else its address."""
-
-    def key(request: web.Request) -> str:
-        try:
-            return f"user:{authenticate(request, settings.jwt_secret).user_id}"
-        except Problem:
-            return f"address:{request.remote}"
-
-    return key
 
 
 class Admission:
@@ -50,17 +37,15 @@ class Admission:
         self._admins = buckets(settings.rate_limit_admin)
         self._anonymous = buckets(settings.rate_limit_anonymous)
         self._allowed_origins = settings.allowed_origins
-        self._secret = settings.jwt_secret
         self._metrics = metrics
 
     def admit(self, request: web.Request) -> Actor:
-        if by_cookie(request):
+        caller = caller_of(request)
+        if caller.by_cookie:
             self._refuse_cross_site(request)
-        try:
-            who = authenticate(request, self._secret)
-        except Problem:
-            self._limit(self._anonymous, f"address {request.remote}", "anonymous")
-            raise
+        if caller.actor is None:
+            self._limit(self._anonymous, f"address {caller.address}", "anonymous")
+        who = caller.required()
         if who.is_admin:
             self._limit(self._admins, who.user_id, "admin")
         else:

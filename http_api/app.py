@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from http_api import keys
-from http_api.admission import Admission, admission_middleware, caller_key
+from http_api.admission import Admission, admission_middleware
+from http_api.caller import caller_middleware
 from http_api.health import probe
+from http_api.in_flight import in_flight_limit
 from http_api.metrics import Metrics, metrics_middleware
 from http_api.outcomes import OutcomeFeed, OutcomeWatcher
 from http_api.ports import OrderStore, Publisher
-from http_api.problems import in_flight_limit, problems_middleware
+from http_api.problems import problems_middleware
 from http_api.readiness import Readiness
 from http_api.request_log import request_fields
 from http_api.routes import setup_routes
@@ -46,7 +48,8 @@ def create_app(
             request_fields,
             metrics_middleware(metrics),
             problems_middleware,
-            in_flight_limit(settings.api_max_in_flight, metrics, settings.api_body_timeout_s, caller_key(settings)),
+            caller_middleware(settings.jwt_secret),  # the token read once: everything after reads the Caller
+            in_flight_limit(settings.api_max_in_flight, metrics, settings.api_body_timeout_s),
             admission_middleware,
             # Only what is admitted is traced: a flood of refused requests exports nothing.
             *([traced] if tracing.on() else []),
