@@ -26,6 +26,8 @@ from http_api.rate_limits import too_many_requests
 from http_api.reads import REQUEST_STATUS_ROUTE, etag
 from http_api.request_log import made_here, name_request
 from http_api.route_fields import parse_body, parse_query
+from http_api.served_fields import DEFAULT_TIMEOUT
+from http_api.served_kinds import BodyForm, Route
 from http_api.views import order_view
 from shared.domain.commands import Command
 from shared.domain.events import Reason
@@ -33,9 +35,8 @@ from shared.domain.handling import final_rejection
 from shared.domain.model import TERMINAL, Actor
 from shared.faults import fault_point
 from shared.schemas.contract import Invalid
-from shared.schemas.fields import DEFAULT_TIMEOUT
 from shared.schemas.inputs import encodable
-from shared.schemas.request_kinds import BodyForm, RequestKind, Route
+from shared.schemas.request_kinds import RequestKind
 from shared.schemas.requests import RequestHead, body_fingerprint, idempotency_hash, request_id
 from shared.schemas.updatable import UPDATABLE
 from shared.storage import order_from_doc

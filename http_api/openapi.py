@@ -8,10 +8,11 @@ from aiohttp import web
 
 from http_api.reads import MAX_LIMIT
 from http_api.route_fields import body_schema, query_parameters
+from http_api.served_kinds import BASE, BodyForm, Route, routes_of
 from http_api.views import HISTORY_FIELDS
 from shared.domain.model import Status
 from shared.schemas.inputs import MAX_ADDRESS
-from shared.schemas.request_kinds import BASE, INVALID_LABEL, REQUEST_KINDS, BodyForm, Route
+from shared.schemas.request_kinds import INVALID_LABEL, REQUEST_KINDS
 from shared.schemas.requests import MAX_IDEMPOTENCY_KEY
 from shared.schemas.requests import ORDER_ID as ORDER_ID_PATTERN
 
@@ -175,7 +176,7 @@ def _schemas() -> dict[str, Any]:
         **{
             route.body_schema: body_schema(route.fields)
             for kind in REQUEST_KINDS.values()
-            for route in kind.routes
+            for route in routes_of(kind)
             if route.body == BodyForm.FIELDS and route.body_schema
         },
         "Health": {
@@ -209,7 +210,7 @@ def _mutation(route: Route) -> dict[str, Any]:
 def _mutations() -> dict[str, dict[str, Any]]:
     paths: dict[str, dict[str, Any]] = {}
     for kind in REQUEST_KINDS.values():
-        for route in kind.routes:
+        for route in routes_of(kind):
             paths.setdefault(BASE + route.path, {})[route.method.lower()] = _mutation(route)
     return paths
 

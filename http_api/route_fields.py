@@ -1,4 +1,4 @@
-"""What each mutating route accepts, parsed by its table (``shared.schemas.request_kinds``):
+"""What each mutating route accepts, parsed by its table (``http_api.served_kinds``):
 the handlers parse by it and the OpenAPI document states it, so the two cannot drift apart.
 
 A field that is missing, null, of the wrong type or misspelt is a 400 naming it; so is
@@ -14,7 +14,7 @@ from typing import Any
 from multidict import MultiMapping
 
 from http_api.problems import Problem
-from shared.schemas.fields import Field, RouteFields
+from http_api.served_fields import Field, RouteFields
 
 DIGITS = re.compile(r"^[0-9]{1,12}$", re.ASCII)
 

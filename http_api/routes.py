@@ -7,7 +7,8 @@ from aiohttp import web
 
 from http_api import docs_page, health, mutations, reads, topic_contracts
 from http_api.openapi import openapi
-from shared.schemas.request_kinds import BASE, REQUEST_KINDS
+from http_api.served_kinds import BASE, routes_of
+from shared.schemas.request_kinds import REQUEST_KINDS
 
 
 def setup_routes(app: web.Application, metrics_here: bool = True) -> None:
@@ -26,7 +27,7 @@ def setup_routes(app: web.Application, metrics_here: bool = True) -> None:
             *(
                 web.route(route.method, BASE + route.path, mutations.mutation(kind, route))
                 for kind in REQUEST_KINDS.values()
-                for route in kind.routes
+                for route in routes_of(kind)
             ),
             web.get("/health/live", health.live),
             web.get("/health/ready", health.ready),

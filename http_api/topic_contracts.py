@@ -11,7 +11,7 @@ from aiohttp import web
 
 from http_api import keys
 from http_api.problems import Problem
-from shared.schemas.request_kinds import BASE
+from http_api.served_kinds import BASE
 from shared.schemas.topic_schemas import Schema, topic_schemas
 from shared.topics import Topics
 

@@ -9,16 +9,18 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from http_api import served_kinds
 from http_api.app import create_app
+from http_api.served_fields import TIMEOUT, RouteFields
+from http_api.served_kinds import BodyForm, Route
 from shared.config import load_settings
 from shared.domain import deciding
 from shared.domain.commands import UpdateOrder
 from shared.domain.model import Actor, Order
 from shared.domain.policy import Policy
 from shared.schemas import request_kinds
-from shared.schemas.fields import TIMEOUT, RouteFields
 from shared.schemas.inputs import parse_update
-from shared.schemas.request_kinds import BodyForm, RequestKind, Route
+from shared.schemas.request_kinds import RequestKind
 from shared.topics import Topic
 from tests.api.conftest import OWNER, SECRET, add_order
 from tests.api.fakes import DecidingPublisher
@@ -52,13 +54,14 @@ TOY = RequestKind(
     commands=(WrapAsGift,),
     parse=parse_wrap,
     fields=lambda fields, expected_version: {},
-    routes=(Route("POST", "/{orderId}/gift-wrap", RouteFields(query=(TIMEOUT,)), BodyForm.EMPTY, "Wrap it"),),
 )
+TOY_ROUTES = (Route("POST", "/{orderId}/gift-wrap", RouteFields(query=(TIMEOUT,)), BodyForm.EMPTY, "Wrap it"),)
 
 
 @pytest.fixture
 async def toy_client(monkeypatch, aiohttp_client, store, feed):
     monkeypatch.setitem(request_kinds.REQUEST_KINDS, GIFT_KIND, TOY)
+    monkeypatch.setitem(served_kinds.ROUTES, TOY.label, TOY_ROUTES)
     monkeypatch.setitem(deciding._DECIDERS, WrapAsGift, decide_wrap)
     settings = load_settings({"JWT_SEC": SECRET}, dotenv=None)
     publisher = DecidingPublisher(store, settings.topics, feed)

@@ -115,3 +115,38 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_modules_import_each_other_even_from_inside_a_function():
     assert cycles(import_graph()) == []
+
+
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+
+def route_words(path: Path) -> set[str]:
+    """String constants of ``path`` that name an HTTP method or one of this API's paths
+    (docstrings aside)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+        and (node.value in HTTP_METHODS or node.value.startswith("/api/order"))
+    }  # fmt: skip
+
+
+def test_the_shared_layer_and_the_flow_name_no_route_of_the_api():
+    """How a request kind is served (method, path) is http_api's: the shared layer and
+    the flow, which storage and the dataflow import, hold none of it."""
+    found = {
+        f"{path.relative_to(ROOT)}: {word}"
+        for package in ("shared", "dataflows")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for word in route_words(path)
+    }
+    assert found == set()

@@ -1,5 +1,5 @@
 """The named values a mutating route accepts, as JSON schemas: the route tables of
-``shared.schemas.request_kinds`` are made of them, the API parses by them
+``http_api.served_kinds`` are made of them, the API parses by them
 (``http_api.route_fields``) and the OpenAPI document states them."""
 
 from __future__ import annotations
