@@ -21,6 +21,7 @@ from dataflows.setup import prepare
 from dataflows.store_then_publish import SinkSettings, StoreThenPublishSink
 from shared import tracing
 from shared.config import Settings, settings_or_exit
+from shared.faults import FaultPoints
 from shared.kafka_config import fetch_wait_for, refusals
 from shared.logs import configure_logging
 from shared.topics import names
@@ -56,7 +57,7 @@ def wired(settings: Settings, mongo_uri: str) -> Dataflow:
         settings.kafka_group_id,
     )
     sink = StoreThenPublishSink(
-        SinkSettings(mongo_uri, settings.kafka, topics.order_dlq.name, settings.kafka_message_timeout_ms)
+        SinkSettings(mongo_uri, settings.kafka, settings.kafka_message_timeout_ms, FaultPoints.from_environment())
     )
     return build_flow(
         source,

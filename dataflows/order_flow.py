@@ -57,6 +57,6 @@ def build_flow(
     held = HeldOrders()
     keyed = op.flat_map_batch("load", triaged.oks, lambda batch: attach_stored(loader, held, batch))
     writes = op.stateful("orders", keyed, lambda _resume: OrderLogic(topics, idle, clock, loader, held, policy))
-    letters = op.map("letters", triaged.errs, lambda m: Writes(None, [m]))
+    letters = op.map("letters", triaged.errs, Writes.of_letter)
     op.output("store-then-publish", op.merge("all-effects", op.key_rm("unkey", writes), letters), sink)
     return flow

@@ -148,7 +148,7 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
         except Exception as exc:  # a bug met by this command: dead-lettered, the order unchanged
             fields = {"orderId": command.order_id, "requestId": getattr(command, "request_id", None)}
             letter = failed(self._topics, value.source, "deciding", exc, fields)
-            return [Writes(None, [letter])], StatefulLogic.RETAIN
+            return [Writes.of_letter(letter)], StatefulLogic.RETAIN
         return [writes], StatefulLogic.RETAIN
 
     def _decided(self, command: Command, stored_record: Recorded | None) -> Writes:
@@ -160,7 +160,7 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
         outcome = taken.outcome
         if outcome is not None and not isinstance(command, AcceptPayment):
             self._remember(command.request_id, outcome)
-        return Writes(taken.doc, messages, () if taken.record is None else (taken.record,))
+        return Writes(taken.doc, messages, () if taken.record is None else (taken.record,), counted=taken.counted)
 
     def _decided_traced(self, command: Command, stored: Recorded | None, source: KafkaSourceMessage | None) -> Writes:
         """``_decided`` in a span that continues the message's ``traceparent``; the sink's

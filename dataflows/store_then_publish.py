@@ -23,10 +23,10 @@ from dataflows import flow_metrics
 from dataflows.kafka_io import MessagePublisher
 from dataflows.mongo_io import orders_collection, records_collection, write_orders, write_records
 from shared import tracing
-from shared.faults import fault_point
+from shared.faults import NO_FAULTS, FaultPoints
 from shared.kafka_config import KafkaConnection
-from shared.schemas.outputs import OutMessage
 from shared.step import Writes
+from shared.storage import read_record
 
 log = logging.getLogger("dataflows.requests")
 
@@ -36,28 +36,30 @@ class _Partition(StatelessSinkPartition[Writes]):
         self._orders = orders_collection(settings.mongo_uri)
         self._records = records_collection(settings.mongo_uri)
         self._publisher = MessagePublisher(settings.kafka, settings.message_timeout_ms)
-        self._dlq_topic = settings.dlq_topic
+        self._faults = settings.faults
 
     def write_batch(self, items: list[Writes]) -> None:
+        """The orders, then the records, then the messages (the module's docstring says why)."""
         records = [r for e in items for r in e.records]
         docs = [e.doc for e in items if e.doc is not None]
         messages = [m for e in items for m in e.messages]
         traced = tracing.on() and any(e.trace for e in items)
         stored_from = time.time_ns() if traced else 0
         _timed("orders", write_orders, self._orders, docs, records)
-        if docs:
-            fault_point("after-orders")
+        self._fault("after-orders", docs)
         _timed("records", write_records, self._records, records)
-        if docs:
-            fault_point("after-records")
+        self._fault("after-records", docs)
         if traced:
             self._publish_traced(items, stored_from, time.time_ns())
         else:
             _timed("kafka", self._publisher.publish, messages)
-        if docs:
-            fault_point("after-produce")
-        self._count(docs, records, messages)
+        self._fault("after-produce", docs)
+        _count(items, len(docs))
         _log_outcomes(records)
+
+    def _fault(self, point: str, docs: list[dict[str, Any]]) -> None:
+        if docs:  # a batch of dead letters alone stores nothing to fail between
+            self._faults.fire(point)
 
     def _publish_traced(self, items: list[Writes], stored_from: int, stored_to: int) -> None:
         """The batch's Mongo writes as a ``store`` span in each traced command's trace, and
@@ -82,27 +84,28 @@ class _Partition(StatelessSinkPartition[Writes]):
             for span in spans:
                 span.end()
 
-    def _count(self, docs: list[dict[str, Any]], records: list[dict[str, Any]], messages: list[OutMessage]) -> None:
-        outcomes = [(r["kind"], r["status"]) for r in records]
-        outcomes += [("payment", "applied") for m in messages if m.value.get("type") == "OrderCreated"]
-        dead = [(m.value["reason"], m.value["topic"] or "") for m in messages if m.topic == self._dlq_topic]
-        for m in messages:
-            flow_metrics.EVENTS.labels(m.topic).inc()
-        flow_metrics.record_batch(outcomes, len(docs), dead)
-
     def close(self) -> None:
         self._publisher.close()
+
+
+def _count(items: list[Writes], orders: int) -> None:
+    """The batch's metrics, from what each step says it did (``Writes.counted``, ``dead``)."""
+    for e in items:
+        for m in e.messages:
+            flow_metrics.EVENTS.labels(m.topic).inc()
+    outcomes = [c for e in items for c in e.counted]
+    flow_metrics.record_batch(outcomes, orders, [d for e in items for d in e.dead])
 
 
 def _log_outcomes(records: list[dict[str, Any]]) -> None:
     """A line a request decided, once stored and published (again after a replay)."""
     if not log.isEnabledFor(logging.INFO):
         return
-    for r in records:
-        fields = {"requestId": r["requestId"], "orderId": r["orderId"], "revision": r["seq"]}
-        if r["reason"]:
-            fields["reason"] = r["reason"]
-        log.info("%s %s", r["kind"], r["status"], extra=fields)
+    for view in map(read_record, records):
+        fields: dict[str, Any] = {"requestId": view.request_id, "orderId": view.order_id, "revision": view.revision}
+        if view.reason:
+            fields["reason"] = view.reason
+        log.info("%s %s", view.kind, "rejected" if view.rejected else "applied", extra=fields)
 
 
 def _timed(target: str, write, *args: Any) -> None:
@@ -115,8 +118,8 @@ def _timed(target: str, write, *args: Any) -> None:
 class SinkSettings:
     mongo_uri: str
     kafka: KafkaConnection
-    dlq_topic: str | None = None
     message_timeout_ms: int | None = None
+    faults: FaultPoints = NO_FAULTS  # the fault tests' points (shared.faults), armed by the flow's wiring
 
 
 class StoreThenPublishSink(DynamicSink[Writes]):

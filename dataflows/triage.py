@@ -18,10 +18,9 @@ from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.dataflow import Stream, operator
 
 from shared.domain import Command
-from shared.schemas.dead_letters import DeadReason, dead_letter
+from shared.schemas.dead_letters import DeadLetter, DeadReason, dead_letter
 from shared.schemas.inputs import PaymentReference
 from shared.schemas.messages import parse_message
-from shared.schemas.outputs import OutMessage
 from shared.topics import Topics
 
 log = logging.getLogger("dataflows.order_flow")
@@ -50,7 +49,7 @@ class Inbound:
     source: KafkaSourceMessage | None = None
 
 
-def triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMessage]:
+def triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | DeadLetter]:
     """A raw message becomes a command, a payment to complete, a dead letter, or both."""
     try:
         return _triage(topics, item)
@@ -58,7 +57,7 @@ def triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMes
         return [failed(topics, item.msg if isinstance(item, KafkaError) else item, "reading", exc)]
 
 
-def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMessage]:
+def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | DeadLetter]:
     if isinstance(item, KafkaError):
         if item.msg.value is None and not _at_an_offset(item.msg):
             # A consumer error of no message (a broker going away, say): nothing to keep,
@@ -70,7 +69,7 @@ def _triage(topics: Topics, item: Raw) -> list[Inbound | AwaitingPayment | OutMe
         return [_dead(topics, item.msg, f"kafka error: {item.err}", DeadReason.KAFKA_ERROR)]
     timestamp = item.timestamp[1] if item.timestamp and item.timestamp[0] else None
     parsed = parse_message(topics.input_kind(item.topic or ""), item.value, timestamp)
-    out: list[Inbound | AwaitingPayment | OutMessage] = []
+    out: list[Inbound | AwaitingPayment | DeadLetter] = []
     if parsed.error is not None:
         out.append(_dead(topics, item, parsed.error))
     if isinstance(parsed.command, PaymentReference):
@@ -86,7 +85,7 @@ def _at_an_offset(msg: KafkaSourceMessage) -> bool:
 
 def _dead(
     topics: Topics, msg: KafkaSourceMessage | None, error: str, reason: DeadReason = DeadReason.INVALID
-) -> OutMessage:
+) -> DeadLetter:
     if msg is None:
         return dead_letter(topics, None, None, None, None, None, error, reason)
     return dead_letter(
@@ -96,7 +95,7 @@ def _dead(
 
 def failed(
     topics: Topics, msg: KafkaSourceMessage | None, step: str, exc: Exception, fields: dict | None = None
-) -> OutMessage:
+) -> DeadLetter:
     """The dead letter of a message a step failed on, with a short error (and a log line,
     with the command's ``fields`` when it had been read: orderId, requestId)."""
     where = "" if msg is None else f" ({msg.topic}/{msg.partition}@{msg.offset})"
@@ -108,7 +107,7 @@ def failed(
 
 def complete_payments(
     topics: Topics, completer: PaymentCompleter | None, batch: list[AwaitingPayment]
-) -> list[Inbound | OutMessage]:
+) -> list[Inbound | DeadLetter]:
     if completer is None:
         reason = "payment has only a paymentId and PAYMENT_SERVICE_URL is not set"
         return [_dead(topics, p.source, reason, DeadReason.PAYMENT_LOOKUP) for p in batch]
@@ -127,7 +126,7 @@ class Triaged:
     """The commands read, and the dead letters of what could not be."""
 
     oks: Stream[Inbound]
-    errs: Stream[OutMessage]
+    errs: Stream[DeadLetter]
 
 
 @operator
@@ -135,11 +134,11 @@ def triage_messages(step_id: str, raw: Stream[Raw], topics: Topics, completer: P
     """Raw messages as commands (``oks``) and dead letters (``errs``); payments that hold
     only their paymentId are completed from the payment service on the way."""
     triaged = op.flat_map("triage", raw, lambda item: triage(topics, item))
-    split = op.branch("dead?", triaged, lambda x: isinstance(x, OutMessage))
+    split = op.branch("dead?", triaged, lambda x: isinstance(x, DeadLetter))
     lookup = op.branch("needs-lookup?", split.falses, lambda x: isinstance(x, AwaitingPayment))
     awaiting = cast(Stream[AwaitingPayment], lookup.trues)
     completed = op.flat_map_batch("complete", awaiting, lambda batch: complete_payments(topics, completer, batch))
-    done = op.branch("completed-dead?", completed, lambda x: isinstance(x, OutMessage))
+    done = op.branch("completed-dead?", completed, lambda x: isinstance(x, DeadLetter))
     oks = op.merge("commands", lookup.falses, done.falses)
     errs = op.merge("dead-letters", split.trues, done.trues)
-    return Triaged(cast(Stream[Inbound], oks), cast(Stream[OutMessage], errs))  # branches keep their union type
+    return Triaged(cast(Stream[Inbound], oks), cast(Stream[DeadLetter], errs))  # branches keep their union type

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 SWITCH = "FAULT_POINTS"
@@ -37,18 +38,35 @@ def parse(spec: str | None) -> dict[str, tuple[str, Path]]:
     return armed
 
 
-_ARMED = parse(os.environ.get(SWITCH))
+class FaultPoints:
+    """The points armed for this process; ``fire`` is a dict lookup when one is not."""
+
+    def __init__(self, armed: dict[str, tuple[str, Path]] | None = None):
+        self._armed = armed or {}
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> FaultPoints:
+        return cls(parse(environ.get(SWITCH)))
+
+    def fire(self, point: str) -> None:
+        """Fire ``point`` if it is armed and its marker not yet spent."""
+        if point not in self._armed:
+            return
+        mode, marker = self._armed[point]
+        if marker.exists():
+            return
+        marker.write_text(str(os.getpid()))
+        if mode == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        while marker.exists():
+            time.sleep(0.05)
+
+
+NO_FAULTS = FaultPoints()
+_FROM_ENVIRONMENT = FaultPoints.from_environment()
 
 
 def fault_point(point: str) -> None:
-    """Fire ``point`` if it is armed and its marker not yet spent (a dict lookup when not)."""
-    if point not in _ARMED:
-        return
-    mode, marker = _ARMED[point]
-    if marker.exists():
-        return
-    marker.write_text(str(os.getpid()))
-    if mode == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    while marker.exists():
-        time.sleep(0.05)
+    """Fire ``point`` as this process's environment arms it (the API's and the input's
+    points; the flow's sink is given its ``FaultPoints`` by the flow's wiring)."""
+    _FROM_ENVIRONMENT.fire(point)

@@ -10,11 +10,15 @@ from typing import Any, NamedTuple
 
 from shared.domain import handle
 from shared.domain.commands import AcceptPayment, Command
-from shared.domain.events import Event
+from shared.domain.events import Event, OrderCreated, RequestRejected
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
+from shared.schemas.dead_letters import DeadLetter
 from shared.schemas.outputs import OutMessage
+from shared.schemas.request_kinds import record_label
 from shared.storage import Recorded, order_to_doc, record_doc
+
+Counted = tuple[tuple[str, str], ...]  # (kind, outcome) of each command a step decided
 
 
 class Step(NamedTuple):
@@ -22,6 +26,7 @@ class Step(NamedTuple):
     events: list[Event]
     doc: dict[str, Any] | None  # the order's document, when the command changed it
     record: dict[str, Any] | None  # the request's record, when a decision is to be kept
+    counted: Counted = ()  # a payment's order made, a request's decision kept: the flow's metrics
 
     @property
     def outcome(self) -> Recorded | None:
@@ -33,11 +38,14 @@ def step(order: Order | None, command: Command, recorded: Event | None, policy: 
     """``recorded``: the outcome this request had when first decided, if it was;
     ``policy``: the shop's rules (``shared.domain.policy``)."""
     after, events = handle(order, command, recorded, policy)
+    made: Counted = tuple(("payment", "applied") for e in events if isinstance(e, OrderCreated))
     if after is order or after is None:  # nothing decided now changed an order
-        return Step(after, events, None, None)
-    # A payment leaves no record: its order is its record (and its history's first entry).
-    record = None if isinstance(command, AcceptPayment) else record_doc(command, events[0], after)
-    return Step(after, events, order_to_doc(after), record)
+        return Step(after, events, None, None, made)
+    if isinstance(command, AcceptPayment):  # its order is its record (and its history's first entry)
+        return Step(after, events, order_to_doc(after), None, made)
+    status = "rejected" if isinstance(events[0], RequestRejected) else "applied"
+    decided = (record_label(command), status)
+    return Step(after, events, order_to_doc(after), record_doc(command, events[0], after), (*made, decided))
 
 
 @dataclass(frozen=True)
@@ -50,3 +58,10 @@ class Writes:
     messages: list[OutMessage]
     records: tuple[dict[str, Any], ...] = ()
     trace: tuple[tuple[str, bytes], ...] = ()  # the decide span's traceparent, when tracing is on
+    counted: Counted = ()  # the step's (kind, outcome)s
+    dead: tuple[tuple[str, str], ...] = ()  # (reason, source topic) of each dead letter
+
+    @classmethod
+    def of_letter(cls, letter: DeadLetter) -> Writes:
+        """A dead letter alone: nothing stored, one message sent."""
+        return cls(None, [letter], dead=((letter.reason, letter.source),))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +58,14 @@ DEAD_LETTER = Emitted(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter(OutMessage):
+    """A dead letter's message, with why and whence as values (what it is counted by)."""
+
+    reason: str = ""
+    source: str = ""  # the topic the message came from ("" when unknown)
+
+
 def dead_letter(
     topics: Topics,
     source_topic: str | None,
@@ -67,7 +76,7 @@ def dead_letter(
     error: str,
     reason: DeadReason = DeadReason.INVALID,
     headers: Sequence[tuple[str, bytes | None]] = (),
-) -> OutMessage:
+) -> DeadLetter:
     """The dead letter of a message, card numbers masked; a value too large to carry is
     cut to its first bytes, with the whole value's size and SHA-256 to find it by.
     ``masked`` / ``truncated`` say when it no longer holds the message exactly (ops.redrive
@@ -109,7 +118,8 @@ def dead_letter(
             valueBytes=len(value),
             valueSha256=hashlib.sha256(value).hexdigest(),
         )
-    return OutMessage(topics.order_dlq.name, text_key or "", DEAD_LETTER.checked(letter))
+    letter = DEAD_LETTER.checked(letter)
+    return DeadLetter(topics.order_dlq.name, text_key or "", letter, str(reason), source_topic or "")
 
 
 def _header(name: str, value: bytes | None) -> dict[str, str | None]:

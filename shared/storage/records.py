@@ -69,6 +69,7 @@ class RecordView(NamedTuple):
     charged: int  # cents
     refunded: int  # cents
     stock: list[dict[str, Any]]
+    order_id: str = ""
 
 
 def read_record(doc: dict[str, Any]) -> RecordView:
@@ -87,6 +88,7 @@ def read_record(doc: dict[str, Any]) -> RecordView:
         charged=cents(doc["charged"]),
         refunded=cents(doc["refunded"]),
         stock=doc["stock"],
+        order_id=doc["orderId"],
     )
 
 
