@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
-
-from aiohttp import web
 
 from http_api.reads import MAX_LIMIT
 from http_api.route_fields import body_schema, query_parameters
@@ -215,8 +214,14 @@ def _mutations() -> dict[str, dict[str, Any]]:
     return paths
 
 
-def spec() -> dict[str, Any]:
-    """The document, made from the request kinds registered when it is asked for."""
+def spec(served: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """The document: ``served``, the routes' own table (method, path, operation; the
+    routes module's), with each request kind's routes, as they are registered when asked."""
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, operation in served:
+        paths.setdefault(path, {})[method.lower()] = operation
+    for path, operations in _mutations().items():
+        paths.setdefault(path, {}).update(operations)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -225,151 +230,7 @@ def spec() -> dict[str, Any]:
             "description": "Reads from MongoDB; refunds and updates become request events whose outcome is awaited.",
         },
         "security": [{"bearer": []}, {"cookie": []}],
-        "paths": {
-            "/api/order/find/{userId}": {
-                "get": {
-                    "summary": "A user's orders, newest first (owner or admin)",
-                    "parameters": [
-                        {"name": "userId", "in": "path", "required": True, "schema": {"type": "string"}},
-                        LIMIT_PARAM,
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(Status)}},
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "a page of orders; X-Next-Cursor and Link rel=next when there are more",
-                            "headers": {"X-Next-Cursor": {"schema": {"type": "string"}}},
-                            "content": {"application/json": {"schema": {"type": "array", "items": _ref("Order")}}},
-                        },
-                        **_problems(400, 401, 403),
-                        "503": UNAVAILABLE,
-                    },
-                }
-            },
-            "/api/order/{orderId}/history": {
-                "get": {
-                    "summary": "Every command that reached the order, oldest first (owner or admin)",
-                    "parameters": [
-                        ORDER_PARAM,
-                        LIMIT_PARAM,
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "a page of the history; X-Next-Cursor and Link rel=next when there is more",
-                            "headers": {"X-Next-Cursor": {"schema": {"type": "string"}}},
-                            "content": {
-                                "application/json": {"schema": {"type": "array", "items": _ref("HistoryEntry")}}
-                            },
-                        },
-                        **_problems(400, 401, 403, 404),
-                        "503": UNAVAILABLE,
-                    },
-                }
-            },
-            "/api/order/findOrder/{orderId}": {
-                "get": {
-                    "summary": "One order (owner or admin)",
-                    "parameters": [
-                        ORDER_PARAM,
-                        {
-                            "name": "If-None-Match",
-                            "in": "header",
-                            "description": "an ETag from an earlier answer: 304 when the order is still at it",
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "responses": {
-                        "200": {**_json(_ref("Order"), "the order"), "headers": {"ETag": ETAG}},
-                        "304": {"description": "not modified since that ETag", "headers": {"ETag": ETAG}},
-                        **_problems(400, 401, 403, 404),
-                        "503": UNAVAILABLE,
-                    },
-                }
-            },
-            **_mutations(),
-            "/api/order/requests/{requestId}": {
-                "get": {
-                    "summary": "The outcome of a request: pending, applied (with the order) "
-                    "or rejected (with the reason)",
-                    "parameters": [{"name": "requestId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {
-                        "200": _json(_ref("RequestStatus"), "its status"),
-                        **_problems(400, 401, 403, 404),
-                        "503": UNAVAILABLE,
-                    },
-                }
-            },
-            "/api/order/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {"200": {"description": "OpenAPI 3.1"}},
-                }
-            },
-            "/api/order/schemas": {
-                "get": {
-                    "summary": "Every Kafka topic with a JSON Schema, and where it is",
-                    "security": [],
-                    "responses": {"200": {"description": "topic name: the path of its schema"}},
-                }
-            },
-            "/api/order/schemas/{topic}": {
-                "get": {
-                    "summary": "A Kafka topic's JSON Schema (draft 2020-12), made from the code that "
-                    "parses or writes its messages",
-                    "security": [],
-                    "parameters": [{"name": "topic", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {
-                        "200": {
-                            "description": "the schema",
-                            "content": {"application/schema+json": {"schema": {"type": "object"}}},
-                        },
-                        **_problems(404),
-                    },
-                }
-            },
-            "/api/order/docs": {
-                "get": {
-                    "summary": "This document in Swagger UI (an HTML page)",
-                    "security": [],
-                    "responses": {
-                        "200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
-                    },
-                }
-            },
-            "/api/order/docs/{asset}": {
-                "get": {
-                    "summary": "A file the docs page loads (Swagger UI's script and style, served from here)",
-                    "security": [],
-                    "parameters": [{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "the file"}, **_problems(404)},
-                }
-            },
-            "/health/live": {
-                "get": {
-                    "summary": "The process serves",
-                    "security": [],
-                    "responses": {"200": _json(_ref("Health"), "live")},
-                }
-            },
-            "/health/ready": {
-                "get": {
-                    "summary": "Kafka and Mongo are reachable",
-                    "security": [],
-                    "responses": {"200": _json(_ref("Health"), "ready"), "503": _json(_ref("Health"), "not ready")},
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "security": [],
-                    "responses": {
-                        "200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
-                    },
-                }
-            },
-        },
+        "paths": paths,
         "components": {
             "schemas": _schemas(),
             "responses": {
@@ -397,5 +258,126 @@ def spec() -> dict[str, Any]:
     }
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(spec())
+# --- the fixed routes' operations (http_api.routes pairs each with its path) ------------
+
+FIND_USER_ORDERS: dict[str, Any] = {
+    "summary": "A user's orders, newest first (owner or admin)",
+    "parameters": [
+        {"name": "userId", "in": "path", "required": True, "schema": {"type": "string"}},
+        LIMIT_PARAM,
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(Status)}},
+    ],
+    "responses": {
+        "200": {
+            "description": "a page of orders; X-Next-Cursor and Link rel=next when there are more",
+            "headers": {"X-Next-Cursor": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"type": "array", "items": _ref("Order")}}},
+        },
+        **_problems(400, 401, 403),
+        "503": UNAVAILABLE,
+    },
+}
+
+ORDER_HISTORY: dict[str, Any] = {
+    "summary": "Every command that reached the order, oldest first (owner or admin)",
+    "parameters": [
+        ORDER_PARAM,
+        LIMIT_PARAM,
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ],
+    "responses": {
+        "200": {
+            "description": "a page of the history; X-Next-Cursor and Link rel=next when there is more",
+            "headers": {"X-Next-Cursor": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"type": "array", "items": _ref("HistoryEntry")}}},
+        },
+        **_problems(400, 401, 403, 404),
+        "503": UNAVAILABLE,
+    },
+}
+
+FIND_ORDER: dict[str, Any] = {
+    "summary": "One order (owner or admin)",
+    "parameters": [
+        ORDER_PARAM,
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "description": "an ETag from an earlier answer: 304 when the order is still at it",
+            "schema": {"type": "string"},
+        },
+    ],
+    "responses": {
+        "200": {**_json(_ref("Order"), "the order"), "headers": {"ETag": ETAG}},
+        "304": {"description": "not modified since that ETag", "headers": {"ETag": ETAG}},
+        **_problems(400, 401, 403, 404),
+        "503": UNAVAILABLE,
+    },
+}
+
+REQUEST_STATUS: dict[str, Any] = {
+    "summary": "The outcome of a request: pending, applied (with the order) or rejected (with the reason)",
+    "parameters": [{"name": "requestId", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "responses": {
+        "200": _json(_ref("RequestStatus"), "its status"),
+        **_problems(400, 401, 403, 404),
+        "503": UNAVAILABLE,
+    },
+}
+
+THIS_DOCUMENT: dict[str, Any] = {
+    "summary": "This document",
+    "security": [],
+    "responses": {"200": {"description": "OpenAPI 3.1"}},
+}
+
+SCHEMAS_INDEX: dict[str, Any] = {
+    "summary": "Every Kafka topic with a JSON Schema, and where it is",
+    "security": [],
+    "responses": {"200": {"description": "topic name: the path of its schema"}},
+}
+
+TOPIC_SCHEMA: dict[str, Any] = {
+    "summary": "A Kafka topic's JSON Schema (draft 2020-12), made from the code that parses or writes its messages",
+    "security": [],
+    "parameters": [{"name": "topic", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "responses": {
+        "200": {
+            "description": "the schema",
+            "content": {"application/schema+json": {"schema": {"type": "object"}}},
+        },
+        **_problems(404),
+    },
+}
+
+DOCS_PAGE: dict[str, Any] = {
+    "summary": "This document in Swagger UI (an HTML page)",
+    "security": [],
+    "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+}
+
+DOCS_ASSET: dict[str, Any] = {
+    "summary": "A file the docs page loads (Swagger UI's script and style, served from here)",
+    "security": [],
+    "parameters": [{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "the file"}, **_problems(404)},
+}
+
+LIVE: dict[str, Any] = {
+    "summary": "The process serves",
+    "security": [],
+    "responses": {"200": _json(_ref("Health"), "live")},
+}
+
+READY: dict[str, Any] = {
+    "summary": "Kafka and Mongo are reachable",
+    "security": [],
+    "responses": {"200": _json(_ref("Health"), "ready"), "503": _json(_ref("Health"), "not ready")},
+}
+
+METRICS: dict[str, Any] = {
+    "summary": "Prometheus metrics",
+    "security": [],
+    "responses": {"200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+}

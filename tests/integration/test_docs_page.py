@@ -14,7 +14,7 @@ import pytest
 from devkit.sandbox import JWT_SECRET, Stack
 from devkit.servers import free_port, wait_for_port
 from http_api.auth import issue_token
-from http_api.openapi import spec
+from http_api.routes import openapi_document
 from tests.integration.browser import Browser, chromium
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium (.ci/run installs it)")
@@ -33,7 +33,9 @@ def docs_url(stack: Stack) -> Iterator[str]:
 
 
 def operations() -> set[str]:
-    return {f"{method} {path}" for path, item in spec()["paths"].items() for method in item if method in METHODS}
+    return {
+        f"{method} {path}" for path, item in openapi_document()["paths"].items() for method in item if method in METHODS
+    }
 
 
 async def shown_operations(url: str, workdir: Path) -> set[str]:
