@@ -28,7 +28,7 @@ from shared.kafka_config import KafkaConnection
 from shared.step import Writes
 from shared.storage import read_record
 
-log = logging.getLogger("dataflows.requests")
+log = logging.getLogger(__name__)
 
 
 class _Partition(StatelessSinkPartition[Writes]):

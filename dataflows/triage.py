@@ -23,7 +23,7 @@ from shared.schemas.inputs import PaymentReference
 from shared.schemas.messages import parse_message
 from shared.topics import Topics
 
-log = logging.getLogger("dataflows.order_flow")
+log = logging.getLogger(__name__)
 
 Raw = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
 

@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from devkit.kafka_jars import java, kafka_jars, metrics_agent
 from ops import children, cluster
@@ -100,7 +100,7 @@ class Server:
         assert self.proc is not None
         wait_for_port(self.port, self.proc, self.start_timeout, self.name, self.host)
 
-    def start(self) -> Server:
+    def start(self) -> Self:
         self.prepare()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         command = self.command() if self.netns is None else ["ip", "netns", "exec", self.netns, *self.command()]
@@ -125,7 +125,7 @@ class Server:
         else:
             children.stop_all([self.proc], grace)
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

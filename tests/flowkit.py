@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -46,7 +46,7 @@ class StoreLoader:
     def recorded(self, record_ids: Iterable[str]) -> dict[str, Recorded]:
         return {i: recorded_from_doc(self.records[i]) for i in record_ids if i in self.records}
 
-    def keep(self, docs: list[dict[str, Any]], records: list[dict[str, Any]] = (), crash: bool = False) -> None:
+    def keep(self, docs: list[dict[str, Any]], records: Sequence[dict[str, Any]] = (), crash: bool = False) -> None:
         """Write as the sink does, orders then records; ``crash``: stop before the records."""
         for doc in orders_to_write(docs, records):
             held = self.docs.get(doc["_id"])

@@ -92,7 +92,11 @@ class FakeFeed:
     def tell(self, event: dict[str, Any]) -> None:
         """``event``: the ``order-events`` payload that decided a request."""
         loop = asyncio.get_running_loop()
-        loop.call_soon(lambda: event["requestId"] in self._wanted and self._decided([event]))
+        loop.call_soon(self._tell_now, event)
+
+    def _tell_now(self, event: dict[str, Any]) -> None:
+        if self._wanted is not None and self._decided is not None and event["requestId"] in self._wanted:
+            self._decided([event])
 
     async def close(self) -> None:
         self._decided = None
@@ -120,6 +124,7 @@ class DecidingPublisher:
         recorded = None if known is None else recorded_from_doc(known).outcome
         taken = step(order_from_doc(doc) if doc else None, command, recorded)
         if taken.record is not None:  # the request changed its order: both are stored
+            assert taken.doc is not None
             self.store.docs[command.order_id] = taken.doc
             self.store.records_by_id[key] = taken.record
         self.feed.tell(event_payload(taken.events[0], taken.order))

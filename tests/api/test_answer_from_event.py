@@ -21,7 +21,7 @@ def as_the_api_reads(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k not in CLIENT_READ}
 
 
-def history(payment, cmds) -> list[tuple[dict, dict, dict | None, dict]]:
+def history(payment, cmds) -> list[tuple[dict | None, dict, dict | None, dict | None]]:
     """Each delivery's (order document before, event payload, record, document after),
     as the flow takes them (a request delivered again repeats its recorded outcome), each
     command at a time of its own (``updatedAt`` comes from the event's)."""

@@ -25,7 +25,7 @@ BAD_TOKENS = {
     "wrong key": token({"userId": "user-1", "exp": NOW + 60}, key="another-secret-of-enough-length-0123456789"),
     "HS512": token({"userId": "user-1", "exp": NOW + 60}, key=SECRET * 2, algorithm="HS512"),
     "alg none": {
-        "Authorization": "Bearer " + jwt.encode({"userId": "user-1", "exp": NOW + 60}, None, algorithm="none")  # type: ignore[arg-type]
+        "Authorization": "Bearer " + jwt.encode({"userId": "user-1", "exp": NOW + 60}, None, algorithm="none")
     },
     "no userId": token({"userType": ["admin"], "exp": NOW + 60}),
 }

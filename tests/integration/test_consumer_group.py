@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ BACKLOG = 120
 
 
 @pytest.fixture
-def grouped(servers, tmp_path: Path) -> Stack:
+def grouped(servers, tmp_path: Path) -> Iterator[Stack]:
     group = f"order-flow-{uuid.uuid4().hex[:8]}"
     s = Stack(servers.kafka_uri, servers.mongo_uri, tmp_path, partitions=PARTITIONS, env={"KAFKA_GROUP_ID": group})
     try:

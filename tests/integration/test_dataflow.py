@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
+from functools import partial
 
 from devkit.sandbox import Stack
 from devkit.servers import free_port
@@ -14,6 +15,10 @@ from tests.flowkit import payment, refund, update
 
 def payments(n: int, prefix: str = "pay") -> list[tuple[str, dict]]:
     return [(f"{prefix}-{i}", payment(f"{prefix}-{i}", user=f"user-{i % 7}")) for i in range(n)]
+
+
+def _orders_at_least(stack: Stack, count: int) -> bool:
+    return stack.orders.count_documents({}) >= count
 
 
 def unique_by_id(messages: list[dict]) -> list[dict]:
@@ -145,7 +150,7 @@ def test_kill_9_mid_stream_then_restart_with_recovery_loses_and_doubles_nothing(
     for round_ in range(3):
         flow = stack.start_flow(recovery=recovery)
         target = (round_ + 1) * n // 5
-        stack.wait_for(lambda t=target: stack.orders.count_documents({}) >= t, what=f"{target} orders")
+        stack.wait_for(partial(_orders_at_least, stack, target), what=f"{target} orders")
         stack.kill_flow(flow, signal.SIGKILL)
         if round_ == 0:
             # Refunds of orders that exist, in flight while the flow is killed again.

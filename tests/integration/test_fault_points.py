@@ -69,8 +69,9 @@ def applied_once(stack: Stack, order_id: str, rid: str) -> None:
     doc = stack.orders.find_one({"_id": order_id})
     apples = next(line for line in doc["products"] if line["productId"] == "apple")
     assert apples["refundedQuantity"] == 1, doc["products"]
-    stored = stack.records.count_documents({"requestId": rid}) + sum(
-        1 for r in doc.get("pending", []) if r["requestId"] == rid and not stack.records.find_one({"_id": r["_id"]})
+    pending = [r for r in doc.get("pending", []) if r["requestId"] == rid]
+    stored = stack.records.count_documents({"requestId": rid}) + len(
+        [r for r in pending if not stack.records.find_one({"_id": r["_id"]})]
     )
     assert stored == 1
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
@@ -58,6 +59,10 @@ def _recorded(stack: Stack) -> int:
     return stack.records.count_documents({})  # a payment leaves no record: its order is its record
 
 
+def _recorded_past(stack: Stack, before: int) -> bool:
+    return _recorded(stack) > before
+
+
 def _stock(messages: list[dict]) -> dict[str, int]:
     unique = {m["eventId"]: m for m in messages}.values()
     totals: Counter[str] = Counter()
@@ -81,7 +86,7 @@ def test_f1_kill_9_at_random_moments_loses_and_doubles_nothing(stack: Stack, tmp
         before = _recorded(stack)
         for topic, body in chunk:
             stack.produce(topic, [(body["orderId"], body)])
-        stack.wait_for(lambda b=before: _recorded(stack) > b, 60, "progress")
+        stack.wait_for(partial(_recorded_past, stack, before), 60, "progress")
         time.sleep(rng.uniform(0, 0.2))
         stack.kill_flow(flow, signal.SIGKILL)
         flow = stack.start_flow(recovery=recovery)

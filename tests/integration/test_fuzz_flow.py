@@ -290,7 +290,7 @@ def _all(stack: Stack, topic: str) -> list[dict]:
         while any(seen[p] < ends[p] for p in parts) and time.monotonic() < deadline:
             for msg in consumer.consume(500, 0.2):
                 if msg.error() is None:
-                    seen[msg.partition()] = msg.offset() + 1
+                    seen[msg.partition()] = (msg.offset() or 0) + 1
                     out.append(json.loads(msg.value()))
         return out
     finally:

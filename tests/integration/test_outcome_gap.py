@@ -16,9 +16,11 @@ from http_api.app import create_app
 from http_api.mongo_store import MongoOrderStore
 from shared.config import load_settings
 from shared.domain import handle
+from shared.domain.commands import RefundOrder, RefundProduct
 from shared.schemas.messages import parse_message
 from shared.step import step
 from shared.storage import order_from_doc, order_to_doc
+from shared.topics import Topic
 from tests.api.conftest import OWNER, SECRET
 from tests.api.fakes import FakeFeed
 from tests.unit.builders import ORDER_ID, pay
@@ -66,9 +68,12 @@ async def api(aiohttp_client, mongo_uri, publisher):
 def flow_writes_the_order_only(mongo_uri: str, publisher: HeldPublisher) -> None:
     """The flow decides the published request and stores its order, then dies."""
     topic, value = publisher.published[-1]
+    assert isinstance(topic, Topic)
     command = parse_message(topic.kind, json.dumps(value).encode(), 1_760_000_000_000).command
+    assert isinstance(command, RefundProduct | RefundOrder), command
     orders = orders_collection(mongo_uri)
     taken = step(order_from_doc(orders.find_one({"_id": ORDER_ID})), command, None)
+    assert taken.doc is not None and taken.record is not None
     write_orders(orders, [taken.doc], [taken.record])
 
 

@@ -156,8 +156,9 @@ def _headers(stack: Stack) -> list[list[str]]:
         while any(seen[p] < high[p] for p in high) and time.monotonic() < deadline:
             for msg in consumer.consume(500, 1.0):
                 if msg.error() is None:
-                    seen[msg.partition()] = msg.offset() + 1
-                    out.append([v.decode() for k, v in msg.headers() or [] if k == HEADER])
+                    seen[msg.partition()] = (msg.offset() or 0) + 1
+                    headers: list[tuple[str, bytes]] = list(msg.headers() or [])
+                    out.append([v.decode() for k, v in headers if k == HEADER])
         return out
     finally:
         consumer.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 from bytewax.recovery import init_db_dir
@@ -49,7 +50,7 @@ def feed(stack: Stack, scenario: Scenario, chunks: int, errors: list[BaseExcepti
             chunk_ids = ids[c::chunks]
             stack.produce(stack.topics.payment_accepted.name, [(p["paymentId"], p) for p in payments])
             stack.wait_for(
-                lambda ids=chunk_ids: stack.orders.count_documents({"_id": {"$in": ids}}) == len(ids),
+                partial(_all_stored, stack, chunk_ids),
                 180,
                 f"chunk {c}'s orders",
                 interval=0.3,
@@ -62,6 +63,14 @@ def feed(stack: Stack, scenario: Scenario, chunks: int, errors: list[BaseExcepti
 
 def progressed(stack: Stack, since: int) -> bool:
     return stack.records.estimated_document_count() + stack.orders.estimated_document_count() > since
+
+
+def _progressed_or_done(stack: Stack, since: int, producer: threading.Thread) -> bool:
+    return progressed(stack, since) or not producer.is_alive()
+
+
+def _all_stored(stack: Stack, ids: list[str]) -> bool:
+    return stack.orders.count_documents({"_id": {"$in": ids}}) == len(ids)
 
 
 def cluster(stack: Stack, recovery: Path, processes: int) -> Supervisor:
@@ -83,7 +92,7 @@ def test_rescaling_1_2_3_1_with_kill_9_loses_and_doubles_nothing(stack: Stack, s
     for processes in (1, 2, 3):
         supervisor = cluster(stack, recovery, processes)
         seen = stack.records.estimated_document_count() + stack.orders.estimated_document_count()
-        stack.wait_for(lambda s=seen: progressed(stack, s + 60) or not producer.is_alive(), 120, "progress")
+        stack.wait_for(partial(_progressed_or_done, stack, seen + 60, producer), 120, "progress")
         victim = supervisor.procs[processes - 1]
         victim.send_signal(signal.SIGKILL)
         victim.wait()

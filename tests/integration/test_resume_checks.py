@@ -149,7 +149,7 @@ def test_a_store_from_one_tansu_is_refused_by_the_next(servers, tmp_path: Path):
 @pytest.mark.apache_only
 def test_a_store_is_refused_after_its_topics_are_deleted_and_made_again(stack: Stack, tmp_path: Path):
     def remake_the_input_topics() -> None:
-        admin = AdminClient({"bootstrap.servers": stack.settings.kafka_uri})
+        admin = AdminClient({"bootstrap.servers": str(stack.settings.kafka_uri)})
         inputs = names(stack.topics.inputs)
         for future in admin.delete_topics(inputs).values():
             future.result(timeout=30)

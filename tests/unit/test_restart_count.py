@@ -15,4 +15,4 @@ def test_a_process_started_after_three_restarts_counts_three(monkeypatch: pytest
     before = REGISTRY.get_sample_value(NAME) or 0.0
     monkeypatch.setenv(RESTARTS_ENV, "3")
     serve_configured(Settings(flow_metrics_port=None))
-    assert REGISTRY.get_sample_value(NAME) - before == 3
+    assert (REGISTRY.get_sample_value(NAME) or 0.0) - before == 3
