@@ -312,7 +312,7 @@ def _changes(changes: object) -> tuple[tuple[str, object], ...]:
 
 
 def request_time(body: dict[str, Any], fallback_at: datetime | None) -> datetime:
-    at = REFUND.fields["requestedAt"].read(body, "requestedAt") or fallback_at
+    at = REQUEST_TIME.read(body, "requestedAt") or fallback_at
     if at is None:
         raise Invalid("requestedAt: required when the message has no timestamp")
     return at
