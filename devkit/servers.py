@@ -104,7 +104,10 @@ class Server:
         self.prepare()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         command = self.command() if self.netns is None else ["ip", "netns", "exec", self.netns, *self.command()]
-        self.proc = children.start(command, stdout=out, stderr=subprocess.STDOUT)
+        # Left without its parent (killed with SIGKILL), a server is killed outright: the
+        # run it served is gone, and a server's SIGTERM handler may hang (SecantusDB's
+        # was seen to, ``children.exit_on_sigterm``). Its parent's stop still asks first.
+        self.proc = children.start(command, sig=signal.SIGKILL, stdout=out, stderr=subprocess.STDOUT)
         if not isinstance(out, int):
             out.close()
         try:

@@ -83,6 +83,14 @@ def listenable(port: int) -> bool:
         return True
 
 
+def command_of(pid: int) -> str:
+    """What a process left behind runs, for the failure's message."""
+    try:
+        return f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return f"{pid}: gone"
+
+
 def tansu_of(marker: str) -> int:
     (pid,) = [p for p in marked(marker) if b"tansu" in Path(f"/proc/{p}/cmdline").read_bytes()]
     return pid
@@ -121,7 +129,7 @@ def test_twenty_stops_of_make_run_leave_no_process_and_free_the_port(tmp_path: P
         took = time.monotonic() - started
         left = marked(marker)
         if left or took >= STOP_WITHIN_S or not listenable(port):
-            failures.append((cycle, how, round(took, 1), left, listenable(port)))
+            failures.append((cycle, how, round(took, 1), [command_of(pid) for pid in left], listenable(port)))
         for pid in left:  # leave nothing to the next cycle, whatever happened
             os.kill(pid, signal.SIGKILL)
     assert failures == []
