@@ -118,10 +118,12 @@ def liveness() -> Liveness:
     return _liveness
 
 
-def record_batch(kinds_outcomes: Iterable[tuple[str, str]], orders: int, dead: Iterable[tuple[str, str]] = ()) -> None:
-    """``dead``: (reason, source topic) of each dead letter of the batch."""
-    for kind, outcome in kinds_outcomes:
-        COMMANDS.labels(kind, outcome).inc()
+def record_batch(decided: Iterable[tuple[str, str]], orders: int, dead: Iterable[tuple[str, str]] = ()) -> None:
+    """``decided``: (record label, outcome) of each command of the batch, the ``kind`` and
+    ``outcome`` of ``order_flow_commands_total``; ``dead``: (reason, source topic) of each
+    dead letter."""
+    for label, outcome in decided:
+        COMMANDS.labels(label, outcome).inc()
     for reason, source in dead:
         DEAD_LETTERS.labels(reason, source).inc()
     BATCH_ORDERS.observe(orders)

@@ -19,7 +19,7 @@ from bytewax.operators import StatefulLogic
 
 from dataflows.triage import Inbound, failed
 from shared import tracing
-from shared.domain import AcceptPayment, Command
+from shared.domain.commands import Command, Request, request_of
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
 from shared.schemas.outputs import render
@@ -74,16 +74,19 @@ class Keyed:
     looked_up: bool
     recorded: Recorded | None = None
     source: KafkaSourceMessage | None = None
+    request: Request | None = None  # the command, when it is a request (None: a payment)
 
-
-def _record_key(command: Command) -> str | None:
-    return None if isinstance(command, AcceptPayment) else record_id(command.order_id, command.request_id)
+    @property
+    def record_key(self) -> str | None:
+        """Where the request's decision is kept; a payment has none (its order is its record)."""
+        return None if self.request is None else record_id(self.request.order_id, self.request.request_id)
 
 
 def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Inbound]) -> list[tuple[str, Keyed]]:
     wanted = {i.command.order_id for i in batch if i.command.order_id not in held}
     stored = loader.load(wanted) if wanted else {}
-    keys = [_record_key(i.command) for i in batch]
+    requests = [request_of(i.command) for i in batch]
+    keys = [None if r is None else record_id(r.order_id, r.request_id) for r in requests]
     asked = [k for k in keys if k is not None]
     recorded = loader.recorded(asked) if asked else {}
     return [
@@ -95,9 +98,10 @@ def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Inbound]) -
                 i.command.order_id in wanted,
                 recorded.get(k) if k else None,
                 i.source,
+                r,
             ),
         )
-        for i, k in zip(batch, keys, strict=True)
+        for i, r, k in zip(batch, requests, keys, strict=True)
     ]
 
 
@@ -137,43 +141,43 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
                 self._order = value.stored
             else:  # evicted since the load step: load it here, and look again for its record
                 self._order = self._loader.load([command.order_id]).get(command.order_id)
-                key = _record_key(command)
+                key = value.record_key
                 stored_record = self._loader.recorded([key]).get(key) if key else None
         self._last_seen = self._clock()
         try:
-            if tracing.on():
-                writes = self._decided_traced(command, stored_record, value.source)
-            else:
-                writes = self._decided(command, stored_record)
+            decided = self._decided_traced if tracing.on() else self._decided
+            writes = decided(value, stored_record)
         except Exception as exc:  # a bug met by this command: dead-lettered, the order unchanged
-            fields = {"orderId": command.order_id, "requestId": getattr(command, "request_id", None)}
+            request_id = None if value.request is None else value.request.request_id
+            fields = {"orderId": command.order_id, "requestId": request_id}
             letter = failed(self._topics, value.source, "deciding", exc, fields)
             return [Writes.of_letter(letter)], StatefulLogic.RETAIN
         return [writes], StatefulLogic.RETAIN
 
-    def _decided(self, command: Command, stored_record: Recorded | None) -> Writes:
+    def _decided(self, value: Keyed, stored_record: Recorded | None) -> Writes:
         """What the command writes; the state moves only once all of it is built."""
-        recorded = self._recorded_outcome(command, stored_record)
-        taken = step(self._order, command, None if recorded is None else recorded.outcome, self._policy)
+        recorded = None if value.request is None else self._recorded_outcome(value.request, stored_record)
+        taken = step(self._order, value.command, None if recorded is None else recorded.outcome, self._policy)
         messages = render(taken.events, taken.order, self._topics)
         self._order = taken.order
         outcome = taken.outcome
-        if outcome is not None and not isinstance(command, AcceptPayment):
-            self._remember(command.request_id, outcome)
+        if outcome is not None and value.request is not None:
+            self._remember(value.request.request_id, outcome)
         return Writes(taken.doc, messages, () if taken.record is None else (taken.record,), counted=taken.counted)
 
-    def _decided_traced(self, command: Command, stored: Recorded | None, source: KafkaSourceMessage | None) -> Writes:
+    def _decided_traced(self, value: Keyed, stored: Recorded | None) -> Writes:
         """``_decided`` in a span that continues the message's ``traceparent``; the sink's
         store and publish spans are its children (``Writes.trace``)."""
         from opentelemetry.trace import SpanKind
 
+        source = value.source
         parent = tracing.parent_from(source.headers if source is not None else None)
         with tracing.tracer().start_as_current_span("decide", context=parent, kind=SpanKind.CONSUMER) as span:
-            span.set_attribute("order.id", command.order_id)
-            span.set_attribute("order.command", type(command).__name__)
+            span.set_attribute("order.id", value.command.order_id)
+            span.set_attribute("order.command", type(value.command).__name__)
             if source is not None:
                 span.set_attribute("messaging.source.name", source.topic or "")
-            writes = self._decided(command, stored)
+            writes = self._decided(value, stored)
             return dataclasses.replace(writes, trace=tuple(tracing.kafka_headers()))
 
     def _remember(self, request_id: str, outcome: Recorded) -> None:
@@ -186,10 +190,8 @@ class OrderLogic(StatefulLogic[Keyed, Writes, None]):
                 break
             del self._outcomes[oldest]
 
-    def _recorded_outcome(self, command: Command, stored: Recorded | None) -> Recorded | None:
-        if isinstance(command, AcceptPayment):
-            return None
-        kept = self._outcomes.get(command.request_id)
+    def _recorded_outcome(self, request: Request, stored: Recorded | None) -> Recorded | None:
+        kept = self._outcomes.get(request.request_id)
         return kept[0] if kept is not None else stored
 
     def notify_at(self) -> datetime | None:

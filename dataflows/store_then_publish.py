@@ -105,7 +105,7 @@ def _log_outcomes(records: list[dict[str, Any]]) -> None:
         fields: dict[str, Any] = {"requestId": view.request_id, "orderId": view.order_id, "revision": view.revision}
         if view.reason:
             fields["reason"] = view.reason
-        log.info("%s %s", view.kind, "rejected" if view.rejected else "applied", extra=fields)
+        log.info("%s %s", view.label, "rejected" if view.rejected else "applied", extra=fields)
 
 
 def _timed(target: str, write, *args: Any) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from http_api import keys
 from http_api.caller import caller_of
 from http_api.problems import Problem
 from http_api.request_log import made_here
-from shared.domain.model import Actor
+from shared.domain.model import Actor, Order
 from shared.schemas.requests import ORDER_ID
 
 
@@ -26,12 +24,12 @@ def order_id_of(request: web.Request) -> str:
     return order_id
 
 
-async def visible_order(request: web.Request, who: Actor, order_id: str) -> dict[str, Any]:
+async def visible_order(request: web.Request, who: Actor, order_id: str) -> Order:
     """The order, when it exists and ``who`` owns it or is an admin."""
-    doc = await request.app[keys.STORE].get(order_id)
-    if doc is None:
+    order = await request.app[keys.STORE].get(order_id)
+    if order is None:
         raise Problem(404, f"no order {order_id}")
     made_here(request, order_id)
-    if not who.acts_for(doc["userId"]):
+    if not order.owned_by(who):
         raise Problem(403, "this order belongs to another user")
-    return doc
+    return order

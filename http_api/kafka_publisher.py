@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
+from http_api.wire import JsonObject
 from shared import tracing
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import dumps
@@ -29,7 +29,7 @@ class KafkaPublisher:
         while self._running:
             self._producer.poll(0.05)
 
-    async def publish(self, topic: Topic, key: str, value: dict[str, Any]) -> None:
+    async def publish(self, topic: Topic, key: str, value: JsonObject) -> None:
         if not tracing.on():
             return await self._produce(topic, key, value, None)
         from opentelemetry.trace import SpanKind
@@ -39,7 +39,7 @@ class KafkaPublisher:
             await self._produce(topic, key, value, tracing.kafka_headers())
 
     async def _produce(
-        self, topic: Topic, key: str, value: dict[str, Any], headers: list[tuple[str, bytes]] | None
+        self, topic: Topic, key: str, value: JsonObject, headers: list[tuple[str, bytes]] | None
     ) -> None:
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()

@@ -1,40 +1,53 @@
-"""Orders read with PyMongo's native async client."""
+"""Orders read with PyMongo's native async client.
+
+The one module of the API that holds documents (``Document``): what PyMongo reads
+is turned into typed values by ``shared.storage`` before it leaves."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from pymongo import DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from http_api.ports import KeyClaimRace, TooManyKeys
 from http_api.read_batches import ReadBatches
 from shared.config import database_name
+from shared.domain.model import Order
 from shared.storage import (
     CLIENT_READ,
+    CLIENT_READ_WITH_LATEST,
     COLLECTION,
     INDEXES,
     KEY_COUNTS,
     KEYS_COLLECTION,
     PENDING,
     RECORDS,
+    RecordView,
     id_queries,
     key_count_id,
     key_count_upsert,
     key_doc,
     key_expired,
     merged_history,
+    order_from_doc,
+    read_record,
     seconds_to_next_day,
     split_latest_write,
 )
+
+# A document as PyMongo reads or writes it (orders, records, keys, counts, queries).
+Document = dict[str, Any]
 
 # Reads and conditional writes before a key's claim gives up: each lost write means another
 # claimant stored the key, which the next read finds, so a second loss is already rare.
 CLAIM_TRIES = 4
 
 
-def _live(held: dict[str, Any] | None, now: datetime) -> TypeGuard[dict[str, Any]]:
+def _live(held: Document | None, now: datetime) -> TypeGuard[Document]:
     """A key's document that still stands for its request (within its day)."""
     return held is not None and not key_expired(held, now)
 
@@ -53,51 +66,51 @@ class MongoOrderStore:
         self._key_counts = db[KEY_COUNTS]
         self._reads = ReadBatches(self.get_many)
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
+    async def get(self, order_id: str) -> Order | None:
         """One order; reads asked for together share a query (see ``read_batches``)."""
         return await self._reads.get(order_id)
 
-    async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {doc["_id"]: doc async for doc in self._find_ids(self._orders, order_ids, CLIENT_READ)}
+    async def get_many(self, order_ids: list[str]) -> dict[str, Order]:
+        return {doc["_id"]: order_from_doc(doc) async for doc in self._find_ids(self._orders, order_ids, CLIENT_READ)}
 
-    async def orders_and_records(
-        self, wanted: dict[str, str]
-    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    async def orders_and_records(self, wanted: dict[str, str]) -> tuple[dict[str, Order], dict[str, RecordView]]:
         """One query when the records are in their orders' latest writes (the usual
         case for a request just decided), two otherwise."""
-        orders: dict[str, dict[str, Any]] = {}
-        records: dict[str, dict[str, Any]] = {}
-        async for doc in self._find_ids(self._orders, sorted(set(wanted.values())), {"origin": 0}):
+        orders: dict[str, Order] = {}
+        records: dict[str, RecordView] = {}
+        async for doc in self._find_ids(self._orders, sorted(set(wanted.values())), CLIENT_READ_WITH_LATEST):
             order, latest = split_latest_write(doc)
-            orders[order["_id"]] = order
-            records.update((r["_id"], r) for r in latest if r["_id"] in wanted)
+            orders[order["_id"]] = order_from_doc(order)
+            records.update((r["_id"], read_record(r)) for r in latest if r["_id"] in wanted)
         missing = [key for key in wanted if key not in records and wanted[key] in orders]
         if missing:
             records.update(await self.records(missing))
         return orders, records
 
-    async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {doc["_id"]: doc async for doc in self._find_ids(self._records, record_ids, None)}
+    async def records(self, record_ids: list[str]) -> dict[str, RecordView]:
+        return {doc["_id"]: read_record(doc) async for doc in self._find_ids(self._records, record_ids, None)}
 
-    async def history(self, order_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    async def history(self, order_id: str, after_seq: int, limit: int) -> list[RecordView]:
         """The order's records past ``after_seq``, with those of its latest write that
         are not stored yet (``pending``): the order is read first, and every write
         before its latest had its records stored before that write was made."""
         latest = await self._orders.find_one({"_id": order_id}, {PENDING: 1})
         query = {"orderId": order_id, "seq": {"$gt": after_seq}}
         stored = await self._records.find(query).sort("seq", 1).limit(limit).to_list(limit)
-        return merged_history(stored, (latest or {}).get(PENDING, []), after_seq, limit)
+        return [read_record(r) for r in merged_history(stored, (latest or {}).get(PENDING, []), after_seq, limit)]
 
     @staticmethod
-    async def _find_ids(collection, ids: list[str], projection: dict[str, int] | None):
+    async def _find_ids(
+        collection: AsyncCollection[Document], ids: list[str], projection: dict[str, int] | None
+    ) -> AsyncIterator[Document]:
         for query in id_queries(ids):
             async for doc in collection.find(query, projection):
                 yield doc
 
     async def find_by_user(
         self, user_id: str, status: str | None, after: tuple[str, str] | None, limit: int
-    ) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"userId": user_id}
+    ) -> list[Order]:
+        query: Document = {"userId": user_id}
         if status:
             query["status"] = status
         if after:
@@ -105,7 +118,7 @@ class MongoOrderStore:
             query["$or"] = [{"createdAt": {"$lt": created}}, {"createdAt": created, "_id": {"$lt": order_id}}]
         newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
         cursor = self._orders.find(query, CLIENT_READ).sort(newest_first).limit(limit)
-        return await cursor.to_list(limit)
+        return [order_from_doc(doc) async for doc in cursor]
 
     async def claim_key(
         self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
@@ -138,7 +151,7 @@ class MongoOrderStore:
             raise TooManyKeys(per_day, seconds_to_next_day(now))
         return held["requestId"], held["fingerprint"]
 
-    async def _store_key(self, key: dict[str, Any], held: dict[str, Any] | None) -> bool:
+    async def _store_key(self, key: Document, held: Document | None) -> bool:
         """Store ``key``: new, or in place of ``held``, an expired one, unless another
         claimant's write came first (False)."""
         if held is None:

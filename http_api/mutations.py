@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -29,20 +29,19 @@ from http_api.route_fields import parse_body, parse_query
 from http_api.served_fields import DEFAULT_TIMEOUT
 from http_api.served_kinds import BodyForm, Route
 from http_api.views import order_view
+from http_api.wire import JsonObject
 from shared.domain.commands import Command
 from shared.domain.events import Reason
 from shared.domain.handling import final_rejection
-from shared.domain.model import TERMINAL, Actor
+from shared.domain.model import Actor, Order
 from shared.faults import fault_point
 from shared.schemas.contract import Invalid
 from shared.schemas.inputs import encodable
 from shared.schemas.request_kinds import RequestKind
 from shared.schemas.requests import RequestHead, body_fingerprint, idempotency_hash, request_id
 from shared.schemas.updatable import UPDATABLE
-from shared.storage import order_from_doc
 from shared.timefmt import iso
 
-FROZEN_STATUSES = frozenset(str(s) for s in TERMINAL)
 REJECTION_STATUS: dict[str, int] = {
     Reason.ORDER_NOT_FOUND: 404,
     Reason.ALREADY_REFUNDED: 409,
@@ -64,7 +63,7 @@ class Ask:
     """What a mutating route asks of the flow: a request of ``kind``, with its fields."""
 
     kind: RequestKind
-    fields: dict[str, Any]
+    fields: JsonObject
     expected_version: int | None = None
     timeout: float = DEFAULT_TIMEOUT
 
@@ -87,7 +86,7 @@ def mutation(kind: RequestKind, route: Route) -> Handler:
 
 
 # Each body form's reader: the ask's fields from the body, and the version it expects.
-Read = tuple[dict[str, Any], int | None]
+Read = tuple[JsonObject, int | None]
 
 
 async def _ignored(request: web.Request, route: Route) -> Read:
@@ -131,9 +130,9 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
     """Publish ``ask`` as a request event for ``who``'s order and answer with its outcome."""
     order_id = order_id_of(request)
     key_hash = _idempotency_hash(request, who)
-    doc = await visible_order(request, who, order_id)
+    order = await visible_order(request, who, order_id)
     rid = request_id(order_id, _random_part())
-    body, command = _request(ask, rid, order_id, who, doc["version"])  # a 400 before the key is claimed
+    body, command = _request(ask, rid, order_id, who, order.version)  # a 400 before the key is claimed
     if key_hash is not None:
         rid = await _claimed(request, who.user_id, key_hash, rid, ask.fingerprint(order_id))
         body["requestId"] = rid
@@ -142,10 +141,10 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
         known = await stored_outcome(request.app[keys.STORE], order_id, rid)
         if known is not None:
             return respond(rid, known)
-    _refuse_if_final(command, doc, rid)
+    _refuse_if_final(command, order, rid)
     if key_hash is not None:
         fault_point("api-after-claim")  # the fault tests' (shared.faults): the key held, nothing published
-    decided = await _publish_and_wait(request.app, ask.kind, doc, rid, body, ask.timeout)
+    decided = await _publish_and_wait(request.app, ask.kind, order, rid, body, ask.timeout)
     if decided is None:
         return _accepted(request, rid, order_id)
     return respond(rid, decided)
@@ -177,11 +176,11 @@ async def _claimed(request: web.Request, user_id: str, key_hash: str, rid: str, 
 
 
 async def _publish_and_wait(
-    app: web.Application, kind: RequestKind, seen: dict[str, Any], rid: str, body: dict[str, Any], timeout: float
+    app: web.Application, kind: RequestKind, seen: Order, rid: str, body: JsonObject, timeout: float
 ) -> Decided | None:
     """``seen``: the order as this request read it."""
     started = time.perf_counter()
-    order_id = seen["_id"]
+    order_id = seen.id
     publish = app[keys.PUBLISHER].publish(app[keys.TOPICS].request_topic(kind.topic.kind), order_id, body)
     try:
         with traces.span("publish and await outcome"):  # the produce is its child; the outcome ends it
@@ -202,12 +201,10 @@ def _accepted(request: web.Request, rid: str, order_id: str) -> web.Response:
     )
 
 
-def _refuse_if_final(command: Command, doc: dict[str, Any], rid: str) -> None:
+def _refuse_if_final(command: Command, order: Order, rid: str) -> None:
     """A request to a frozen order (refunded, cancelled) is rejected whenever it reaches
     the flow, the same way: answered here, nothing published, nothing stored."""
-    if doc.get("status") not in FROZEN_STATUSES:
-        return
-    rejection = final_rejection(order_from_doc(doc), command)
+    rejection = final_rejection(order, command)
     if rejection is not None:
         _reject(rid, rejection.reason, rejection.detail)
 
@@ -225,7 +222,7 @@ def respond(rid: str, decided: Decided) -> web.Response:
     return web.json_response(order_view(decided.order), headers={"X-Request-Id": rid, "ETag": etag(decided.order)})
 
 
-def _request(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> tuple[dict[str, Any], Command]:
+def _request(ask: Ask, rid: str, order_id: str, who: Actor, seen_version: int) -> tuple[JsonObject, Command]:
     """The request event and its command; ``seen_version``, the order's version this
     request read, tells the flow someone may be waiting for its record (``handling.handle``)."""
     head = RequestHead(rid, order_id, who.user_id, tuple(who.roles), iso(datetime.now(UTC)), seen_version)
@@ -254,14 +251,14 @@ def _idempotency_hash(request: web.Request, who: Actor) -> str | None:
         raise Problem(400, str(exc)) from exc
 
 
-async def _optional_json_object(request: web.Request) -> dict[str, Any]:
+async def _optional_json_object(request: web.Request) -> JsonObject:
     """A body that may be empty (as ``{}``)."""
     if not (await request.read()).strip():
         return {}
     return await _json_object(request)
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
+async def _json_object(request: web.Request) -> JsonObject:
     try:
         body = await request.json()
     except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, too deep, an integer of 4,300+ digits

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from http_api.reads import MAX_LIMIT
 from http_api.route_fields import body_schema, query_parameters
 from http_api.served_kinds import BASE, BodyForm, Route, routes_of
 from http_api.views import HISTORY_FIELDS
+from http_api.wire import JsonObject
 from shared.domain.model import Status
 from shared.schemas.inputs import MAX_ADDRESS
 from shared.schemas.request_kinds import INVALID_LABEL, REQUEST_KINDS
@@ -19,7 +19,7 @@ ORDER_ID = {"type": "string", "pattern": ORDER_ID_PATTERN.pattern}
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
-def _problems(*codes: int) -> dict[str, Any]:
+def _problems(*codes: int) -> JsonObject:
     return {str(code): PROBLEM for code in codes}
 
 
@@ -27,7 +27,7 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _json(schema: JsonObject, description: str) -> JsonObject:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -56,7 +56,7 @@ MUTATION_RESPONSES = {
 MONEY = {"type": "number", "minimum": 0}
 
 
-def _schemas() -> dict[str, Any]:
+def _schemas() -> JsonObject:
     """The components' schemas; the request kinds' bodies among them."""
     return {
         "HistoryEntry": {
@@ -189,14 +189,14 @@ def _schemas() -> dict[str, Any]:
 IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}
 
 
-def _mutation(route: Route) -> dict[str, Any]:
+def _mutation(route: Route) -> JsonObject:
     """A request kind's route as an OpenAPI operation."""
     parameters = [ORDER_PARAM, *query_parameters(route.fields)]
     if route.body == BodyForm.CHANGES:
         parameters.append(IF_MATCH)
     if route.documents_idempotency_key:
         parameters.append(IDEMPOTENCY)
-    operation: dict[str, Any] = {"summary": route.summary, "parameters": parameters}
+    operation: JsonObject = {"summary": route.summary, "parameters": parameters}
     if route.body_schema:
         operation["requestBody"] = {
             "required": True,
@@ -206,18 +206,18 @@ def _mutation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def _mutations() -> dict[str, dict[str, Any]]:
-    paths: dict[str, dict[str, Any]] = {}
+def _mutations() -> dict[str, JsonObject]:
+    paths: dict[str, JsonObject] = {}
     for kind in REQUEST_KINDS.values():
         for route in routes_of(kind):
             paths.setdefault(BASE + route.path, {})[route.method.lower()] = _mutation(route)
     return paths
 
 
-def spec(served: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+def spec(served: Iterable[tuple[str, str, JsonObject]]) -> JsonObject:
     """The document: ``served``, the routes' own table (method, path, operation; the
     routes module's), with each request kind's routes, as they are registered when asked."""
-    paths: dict[str, dict[str, Any]] = {}
+    paths: dict[str, JsonObject] = {}
     for method, path, operation in served:
         paths.setdefault(path, {})[method.lower()] = operation
     for path, operations in _mutations().items():
@@ -260,7 +260,7 @@ def spec(served: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
 
 # --- the fixed routes' operations (http_api.routes pairs each with its path) ------------
 
-FIND_USER_ORDERS: dict[str, Any] = {
+FIND_USER_ORDERS: JsonObject = {
     "summary": "A user's orders, newest first (owner or admin)",
     "parameters": [
         {"name": "userId", "in": "path", "required": True, "schema": {"type": "string"}},
@@ -279,7 +279,7 @@ FIND_USER_ORDERS: dict[str, Any] = {
     },
 }
 
-ORDER_HISTORY: dict[str, Any] = {
+ORDER_HISTORY: JsonObject = {
     "summary": "Every command that reached the order, oldest first (owner or admin)",
     "parameters": [
         ORDER_PARAM,
@@ -297,7 +297,7 @@ ORDER_HISTORY: dict[str, Any] = {
     },
 }
 
-FIND_ORDER: dict[str, Any] = {
+FIND_ORDER: JsonObject = {
     "summary": "One order (owner or admin)",
     "parameters": [
         ORDER_PARAM,
@@ -316,7 +316,7 @@ FIND_ORDER: dict[str, Any] = {
     },
 }
 
-REQUEST_STATUS: dict[str, Any] = {
+REQUEST_STATUS: JsonObject = {
     "summary": "The outcome of a request: pending, applied (with the order) or rejected (with the reason)",
     "parameters": [{"name": "requestId", "in": "path", "required": True, "schema": {"type": "string"}}],
     "responses": {
@@ -326,19 +326,19 @@ REQUEST_STATUS: dict[str, Any] = {
     },
 }
 
-THIS_DOCUMENT: dict[str, Any] = {
+THIS_DOCUMENT: JsonObject = {
     "summary": "This document",
     "security": [],
     "responses": {"200": {"description": "OpenAPI 3.1"}},
 }
 
-SCHEMAS_INDEX: dict[str, Any] = {
+SCHEMAS_INDEX: JsonObject = {
     "summary": "Every Kafka topic with a JSON Schema, and where it is",
     "security": [],
     "responses": {"200": {"description": "topic name: the path of its schema"}},
 }
 
-TOPIC_SCHEMA: dict[str, Any] = {
+TOPIC_SCHEMA: JsonObject = {
     "summary": "A Kafka topic's JSON Schema (draft 2020-12), made from the code that parses or writes its messages",
     "security": [],
     "parameters": [{"name": "topic", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -351,32 +351,32 @@ TOPIC_SCHEMA: dict[str, Any] = {
     },
 }
 
-DOCS_PAGE: dict[str, Any] = {
+DOCS_PAGE: JsonObject = {
     "summary": "This document in Swagger UI (an HTML page)",
     "security": [],
     "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}},
 }
 
-DOCS_ASSET: dict[str, Any] = {
+DOCS_ASSET: JsonObject = {
     "summary": "A file the docs page loads (Swagger UI's script and style, served from here)",
     "security": [],
     "parameters": [{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
     "responses": {"200": {"description": "the file"}, **_problems(404)},
 }
 
-LIVE: dict[str, Any] = {
+LIVE: JsonObject = {
     "summary": "The process serves",
     "security": [],
     "responses": {"200": _json(_ref("Health"), "live")},
 }
 
-READY: dict[str, Any] = {
+READY: JsonObject = {
     "summary": "Kafka and Mongo are reachable",
     "security": [],
     "responses": {"200": _json(_ref("Health"), "ready"), "503": _json(_ref("Health"), "not ready")},
 }
 
-METRICS: dict[str, Any] = {
+METRICS: JsonObject = {
     "summary": "Prometheus metrics",
     "security": [],
     "responses": {"200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},

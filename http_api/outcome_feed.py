@@ -22,6 +22,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from http_api.wire import JsonObject
 from shared import tracing
 from shared.kafka_config import LONG_FETCH_WAIT_MS, KafkaConnection
 
@@ -38,7 +39,7 @@ class _Listener:
 
     wanted: Container[str]
     loop: asyncio.AbstractEventLoop
-    decided: Callable[[list[dict[str, Any]]], None]
+    decided: Callable[[list[JsonObject]], None]
 
 
 class KafkaOutcomeFeed:
@@ -57,7 +58,7 @@ class KafkaOutcomeFeed:
         self._positions: list[TopicPartition] = []  # where each partition was assigned, then read to
         self._thread: threading.Thread | None = None
 
-    async def start(self, wanted: Container[str], decided: Callable[[list[dict[str, Any]]], None]) -> None:
+    async def start(self, wanted: Container[str], decided: Callable[[list[JsonObject]], None]) -> None:
         """From now on, call ``decided`` (on this loop) with the events that decided wanted requests."""
         loop = asyncio.get_running_loop()
         consumer = await asyncio.to_thread(self._assigned_at_end)
@@ -156,7 +157,7 @@ def _received(msg: Any) -> None:
         tracing.tracer().start_span(f"receive {msg.topic()}", context=parent, kind=SpanKind.CONSUMER).end()
 
 
-def _request_event(value: bytes) -> dict[str, Any] | None:
+def _request_event(value: bytes) -> JsonObject | None:
     """An event that decided a request, with its ``requestId`` a str; None for
     anything else a producer may have written."""
     try:

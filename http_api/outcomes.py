@@ -19,13 +19,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Container
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from http_api.ports import OrderStore
+from http_api.wire import JsonObject
 from shared.domain import apply
 from shared.domain.events import Event, OrderUpdated, RequestRejected
+from shared.domain.model import Order
 from shared.schemas.event_codec import parse_event
-from shared.storage import order_from_doc, order_to_doc, read_record, record_id
+from shared.storage import RecordView, record_id
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +36,19 @@ class Decided(NamedTuple):
     """A request's outcome as its client is told it: applied, with the order at the
     request's revision or later, or rejected, with why."""
 
-    order: dict[str, Any] | None  # None only for a rejection
+    order: Order | None  # None only for a rejection
     reason: str | None = None  # None: applied
     detail: str = ""
 
     @classmethod
-    def of(cls, record: dict[str, Any] | None, order: dict[str, Any] | None) -> Decided | None:
+    def of(cls, record: RecordView | None, order: Order | None) -> Decided | None:
         """The outcome a reader may be shown: the record, once its order is stored too."""
-        if record is None or order is None or order["revision"] < record["seq"]:
+        if record is None or order is None or order.revision < record.revision:
             return None
-        stored = read_record(record)
-        return cls(order, stored.reason, stored.detail) if stored.rejected else cls(order)
+        return cls(order, record.reason, record.detail) if record.rejected else cls(order)
 
     @classmethod
-    def from_event(cls, payload: dict[str, Any], order_id: str, seen: dict[str, Any] | None) -> Decided | None:
+    def from_event(cls, payload: JsonObject, order_id: str, seen: Order | None) -> Decided | None:
         """The outcome the deciding event tells without a read, given ``seen``, the order
         as the request read it: None when only a read can tell it (a change came between,
         or the event is not one this service wrote: then it may raise)."""
@@ -60,11 +61,11 @@ class Decided(NamedTuple):
         # one: at the version before the event's, the flow held what the request read (its
         # revision aside, unshown). An update that changed nothing keeps the version it
         # found, which may be later than the one read.
-        if seen is None or event.version != seen["version"] + 1 or _changes_nothing(event):
+        if seen is None or event.version != seen.version + 1 or _changes_nothing(event):
             return None
-        doc = order_to_doc(apply(order_from_doc(seen), event))
-        del doc["revision"]  # the flow's may be further on: rejections between move it, unseen
-        return cls(doc)
+        # Its revision may be behind the flow's (rejections between move that on, unseen):
+        # shown, never cached (``RenderedOrders`` keeps only orders read from the store).
+        return cls(apply(seen, event))
 
 
 def _changes_nothing(event: Event) -> bool:
@@ -82,7 +83,7 @@ async def stored_outcome(store: OrderStore, order_id: str, request_id: str) -> D
 
 
 class OutcomeFeed(Protocol):
-    async def start(self, wanted: Container[str], decided: Callable[[list[dict[str, Any]]], None]) -> None:
+    async def start(self, wanted: Container[str], decided: Callable[[list[JsonObject]], None]) -> None:
         """From now on, call ``decided`` (on this loop) with the events (``order-events``
         payloads) that decided requests in ``wanted``."""
         ...
@@ -112,7 +113,7 @@ class _Waiting(NamedTuple):
     """A request's waiters: its order's id, the order as the first of them read it, and their futures."""
 
     order_id: str
-    seen: dict[str, Any] | None
+    seen: Order | None
     futures: list[asyncio.Future[Decided]]
 
 
@@ -138,7 +139,7 @@ class OutcomeWatcher:
         request_id: str,
         timeout: float,
         publish: Awaitable[None] | None = None,
-        seen: dict[str, Any] | None = None,
+        seen: Order | None = None,
     ) -> Decided | None:
         """Publish (so the waiter is in place before any outcome can come), then the
         outcome, or None when it did not come within ``timeout`` of the call. ``seen``:
@@ -169,7 +170,7 @@ class OutcomeWatcher:
             return None
         return found.get(request_id)
 
-    def decided(self, events: list[dict[str, Any]]) -> None:
+    def decided(self, events: list[JsonObject]) -> None:
         """The feed's news, on the loop: answer these events' waiters, from the event
         where it tells the outcome, else from the database, a batch at a time."""
         for event in events:
@@ -215,7 +216,7 @@ class OutcomeWatcher:
         orders, records = await self._store.orders_and_records({key: order_of[rid] for key, rid in keyed.items()})
         found = {}
         for key, record in records.items():
-            decided = Decided.of(record, orders.get(record["orderId"]))
+            decided = Decided.of(record, orders.get(record.order_id))
             if decided is not None:
                 found[keyed[key]] = decided
         return found

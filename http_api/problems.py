@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from bson.errors import InvalidDocument, InvalidStringData
+from bson.errors import InvalidDocument, InvalidStringData  # the errors, not documents: a 400, below
 from confluent_kafka import KafkaException
 from pymongo.errors import PyMongoError
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-Doc = dict[str, Any]
-FetchMany = Callable[[list[str]], Awaitable[dict[str, Doc]]]
+from shared.domain.model import Order
+
+FetchMany = Callable[[list[str]], Awaitable[dict[str, Order]]]
 
 
 class ReadBatches:
@@ -24,12 +24,12 @@ class ReadBatches:
         self._fetch_many = fetch_many
         self._max_in_flight = max_in_flight
         self._in_flight = 0
-        self._gathered: dict[str, list[asyncio.Future[Doc | None]]] = {}
+        self._gathered: dict[str, list[asyncio.Future[Order | None]]] = {}
         self._send_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def get(self, order_id: str) -> Doc | None:
-        future: asyncio.Future[Doc | None] = asyncio.get_running_loop().create_future()
+    async def get(self, order_id: str) -> Order | None:
+        future: asyncio.Future[Order | None] = asyncio.get_running_loop().create_future()
         self._gathered.setdefault(order_id, []).append(future)
         self._schedule_send()
         return await future
@@ -50,7 +50,7 @@ class ReadBatches:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, batch: dict[str, list[asyncio.Future[Doc | None]]]) -> None:
+    async def _answer(self, batch: dict[str, list[asyncio.Future[Order | None]]]) -> None:
         try:
             found = await self._fetch_many(list(batch))
         except asyncio.CancelledError:
@@ -70,7 +70,7 @@ class ReadBatches:
                 self._schedule_send()
 
 
-def _each(batch: dict[str, list[asyncio.Future[Doc | None]]], settle: Callable[[asyncio.Future], object]) -> None:
+def _each(batch: dict[str, list[asyncio.Future[Order | None]]], settle: Callable[[asyncio.Future], object]) -> None:
     for futures in batch.values():
         for future in futures:
             if not future.done():

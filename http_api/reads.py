@@ -18,7 +18,8 @@ from http_api.views import (
     payment_entry,
     storable_text,
 )
-from shared.domain.model import Status
+from http_api.wire import JsonObject
+from shared.domain.model import Order, Status
 from shared.schemas.inputs import MAX_ID
 from shared.schemas.requests import order_of_request
 
@@ -30,18 +31,18 @@ REQUEST_STATUS_ROUTE = "request-status"  # the route a 202 names in its Location
 async def find_order(request: web.Request) -> web.Response:
     """The order, with its version as ``ETag``; 304 when ``If-None-Match`` has it."""
     who = actor_of(request)
-    doc = await visible_order(request, who, order_id_of(request))
-    tag = etag(doc)
+    order = await visible_order(request, who, order_id_of(request))
+    tag = etag(order)
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return web.Response(status=304, headers={"ETag": tag})
-    body = request.app[keys.RENDERED].body(doc)
+    body = request.app[keys.RENDERED].body(order)
     return web.Response(body=body, content_type="application/json", headers={"ETag": tag})
 
 
-def etag(doc: dict) -> str:
+def etag(order: Order) -> str:
     """An order's version (what ``If-Match`` on PATCH takes): every change the API
     shows moves it on."""
-    return f'"{doc["version"]}"'
+    return f'"{order.version}"'
 
 
 def _matches(if_none_match: str, tag: str) -> bool:
@@ -68,10 +69,10 @@ async def find_user_orders(request: web.Request) -> web.Response:
             after = decode_cursor(request.query["cursor"])
         except ValueError as exc:
             raise Problem(400, str(exc), invalidParams=[{"name": "cursor"}]) from exc
-    docs = await request.app[keys.STORE].find_by_user(user_id, status, after, limit + 1)
-    more = len(docs) > limit
-    cursor = encode_cursor(docs[limit - 1]) if more else ""
-    return _page(request, [order_view(d) for d in docs[:limit]], cursor, more)
+    orders = await request.app[keys.STORE].find_by_user(user_id, status, after, limit + 1)
+    more = len(orders) > limit
+    cursor = encode_cursor(orders[limit - 1]) if more else ""
+    return _page(request, [order_view(o) for o in orders[:limit]], cursor, more)
 
 
 async def order_history(request: web.Request) -> web.Response:
@@ -118,22 +119,22 @@ async def request_status(request: web.Request) -> web.Response:
     order_id = order_of_request(request_id)
     if order_id is None:
         raise Problem(400, "not a request id of this API", invalidParams=[{"name": "requestId"}])
-    doc = await visible_order(request, who, order_id)
+    order = await visible_order(request, who, order_id)
     decided = await stored_outcome(request.app[keys.STORE], order_id, request_id)
-    return web.json_response(request_outcome(request_id, decided, doc))
+    return web.json_response(request_outcome(request_id, decided, order))
 
 
-def request_outcome(request_id: str, decided: Decided | None, doc: dict) -> dict:
-    """``doc``: the order as the route read it, shown when ``decided`` has none newer."""
+def request_outcome(request_id: str, decided: Decided | None, order: Order) -> JsonObject:
+    """``order``: as the route read it, shown when ``decided`` has none newer."""
     if decided is None:
-        return {"requestId": request_id, "orderId": doc["_id"], "status": "pending"}
+        return {"requestId": request_id, "orderId": order.id, "status": "pending"}
     if decided.reason is not None:
         return {
             "requestId": request_id,
-            "orderId": doc["_id"],
+            "orderId": order.id,
             "status": "rejected",
             "reason": decided.reason,
             "detail": decided.detail,
         }
-    newest = decided.order if decided.order is not None else doc
-    return {"requestId": request_id, "orderId": doc["_id"], "status": "applied", "order": order_view(newest)}
+    newest = decided.order if decided.order is not None else order
+    return {"requestId": request_id, "orderId": order.id, "status": "applied", "order": order_view(newest)}

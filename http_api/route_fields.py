@@ -15,6 +15,7 @@ from multidict import MultiMapping
 
 from http_api.problems import Problem
 from http_api.served_fields import Field, RouteFields
+from http_api.wire import JsonObject
 
 DIGITS = re.compile(r"^[0-9]{1,12}$", re.ASCII)
 
@@ -70,14 +71,14 @@ def _from_query(field: Field, raw: str) -> Any:
     return raw
 
 
-def parse_query(route: RouteFields, query: MultiMapping[str]) -> dict[str, Any]:
+def parse_query(route: RouteFields, query: MultiMapping[str]) -> JsonObject:
     """The route's query parameters, checked; absent optional ones are left out."""
     known = {f.name for f in route.query}
     _unknown(sorted(set(query) - known), "query parameters")
     repeated = sorted(name for name in known if len(query.getall(name, [])) > 1)
     if repeated:
         raise _bad(repeated[0], "given more than once")
-    values: dict[str, Any] = {}
+    values: JsonObject = {}
     for field in route.query:
         raw = query.get(field.name)
         if raw is None:
@@ -88,11 +89,11 @@ def parse_query(route: RouteFields, query: MultiMapping[str]) -> dict[str, Any]:
     return values
 
 
-def parse_body(route: RouteFields, body: dict[str, Any]) -> dict[str, Any]:
+def parse_body(route: RouteFields, body: JsonObject) -> JsonObject:
     """The route's body fields, checked: every required one present, nothing else."""
     fields = route.body or ()
     _unknown(sorted(set(body) - {f.name for f in fields}), "fields")
-    values: dict[str, Any] = {}
+    values: JsonObject = {}
     for field in fields:
         if field.name not in body and not field.required:
             continue
@@ -100,11 +101,11 @@ def parse_body(route: RouteFields, body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def query_parameters(route: RouteFields) -> list[dict[str, Any]]:
+def query_parameters(route: RouteFields) -> list[JsonObject]:
     """The route's query parameters as OpenAPI parameter objects."""
     params = []
     for field in route.query:
-        param: dict[str, Any] = {"name": field.name, "in": "query", "schema": field.schema}
+        param: JsonObject = {"name": field.name, "in": "query", "schema": field.schema}
         if field.required:
             param["required"] = True
         if field.description:
@@ -113,7 +114,7 @@ def query_parameters(route: RouteFields) -> list[dict[str, Any]]:
     return params
 
 
-def body_schema(route: RouteFields) -> dict[str, Any]:
+def body_schema(route: RouteFields) -> JsonObject:
     """The route's JSON body as an OpenAPI schema."""
     fields = route.body or ()
     return {

@@ -5,13 +5,14 @@ the table the router is (``openapi.spec``); the mutating routes are each request
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from http_api import docs_page, health, mutations, openapi, reads, topic_contracts
 from http_api.served_kinds import BASE, routes_of
+from http_api.wire import JsonObject
 from shared.schemas.request_kinds import REQUEST_KINDS
 
 
@@ -19,11 +20,11 @@ class Served(NamedTuple):
     method: str
     path: str
     handler: Handler
-    operation: dict[str, Any]
+    operation: JsonObject
     name: str | None = None
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document() -> JsonObject:
     """The OpenAPI document of every route, made from this table when asked."""
     return openapi.spec((r.method, r.path, r.operation) for r in FIXED)
 

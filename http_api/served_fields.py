@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from http_api.wire import JsonObject
 from shared.schemas.inputs import MAX_ID, MAX_QUANTITY
 
 MAX_TIMEOUT = 30.0
@@ -18,7 +18,7 @@ class Field:
     """One named value of a request: its JSON schema says its type and bounds."""
 
     name: str
-    schema: dict[str, Any]
+    schema: JsonObject
     required: bool = True
     description: str | None = None
 

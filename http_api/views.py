@@ -1,39 +1,39 @@
-"""Orders as the API shows them: the stored field names with ``_id``, money as numbers."""
+"""Orders and their histories as the API shows them: the stored field names with
+``_id``, money as numbers."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
 from typing import Any
 
-from bson.decimal128 import Decimal128
-
+from http_api.wire import JsonObject
 from shared.domain.deciding import created_event_id
+from shared.domain.model import Order
 from shared.money import json_number
 from shared.schemas.inputs import MAX_ID, encodable
-from shared.storage import INTERNAL_FIELDS, RecordView, cents, order_from_doc, read_record
+from shared.storage import RecordView, order_fields
 from shared.timefmt import iso
 
 
-def order_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in doc.items() if k not in INTERNAL_FIELDS}
+def order_view(order: Order) -> JsonObject:
+    return order_fields(order, json_number)
 
 
 class RenderedOrders:
     """Orders as JSON bodies, kept by (id, revision): only the flow writes orders,
     one document per revision, so a revision's body never changes. Reading the
-    document stays (that is what keeps reads fresh); rendering it is skipped."""
+    order stays (that is what keeps reads fresh); rendering it is skipped."""
 
     def __init__(self, size: int = 4_096):
         self._size = size
         self._bodies: dict[tuple[str, int], bytes] = {}
 
-    def body(self, doc: dict[str, Any]) -> bytes:
-        key = (doc["_id"], doc["revision"])
+    def body(self, order: Order) -> bytes:
+        key = (order.id, order.revision)
         body = self._bodies.get(key)
         if body is None:
-            body = json.dumps(order_view(doc)).encode()
+            body = json.dumps(order_view(order)).encode()
             if len(self._bodies) >= self._size:
                 del self._bodies[next(iter(self._bodies))]  # the oldest
             self._bodies[key] = body
@@ -45,12 +45,12 @@ HISTORY_FIELDS = ("requestId", "kind", "requestedBy", "requestedAt", "status", "
                   "revision", "charged", "refunded", "stock")  # fmt: skip
 
 
-def payment_entry(doc: dict[str, Any]) -> dict[str, Any]:
+def payment_entry(order: Order) -> JsonObject:
     """The first entry of an order's history, its payment, told by the order itself."""
-    order = order_from_doc(doc)
     payment = RecordView(
+        order_id=order.id,
         request_id=order.payment_id,
-        kind="payment",
+        label="payment",
         requested_by=None,
         requested_at=iso(order.created_at),
         rejected=False,
@@ -62,40 +62,28 @@ def payment_entry(doc: dict[str, Any]) -> dict[str, Any]:
         revision=1,
         charged=order.total_price,
         refunded=0,
-        stock=[{"productId": line.product_id, "delta": -line.quantity} for line in order.lines],
+        stock=tuple((line.product_id, -line.quantity) for line in order.lines),
     )
-    return _entry(payment)
+    return history_entry(payment)
 
 
-def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
+def history_entry(record: RecordView) -> JsonObject:
     """One request that reached an order, as ``GET /:orderId/history`` shows it."""
-    return _entry(read_record(doc))
-
-
-def _entry(record: RecordView) -> dict[str, Any]:
-    values = (record.request_id, record.kind, record.requested_by, record.requested_at,
+    actor = record.requested_by
+    requested_by = None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)}
+    stock = [{"productId": product, "delta": delta} for product, delta in record.stock]
+    values = (record.request_id, record.label, requested_by, record.requested_at,
               "rejected" if record.rejected else "applied", record.event_type, record.event_id, record.version,
-              record.revision, json_number(record.charged), json_number(record.refunded), record.stock)  # fmt: skip
+              record.revision, json_number(record.charged), json_number(record.refunded), stock)  # fmt: skip
     entry = dict(zip(HISTORY_FIELDS, values, strict=True))
     if record.rejected:
         entry.update(reason=record.reason, detail=record.detail)
     return entry
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal128):
-        return json_number(cents(value))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def encode_cursor(doc: dict[str, Any]) -> str:
-    return _encode([doc["createdAt"], doc["_id"]])
+def encode_cursor(order: Order) -> str:
+    """Where a page of a user's orders ends: the last one's creation time (as stored) and id."""
+    return _encode([iso(order.created_at), order.id])
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
@@ -106,7 +94,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return value[0], value[1]
 
 
-def encode_history_cursor(entry: dict[str, Any]) -> str:
+def encode_history_cursor(entry: JsonObject) -> str:
     return _encode({"seq": entry["revision"]})
 
 

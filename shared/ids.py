@@ -16,9 +16,9 @@ def order_id_for_payment(payment_id: str) -> str:
     return hashlib.sha256(f"order:{payment_id}".encode()).hexdigest()[:24]
 
 
-def event_id(key: str, kind: str, index: int | None = None) -> str:
-    """``uuid.uuid5`` of "key/kind" (or "key/kind/index"), without building UUID objects."""
+def event_id(key: str, purpose: str, index: int | None = None) -> str:
+    """``uuid.uuid5`` of "key/purpose" (or "key/purpose/index"), without building UUID objects."""
     hashed = _NAMESPACE_HASH.copy()
-    hashed.update((f"{key}/{kind}" if index is None else f"{key}/{kind}/{index}").encode())
+    hashed.update((f"{key}/{purpose}" if index is None else f"{key}/{purpose}/{index}").encode())
     h = hashed.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from shared.domain import handle
-from shared.domain.commands import AcceptPayment, Command
+from shared.domain.commands import Command, request_of
 from shared.domain.events import Event, OrderCreated, RequestRejected
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
@@ -18,7 +18,7 @@ from shared.schemas.outputs import OutMessage
 from shared.schemas.request_kinds import record_label
 from shared.storage import Recorded, order_to_doc, record_doc
 
-Counted = tuple[tuple[str, str], ...]  # (kind, outcome) of each command a step decided
+Counted = tuple[tuple[str, str], ...]  # (record label, outcome) of each command a step decided
 
 
 class Step(NamedTuple):
@@ -41,11 +41,12 @@ def step(order: Order | None, command: Command, recorded: Event | None, policy: 
     made: Counted = tuple(("payment", "applied") for e in events if isinstance(e, OrderCreated))
     if after is order or after is None:  # nothing decided now changed an order
         return Step(after, events, None, None, made)
-    if isinstance(command, AcceptPayment):  # its order is its record (and its history's first entry)
+    request = request_of(command)
+    if request is None:  # a payment: its order is its record (and its history's first entry)
         return Step(after, events, order_to_doc(after), None, made)
     status = "rejected" if isinstance(events[0], RequestRejected) else "applied"
-    decided = (record_label(command), status)
-    return Step(after, events, order_to_doc(after), record_doc(command, events[0], after), (*made, decided))
+    decided = (record_label(request), status)
+    return Step(after, events, order_to_doc(after), record_doc(request, events[0], after), (*made, decided))
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Writes:
     messages: list[OutMessage]
     records: tuple[dict[str, Any], ...] = ()
     trace: tuple[tuple[str, bytes], ...] = ()  # the decide span's traceparent, when tracing is on
-    counted: Counted = ()  # the step's (kind, outcome)s
+    counted: Counted = ()  # the step's (record label, outcome)s
     dead: tuple[tuple[str, str], ...] = ()  # (reason, source topic) of each dead letter
 
     @classmethod

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from shared.domain.model import Actor, Line, Status
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 class AcceptPayment(NamedTuple):
@@ -61,7 +64,40 @@ class RejectInvalid(NamedTuple):
     order_id: str
     error: str
     at: datetime
+    requested_by: Actor | None = None  # not read: its content may not be
+    seen_version: int | None = None
 
 
-Request = RefundOrder | RefundProduct | UpdateOrder | RejectInvalid
+class Request(Protocol):
+    """What every command but a payment carries, whatever its kind (the registry,
+    ``shared.schemas.request_kinds``, may add kinds): an id, so its decision is
+    recorded and repeated; who asked; and the order's version they saw."""
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def requested_by(self) -> Actor | None: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def seen_version(self) -> int | None: ...
+
+
 Command = AcceptPayment | Request
+
+
+def is_payment(command: Command) -> TypeIs[AcceptPayment]:
+    """The one answer to "payment or request?": a payment makes its order, which is its
+    record; every other command is a ``Request``."""
+    return isinstance(command, AcceptPayment)
+
+
+def request_of(command: Command) -> Request | None:
+    """``command`` as a request; None for a payment."""
+    return None if is_payment(command) else command

@@ -14,6 +14,7 @@ from shared.domain.commands import (
     RejectInvalid,
     Request,
     UpdateOrder,
+    is_payment,
 )
 from shared.domain.events import (
     Event,
@@ -30,7 +31,7 @@ from shared.ids import event_id
 
 
 def decide(order: Order | None, command: Command, policy: Policy = NO_POLICY) -> list[Event]:
-    if isinstance(command, AcceptPayment):
+    if is_payment(command):
         return [_decide_payment(order, command)]
     if isinstance(command, RejectInvalid):
         return [_reject(order, command, Reason.INVALID_REQUEST, command.error)]

@@ -10,7 +10,7 @@ and hands to ``handle``: it is repeated, with the same ids, and changes nothing.
 from __future__ import annotations
 
 from shared.domain.applying import apply_all
-from shared.domain.commands import AcceptPayment, Command
+from shared.domain.commands import Command, request_of
 from shared.domain.deciding import decide
 from shared.domain.events import Event, RequestRejected
 from shared.domain.model import Order, is_frozen
@@ -37,10 +37,10 @@ def _needs_no_record(order: Order, command: Command) -> bool:
     times grows nothing. Someone may wait on it when its requester saw the order before
     it froze (``seen_version`` below the frozen version: the API's requests, made while
     it could still change, a few in flight at most); those are recorded as any other."""
-    if not is_frozen(order) or isinstance(command, AcceptPayment):
+    request = request_of(command)
+    if request is None or not is_frozen(order):
         return False
-    seen = getattr(command, "seen_version", None)
-    return seen is None or seen >= order.version
+    return request.seen_version is None or request.seen_version >= order.version
 
 
 def final_rejection(order: Order, command: Command) -> RequestRejected | None:

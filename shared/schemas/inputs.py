@@ -265,9 +265,9 @@ def parse_refund(body: dict[str, Any], fallback_at: datetime | None) -> RefundOr
     at = request_time(body, fallback_at)
     actor = REFUND.read(body, "requestedBy")
     reason = REFUND.read(body, "reason")
-    kind = REFUND.read(body, "kind")
+    scope = REFUND.read(body, "kind")  # the whole order, or one product
     seen = REFUND.read(body, "seenVersion")
-    if kind == "order":
+    if scope == "order":
         return RefundOrder(request_id, order_id, actor, at, reason, seen)
     return RefundProduct(
         request_id=request_id,

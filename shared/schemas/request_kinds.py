@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.commands import Command, RefundOrder, RefundProduct, RejectInvalid, UpdateOrder
+from shared.domain.commands import Command, RefundOrder, RefundProduct, RejectInvalid, Request, UpdateOrder
 from shared.schemas import inputs
 from shared.schemas.contract import Shape
 from shared.schemas.inputs import parse_refund, parse_update
@@ -65,7 +65,7 @@ REQUEST_KINDS: dict[str, RequestKind] = {kind.topic.kind: kind for kind in (REFU
 INVALID_LABEL = "invalid"  # the record of a request whose content was invalid (RejectInvalid)
 
 
-def record_label(command: Command) -> str:
+def record_label(command: Request) -> str:
     if isinstance(command, RejectInvalid):
         return INVALID_LABEL
     for kind in REQUEST_KINDS.values():

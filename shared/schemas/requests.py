@@ -36,10 +36,10 @@ def order_of_request(rid: str) -> str | None:
     return match.group(1) if match else None
 
 
-def body_fingerprint(kind: str, order_id: str, fields: dict[str, Any]) -> str:
+def body_fingerprint(label: str, order_id: str, fields: dict[str, Any]) -> str:
     """Tells a retry (same fingerprint) from another request reusing its key: the same
     fields, however their keys are ordered at any depth (JSON with sorted keys)."""
-    canonical = json.dumps([str(kind), order_id, fields], sort_keys=True, default=repr)
+    canonical = json.dumps([str(label), order_id, fields], sort_keys=True, default=repr)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

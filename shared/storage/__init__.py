@@ -30,11 +30,13 @@ from shared.storage.idempotency_keys import (
 from shared.storage.indexes import INDEXES
 from shared.storage.orders import (
     CLIENT_READ,
+    CLIENT_READ_WITH_LATEST,
     COLLECTION,
     INTERNAL_FIELDS,
     PENDING,
     merged_history,
     missing_records,
+    order_fields,
     order_from_doc,
     order_to_doc,
     orders_to_write,
@@ -53,6 +55,7 @@ from shared.storage.records import (
 
 __all__ = [
     "CLIENT_READ",
+    "CLIENT_READ_WITH_LATEST",
     "COLLECTION",
     "INDEXES",
     "INTERNAL_FIELDS",
@@ -73,6 +76,7 @@ __all__ = [
     "merged_history",
     "missing_records",
     "money",
+    "order_fields",
     "order_from_doc",
     "order_to_doc",
     "orders_to_write",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from shared.domain.model import Line, Order, Origin, Status
@@ -13,30 +13,40 @@ COLLECTION = "orders"
 PENDING = "pending"  # in an order's document: the records of its latest write
 # Stored for the flow's own use, never shown to a client.
 INTERNAL_FIELDS = frozenset({"origin", "revision", PENDING})
-# What a read for a client leaves out: the internal fields but ``revision``, which names the write it saw.
+# What the API reads of an order: all but the internal fields, except ``revision``, which
+# names the write it saw (so its ``Order.origin`` is None: the flow's alone).
 CLIENT_READ = {name: 0 for name in sorted(INTERNAL_FIELDS - {"revision"})}
+# The same, with the records of the order's latest write (``split_latest_write``).
+CLIENT_READ_WITH_LATEST = {name: 0 for name in sorted(INTERNAL_FIELDS - {"revision", PENDING})}
 
 
 def order_to_doc(order: Order) -> dict[str, Any]:
+    doc = order_fields(order, money)
+    doc["revision"] = order.revision
+    doc["origin"] = _origin_doc(order.origin)
+    return doc
+
+
+def order_fields(order: Order, amount: Callable[[int], Any]) -> dict[str, Any]:
+    """The order's document without the internal fields, money written by ``amount``
+    (Decimal128 to store it; a JSON number to show it, ``http_api.views``)."""
     return {
         "_id": order.id,
         "userId": order.user_id,
         "checkoutId": order.checkout_id,
         "basketId": order.basket_id,
         "paymentId": order.payment_id,
-        "products": [_line_doc(line) for line in order.lines],
+        "products": [_line_doc(line, amount) for line in order.lines],
         "address": order.address,
         "isGift": order.is_gift,
         "status": str(order.status),
-        "totalPrice": money(order.total_price),
+        "totalPrice": amount(order.total_price),
         "refunded": order.refunded,
-        "refundedAmount": money(order.refunded_amount),
+        "refundedAmount": amount(order.refunded_amount),
         "cardNumber": order.card_number,
         "version": order.version,
-        "revision": order.revision,
         "createdAt": iso(order.created_at),
         "updatedAt": iso(order.updated_at),
-        "origin": _origin_doc(order.origin),
     }
 
 
@@ -72,11 +82,11 @@ def _origin_from_doc(doc: dict[str, Any] | None) -> Origin | None:
     return None if doc is None else Origin(doc["address"], doc["isGift"], Status(doc["status"]))
 
 
-def _line_doc(line: Line) -> dict[str, Any]:
+def _line_doc(line: Line, amount: Callable[[int], Any]) -> dict[str, Any]:
     return {
         "productId": line.product_id,
         "quantity": line.quantity,
-        "price": money(line.price),
+        "price": amount(line.price),
         "isRefunded": line.remaining == 0,
         "refundedQuantity": line.refunded_quantity,
         "sellerId": line.seller_id,

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from shared.domain.commands import Request
 from shared.domain.effects import charged, refunded, stock_changes
 from shared.domain.events import Event, RequestRejected
-from shared.domain.model import Order
+from shared.domain.model import Actor, Order
 from shared.schemas.event_codec import event_payload, legacy_event, parse_event
 from shared.schemas.request_kinds import record_label
 from shared.storage.common import cents, money
@@ -31,7 +31,7 @@ def record_id(order_id: str, request_id: str) -> str:
 
 def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
     """The record of ``command``, decided as ``event``, which left ``order``."""
-    actor = getattr(command, "requested_by", None)
+    actor = command.requested_by
     rejected = event if isinstance(event, RequestRejected) else None
     return {
         "_id": record_id(order.id, command.request_id),
@@ -53,11 +53,13 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
 
 
 class RecordView(NamedTuple):
-    """A stored request record as its readers (the API's outcomes and history) need it."""
+    """A stored request record as its readers (the API's outcomes and history, the
+    flow's log) need it."""
 
+    order_id: str
     request_id: str
-    kind: str
-    requested_by: dict[str, Any] | None
+    label: str  # its request kind's (stored as ``kind``)
+    requested_by: Actor | None  # None: a trusted service
     requested_at: str
     rejected: bool
     reason: str | None
@@ -68,15 +70,16 @@ class RecordView(NamedTuple):
     revision: int
     charged: int  # cents
     refunded: int  # cents
-    stock: list[dict[str, Any]]
-    order_id: str = ""
+    stock: tuple[tuple[str, int], ...]  # (product id, quantity's change)
 
 
 def read_record(doc: dict[str, Any]) -> RecordView:
+    actor = doc["requestedBy"]
     return RecordView(
+        order_id=doc["orderId"],
         request_id=doc["requestId"],
-        kind=doc["kind"],
-        requested_by=doc["requestedBy"],
+        label=doc["kind"],
+        requested_by=None if actor is None else Actor(actor["userId"], tuple(actor["roles"])),
         requested_at=doc["requestedAt"],
         rejected=doc["status"] == "rejected",
         reason=doc["reason"],
@@ -87,8 +90,7 @@ def read_record(doc: dict[str, Any]) -> RecordView:
         revision=doc["seq"],
         charged=cents(doc["charged"]),
         refunded=cents(doc["refunded"]),
-        stock=doc["stock"],
-        order_id=doc["orderId"],
+        stock=tuple((s["productId"], s["delta"]) for s in doc["stock"]),
     )
 
 

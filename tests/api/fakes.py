@@ -12,18 +12,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from http_api.ports import TooManyKeys
+from shared.domain.model import Order
 from shared.schemas.event_codec import event_payload
 from shared.schemas.messages import parse_message
 from shared.step import step
 from shared.storage import (
     CLIENT_READ,
+    RecordView,
     key_doc,
     order_from_doc,
+    read_record,
     record_id,
     recorded_from_doc,
     seconds_to_next_day,
 )
 from shared.topics import Topic, Topics
+
+
+def _client_read(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in CLIENT_READ}
 
 
 class FakeStore:
@@ -34,29 +41,31 @@ class FakeStore:
         self.new_keys: dict[str, int] = {}  # by user
         self.up = True
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
-        doc = self.docs.get(order_id)
-        return None if doc is None else {k: v for k, v in doc.items() if k not in CLIENT_READ}
+    async def get(self, order_id: str) -> Order | None:
+        return (await self.get_many([order_id])).get(order_id)
 
-    async def records(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {i: self.records_by_id[i] for i in record_ids if i in self.records_by_id}
+    async def records(self, record_ids: list[str]) -> dict[str, RecordView]:
+        return {i: read_record(self.records_by_id[i]) for i in record_ids if i in self.records_by_id}
 
-    async def history(self, order_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    async def history(self, order_id: str, after_seq: int, limit: int) -> list[RecordView]:
         mine = [r for r in self.records_by_id.values() if r["orderId"] == order_id and r["seq"] > after_seq]
-        return sorted(mine, key=lambda r: r["seq"])[:limit]
+        return [read_record(r) for r in sorted(mine, key=lambda r: r["seq"])[:limit]]
 
-    async def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {i: self.docs[i] for i in order_ids if i in self.docs}
+    async def get_many(self, order_ids: list[str]) -> dict[str, Order]:
+        """Read as the Mongo store reads them: without the fields ``CLIENT_READ`` leaves out."""
+        return {i: order_from_doc(_client_read(self.docs[i])) for i in order_ids if i in self.docs}
 
-    async def orders_and_records(self, wanted: dict[str, str]) -> tuple[dict, dict]:
+    async def orders_and_records(self, wanted: dict[str, str]) -> tuple[dict[str, Order], dict[str, RecordView]]:
         return await self.get_many(sorted(set(wanted.values()))), await self.records(list(wanted))
 
-    async def find_by_user(self, user_id, status, after, limit):
+    async def find_by_user(
+        self, user_id: str, status: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[Order]:
         docs = [d for d in self.docs.values() if d["userId"] == user_id and (status is None or d["status"] == status)]
         docs.sort(key=lambda d: (d["createdAt"], d["_id"]), reverse=True)
         if after is not None:
             docs = [d for d in docs if (d["createdAt"], d["_id"]) < after]
-        return docs[:limit]
+        return [order_from_doc(_client_read(d)) for d in docs[:limit]]
 
     async def claim_key(
         self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int

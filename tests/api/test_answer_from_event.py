@@ -10,15 +10,16 @@ from hypothesis import strategies as st
 from http_api.mutations import respond
 from http_api.outcomes import Decided
 from http_api.views import order_view
+from shared.domain.model import Order
 from shared.schemas.event_codec import event_payload
 from shared.step import step
-from shared.storage import CLIENT_READ
+from shared.storage import CLIENT_READ, order_from_doc, read_record
 from tests.unit.builders import ORDER_ID, pay, refund_some
 from tests.unit.test_properties import commands, one_request_per_id, payments
 
 
-def as_the_api_reads(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in CLIENT_READ}
+def as_the_api_reads(doc: dict) -> Order:
+    return order_from_doc({k: v for k, v in doc.items() if k not in CLIENT_READ})
 
 
 def history(payment, cmds) -> list[tuple[dict | None, dict, dict | None, dict | None]]:
@@ -49,7 +50,7 @@ def test_an_outcome_told_by_its_event_answers_as_its_stored_outcome(payment, cmd
         told = Decided.from_event(event, ORDER_ID, seen)
         if told is None:
             continue
-        stored = Decided.of(record, as_the_api_reads(after))
+        stored = Decided.of(read_record(record), as_the_api_reads(after))
         assert (told.reason, told.detail) == (stored.reason, stored.detail)
         if told.reason is None:
             assert order_view(told.order) == order_view(stored.order)

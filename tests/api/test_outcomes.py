@@ -11,6 +11,7 @@ from http_api.outcomes import OutcomeWatcher
 from http_api.views import order_view
 from shared.domain import handle
 from shared.domain.events import Reason
+from shared.domain.model import Order
 from shared.schemas.event_codec import event_payload
 from shared.storage import order_to_doc, record_doc, record_id
 from tests.api.fakes import FakeFeed, FakeStore
@@ -27,13 +28,13 @@ class CountingStore(FakeStore):
         return await super().records(record_ids)
 
 
-def decide(store: FakeStore, request_id: str, product: str = "apple") -> tuple[dict, dict]:
+def decide(store: FakeStore, request_id: str, product: str = "apple") -> tuple[Order, dict]:
     """What the flow does: store the order, then the record (then publish, which the feed
     tells). The order as it was before, and the event's payload."""
-    order, _ = handle(None, pay())
-    before = order_to_doc(order)
+    before, _ = handle(None, pay())
+    assert before is not None
     command = refund_some(request_id, product, 1)
-    order, (event,) = handle(order, command)
+    order, (event,) = handle(before, command)
     store.docs[order.id] = order_to_doc(order)
     store.records_by_id[record_id(order.id, request_id)] = record_doc(command, event, order)
     return before, event_payload(event, order)
@@ -55,7 +56,7 @@ async def test_a_waiter_is_answered_when_the_feed_tells_its_request():
     decided = await watcher.wait(ORDER_ID, "r1", 5, publish())
     assert decided is not None
     assert decided.reason is None, "a refund of one apple of three is applied"
-    assert decided.order["version"] == 2
+    assert decided.order.version == 2
 
 
 async def test_the_store_is_asked_only_about_requests_the_feed_told():
@@ -94,14 +95,14 @@ async def test_a_change_to_the_version_the_request_read_is_answered_from_the_eve
     decided = await watcher.wait(ORDER_ID, "r1", 5, publish(), seen)
     assert decided is not None and decided.order is not None
     assert store.asked == [], "the event told the outcome: nothing is read"
-    assert order_view(decided.order) == order_view(store.docs[ORDER_ID])
+    assert order_view(decided.order) == order_view(await store.get(ORDER_ID))
 
 
 async def test_a_change_after_another_change_is_read_from_the_database():
     store = CountingStore()
     watcher, feed = await watching(store)
     seen, event = decide(store, "r1")
-    older = {**seen, "version": seen["version"] - 1}  # read before a change that came between
+    older = seen._replace(version=seen.version - 1)  # read before a change that came between
 
     async def publish() -> None:
         feed.tell(event)
@@ -109,7 +110,7 @@ async def test_a_change_after_another_change_is_read_from_the_database():
     decided = await watcher.wait(ORDER_ID, "r1", 5, publish(), older)
     assert decided is not None and decided.order is not None
     assert store.asked == [[record_id(ORDER_ID, "r1")]]
-    assert decided.order is store.docs[ORDER_ID]
+    assert decided.order == await store.get(ORDER_ID)
 
 
 async def test_a_rejection_is_answered_from_the_event_alone():

@@ -119,7 +119,7 @@ async def test_the_api_finds_a_record_in_its_orders_latest_write_before_it_is_st
         found_orders, found_records = await store.orders_and_records({records[1]["_id"]: order.id})
     finally:
         await store.close()
-    assert found_records[records[1]["_id"]]["requestId"] == records[1]["requestId"]
+    assert found_records[records[1]["_id"]].request_id == records[1]["requestId"]
     assert PENDING not in found_orders[order.id]
 
 
@@ -135,4 +135,4 @@ async def test_the_api_reads_records_older_than_the_latest_write_by_id(mongo_uri
     finally:
         await store.close()
     assert list(found_records) == [records[1]["_id"]]
-    assert found_orders[order.id]["revision"] == later.revision
+    assert found_orders[order.id].revision == later.revision
