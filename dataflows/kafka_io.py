@@ -27,7 +27,7 @@ from dataflows.resume import (
     mismatch,
     mismatch_error,
 )
-from shared.faults import fault_point
+from shared.faults import NO_FAULTS, FaultPoints
 from shared.kafka_config import KafkaConnection
 from shared.schemas.outputs import OutMessage
 
@@ -47,6 +47,7 @@ def kafka_source(
     idle_poll_ms: float,
     idle_poll_most_ms: float = 0,
     group_id: str | None = None,
+    faults: FaultPoints = NO_FAULTS,
 ) -> KafkaSource:
     # Errors come into the flow (raise_on_errors=False) and go to the dead-letter topic.
     # The fetch wait costs no latency where the broker answers a fetch when data arrives
@@ -71,6 +72,7 @@ def kafka_source(
         idle_poll_most=timedelta(milliseconds=idle_poll_most_ms),
         kafka=kafka,
         group_id=group_id,
+        faults=faults,
     )
 
 
@@ -97,10 +99,12 @@ class PromptKafkaSource(KafkaSource):
         idle_poll_most: timedelta = timedelta(0),
         facts: PartitionFacts | None = None,
         group_id: str | None = None,
+        faults: FaultPoints = NO_FAULTS,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self._group_id = group_id
+        self._faults = faults
         self._kafka = kafka
         self._idle_poll = idle_poll
         self._idle_poll_most = idle_poll_most
@@ -122,7 +126,7 @@ class PromptKafkaSource(KafkaSource):
         inner = SharedPartition(self._process_consumer(), step_id, topic, int(index), offset, self._batch_size)
         last = None if point is None else point.last
         liveness().reading()
-        return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last, self._idle_poll_most)
+        return PromptPartition(inner, self._idle_poll, facts.topic_id(topic), last, self._idle_poll_most, self._faults)
 
     def _process_consumer(self) -> ProcessConsumer:
         """The process's consumer: this source is shared by the process's worker threads."""
@@ -204,8 +208,10 @@ class PromptPartition(StatefulSourcePartition):
         topic_id: str | None = None,
         last: Fingerprint | None = None,
         idle_poll_most: timedelta = timedelta(0),
+        faults: FaultPoints = NO_FAULTS,
     ):
         self._inner = inner
+        self._faults = faults
         self._first_wait = idle_poll
         self._most_wait = max(idle_poll, idle_poll_most)
         self._wait = idle_poll
@@ -239,7 +245,7 @@ class PromptPartition(StatefulSourcePartition):
         liveness().progressed()  # bytewax snapshots a partition when the cluster closes an epoch
         msg = self._last_message
         if msg is not None:
-            fault_point("before-commit")  # handed on messages whose resume point is not yet stored
+            self._faults.fire("before-commit")  # handed on messages whose resume point is not yet stored
         if msg is not None and msg.offset is not None:
             stamp = msg.timestamp[1] if msg.timestamp else -1
             self._last = fingerprint(msg.offset, stamp, msg.key, msg.value)

@@ -42,6 +42,7 @@ def get_flow() -> Dataflow:
 
 def wired(settings: Settings, mongo_uri: str) -> Dataflow:
     topics = settings.topics
+    faults = FaultPoints.from_environment()  # the fault tests' points (shared.faults), none unless armed
     lookup = (
         PaymentLookup(settings.payment_service_url, settings.payment_fetch_timeout)
         if settings.payment_service_url
@@ -55,10 +56,9 @@ def wired(settings: Settings, mongo_uri: str) -> Dataflow:
         settings.idle_poll_ms,
         settings.idle_poll_most_ms,
         settings.kafka_group_id,
+        faults,
     )
-    sink = StoreThenPublishSink(
-        SinkSettings(mongo_uri, settings.kafka, settings.kafka_message_timeout_ms, FaultPoints.from_environment())
-    )
+    sink = StoreThenPublishSink(SinkSettings(mongo_uri, settings.kafka, settings.kafka_message_timeout_ms, faults))
     return build_flow(
         source,
         sink,

@@ -17,6 +17,7 @@ from http_api.app import create_app
 from http_api.request_log import AccessLog
 from shared import tracing
 from shared.config import Settings, jwt_secret_problem, settings_or_exit
+from shared.faults import FaultPoints
 from shared.kafka_config import require_access
 from shared.logs import configure_logging
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     tracing.start("order-api")
     # A stop waits SHUTDOWN_S for requests in progress (each is bounded by its own timeout).
     web.run_app(
-        create_app(settings),
+        create_app(settings, faults=FaultPoints.from_environment()),
         host=settings.host,
         port=settings.port,
         access_log=logging.getLogger("http_api.access"),

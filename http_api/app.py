@@ -23,6 +23,7 @@ from http_api.traces import traced
 from http_api.views import RenderedOrders
 from shared import tracing
 from shared.config import Settings
+from shared.faults import NO_FAULTS, FaultPoints
 from shared.kafka_config import KafkaConnection, fetch_wait_for
 
 MAX_BODY_BYTES = 64 * 1024
@@ -38,9 +39,10 @@ def create_app(
     store: OrderStore | None = None,
     publisher: Publisher | None = None,
     feed: OutcomeFeed | None = None,
+    faults: FaultPoints = NO_FAULTS,
 ) -> web.Application:
     """The API; ``store``, ``publisher`` and the outcome ``feed`` default to Mongo and
-    Kafka from ``settings``."""
+    Kafka from ``settings``; ``faults``: the fault tests' points, none by default."""
     metrics = Metrics()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
@@ -57,6 +59,7 @@ def create_app(
         handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )
     app[keys.SETTINGS] = settings
+    app[keys.FAULTS] = faults
     app[keys.TOPICS] = settings.topics
     app[keys.METRICS] = metrics
     app[keys.RENDERED] = RenderedOrders()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from http_api.readiness import Readiness
     from http_api.views import RenderedOrders
     from shared.config import Settings
+    from shared.faults import FaultPoints
     from shared.topics import Topics
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -29,3 +30,4 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 RENDERED: web.AppKey[RenderedOrders] = web.AppKey("rendered")
 ADMISSION: web.AppKey[Admission] = web.AppKey("admission")
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+FAULTS: web.AppKey[FaultPoints] = web.AppKey("faults")  # the fault tests' points (shared.faults)

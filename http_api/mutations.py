@@ -34,7 +34,6 @@ from shared.domain.commands import Command
 from shared.domain.events import Reason
 from shared.domain.handling import final_rejection
 from shared.domain.model import Actor, Order
-from shared.faults import fault_point
 from shared.schemas.contract import Invalid
 from shared.schemas.inputs import encodable
 from shared.schemas.request_kinds import RequestKind
@@ -143,7 +142,7 @@ async def submit(request: web.Request, who: Actor, ask: Ask) -> web.Response:
             return respond(rid, known)
     _refuse_if_final(command, order, rid)
     if key_hash is not None:
-        fault_point("api-after-claim")  # the fault tests' (shared.faults): the key held, nothing published
+        request.app[keys.FAULTS].fire("api-after-claim")  # the key held, nothing published
     decided = await _publish_and_wait(request.app, ask.kind, order, rid, body, ask.timeout)
     if decided is None:
         return _accepted(request, rid, order_id)

@@ -6,6 +6,10 @@ until the test removes PATH (while it stops a server, say). Each fires once per
 marker file PATH: the process writes its pid there as it fires, and a marker that
 exists is spent. A test arms a point, waits for the marker, and restarts the process
 (with a new marker, if it wants the point again).
+
+The switch is read once a process, by its entry point (``dataflows.main.wired``,
+``python -m http_api``), and the points are handed to what fires them: the flow's
+source and sink, the API's app.
 """
 
 from __future__ import annotations
@@ -63,10 +67,3 @@ class FaultPoints:
 
 
 NO_FAULTS = FaultPoints()
-_FROM_ENVIRONMENT = FaultPoints.from_environment()
-
-
-def fault_point(point: str) -> None:
-    """Fire ``point`` as this process's environment arms it (the API's and the input's
-    points; the flow's sink is given its ``FaultPoints`` by the flow's wiring)."""
-    _FROM_ENVIRONMENT.fire(point)

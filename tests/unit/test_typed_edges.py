@@ -74,3 +74,12 @@ def test_no_command_is_probed_for_a_field():
         and ast.unparse(node.args[0]) in {"command", "cmd", "value.command"}
     ]
     assert probes == [], f"getattr on a command (read it through shared.domain.commands.Request): {probes}"
+
+
+def test_only_the_entry_points_read_the_fault_switch():
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for path in python_files("shared", "dataflows", "http_api")
+        if "FaultPoints.from_environment(" in path.read_text()
+    )
+    assert readers == ["dataflows/main.py", "http_api/__main__.py"], readers
