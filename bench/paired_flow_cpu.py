@@ -1,7 +1,8 @@
-"""The dataflow's CPU per order in two source trees, alternating, on one Tansu and one
-SecantusDB: for "did this change cost anything" where whole-run figures are too noisy.
+"""The dataflow's CPU per order in two source trees, alternating, on one broker (Tansu,
+or Apache Kafka) and one SecantusDB: for "did this change cost anything" where
+whole-run figures are too noisy.
 
-    python -m bench.paired_flow_cpu --trees /tmp/before,. --rounds 3
+    python -m bench.paired_flow_cpu --trees /tmp/before,. --rounds 3 [--broker apache]
 
 Each run preloads the same payments on fresh topics, starts the tree's flow
 (``bytewax.run`` with that tree first on PYTHONPATH), waits for every order and
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from devkit.samples import payment
 from devkit.sandbox import Stack
-from devkit.servers import SecantusDB, Tansu
+from devkit.servers import ApacheKafka, SecantusDB, Tansu
 from ops import children
 
 
@@ -55,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trees", required=True, help="two or more source trees, comma-separated")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each running every tree once (default 3)")
     parser.add_argument("--orders", type=int, default=20_000, help="payments per run (default 20,000)")
+    parser.add_argument("--broker", choices=("tansu", "apache"), default="tansu", help="the broker (default tansu)")
     args = parser.parse_args(argv)
     children.exit_on_sigterm()  # a killed run stops its servers, not only asks them to
     trees = [Path(t).resolve() for t in args.trees.split(",")]
     payments = [(f"p-{i}", payment(f"p-{i}")) for i in range(args.orders)]
     work = Path(tempfile.mkdtemp(prefix="paired-flow-cpu-"))
-    with Tansu(log_path=work / "tansu.log") as kafka, SecantusDB(work / "mongo") as mongo:
+    broker = Tansu(log_path=work / "tansu.log") if args.broker == "tansu" else ApacheKafka(work / "kafka")
+    with broker as kafka, SecantusDB(work / "mongo") as mongo:
         for r in range(args.rounds):
             for i, tree in enumerate(trees):
                 stack = Stack(kafka.uri, mongo.uri, work / f"{r}-{i}")

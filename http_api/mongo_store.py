@@ -47,6 +47,26 @@ Document = dict[str, Any]
 CLAIM_TRIES = 4
 
 
+class ReadOrders:
+    """Orders as read from their documents, kept by (id, revision), as ``RenderedOrders``
+    keeps their bodies: only the flow writes orders, one document per revision, so a
+    revision's order never changes. The read stays; turning it into an ``Order`` is skipped."""
+
+    def __init__(self, size: int = 4_096):
+        self._size = size
+        self._orders: dict[tuple[str, int], Order] = {}
+
+    def of(self, doc: Document) -> Order:
+        key: tuple[str, int] = (doc["_id"], doc["revision"] if "revision" in doc else doc["version"])
+        order = self._orders.get(key)
+        if order is None:
+            order = order_from_doc(doc)
+            if len(self._orders) >= self._size:
+                del self._orders[next(iter(self._orders))]  # the oldest
+            self._orders[key] = order
+        return order
+
+
 def _live(held: Document | None, now: datetime) -> TypeGuard[Document]:
     """A key's document that still stands for its request (within its day)."""
     return held is not None and not key_expired(held, now)
@@ -65,13 +85,15 @@ class MongoOrderStore:
         self._keys = db[KEYS_COLLECTION]
         self._key_counts = db[KEY_COUNTS]
         self._reads = ReadBatches(self.get_many)
+        self._read_orders = ReadOrders()
 
     async def get(self, order_id: str) -> Order | None:
         """One order; reads asked for together share a query (see ``read_batches``)."""
         return await self._reads.get(order_id)
 
     async def get_many(self, order_ids: list[str]) -> dict[str, Order]:
-        return {doc["_id"]: order_from_doc(doc) async for doc in self._find_ids(self._orders, order_ids, CLIENT_READ)}
+        found = self._find_ids(self._orders, order_ids, CLIENT_READ)
+        return {doc["_id"]: self._read_orders.of(doc) async for doc in found}
 
     async def orders_and_records(self, wanted: dict[str, str]) -> tuple[dict[str, Order], dict[str, RecordView]]:
         """One query when the records are in their orders' latest writes (the usual
@@ -80,7 +102,7 @@ class MongoOrderStore:
         records: dict[str, RecordView] = {}
         async for doc in self._find_ids(self._orders, sorted(set(wanted.values())), CLIENT_READ_WITH_LATEST):
             order, latest = split_latest_write(doc)
-            orders[order["_id"]] = order_from_doc(order)
+            orders[order["_id"]] = self._read_orders.of(order)
             records.update((r["_id"], read_record(r)) for r in latest if r["_id"] in wanted)
         missing = [key for key in wanted if key not in records and wanted[key] in orders]
         if missing:
@@ -118,7 +140,7 @@ class MongoOrderStore:
             query["$or"] = [{"createdAt": {"$lt": created}}, {"createdAt": created, "_id": {"$lt": order_id}}]
         newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
         cursor = self._orders.find(query, CLIENT_READ).sort(newest_first).limit(limit)
-        return [order_from_doc(doc) async for doc in cursor]
+        return [self._read_orders.of(doc) async for doc in cursor]
 
     async def claim_key(
         self, user_id: str, key_hash: str, request_id: str, fingerprint: str, per_day: int
