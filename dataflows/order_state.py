@@ -78,15 +78,19 @@ class Keyed:
 
     @property
     def record_key(self) -> str | None:
-        """Where the request's decision is kept; a payment has none (its order is its record)."""
-        return None if self.request is None else record_id(self.request.order_id, self.request.request_id)
+        return _record_key(self.request)
+
+
+def _record_key(request: Request | None) -> str | None:
+    """Where a request's decision is kept; a payment (None) has none: its order is its record."""
+    return None if request is None else record_id(request.order_id, request.request_id)
 
 
 def attach_stored(loader: OrderLoader, held: HeldOrders, batch: list[Inbound]) -> list[tuple[str, Keyed]]:
     wanted = {i.command.order_id for i in batch if i.command.order_id not in held}
     stored = loader.load(wanted) if wanted else {}
     requests = [request_of(i.command) for i in batch]
-    keys = [None if r is None else record_id(r.order_id, r.request_id) for r in requests]
+    keys = [_record_key(r) for r in requests]
     asked = [k for k in keys if k is not None]
     recorded = loader.recorded(asked) if asked else {}
     return [

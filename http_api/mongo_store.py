@@ -13,6 +13,7 @@ from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from http_api.by_revision import ByRevision
 from http_api.ports import KeyClaimRace, TooManyKeys
 from http_api.read_batches import ReadBatches
 from shared.config import database_name
@@ -48,23 +49,15 @@ CLAIM_TRIES = 4
 
 
 class ReadOrders:
-    """Orders as read from their documents, kept by (id, revision), as ``RenderedOrders``
-    keeps their bodies: only the flow writes orders, one document per revision, so a
-    revision's order never changes. The read stays; turning it into an ``Order`` is skipped."""
+    """Orders read from their documents, each turned into an ``Order`` once per
+    revision (``by_revision``), as ``RenderedOrders`` renders each body once."""
 
     def __init__(self, size: int = 4_096):
-        self._size = size
-        self._orders: dict[tuple[str, int], Order] = {}
+        self._orders: ByRevision[Order] = ByRevision(size)
 
     def of(self, doc: Document) -> Order:
         key: tuple[str, int] = (doc["_id"], doc["revision"] if "revision" in doc else doc["version"])
-        order = self._orders.get(key)
-        if order is None:
-            order = order_from_doc(doc)
-            if len(self._orders) >= self._size:
-                del self._orders[next(iter(self._orders))]  # the oldest
-            self._orders[key] = order
-        return order
+        return self._orders.get(key, lambda: order_from_doc(doc))
 
 
 def _live(held: Document | None, now: datetime) -> TypeGuard[Document]:

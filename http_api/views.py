@@ -7,12 +7,13 @@ import base64
 import json
 from typing import Any
 
+from http_api.by_revision import ByRevision
 from http_api.wire import JsonObject
 from shared.domain.deciding import created_event_id
 from shared.domain.model import Order
 from shared.money import json_number
 from shared.schemas.inputs import MAX_ID, encodable
-from shared.storage import RecordView, order_fields
+from shared.storage import RecordView, actor_fields, order_fields, stock_fields
 from shared.timefmt import iso
 
 
@@ -21,23 +22,13 @@ def order_view(order: Order) -> JsonObject:
 
 
 class RenderedOrders:
-    """Orders as JSON bodies, kept by (id, revision): only the flow writes orders,
-    one document per revision, so a revision's body never changes. Reading the
-    order stays (that is what keeps reads fresh); rendering it is skipped."""
+    """Orders as JSON bodies, rendered once per revision (``by_revision``)."""
 
     def __init__(self, size: int = 4_096):
-        self._size = size
-        self._bodies: dict[tuple[str, int], bytes] = {}
+        self._bodies: ByRevision[bytes] = ByRevision(size)
 
     def body(self, order: Order) -> bytes:
-        key = (order.id, order.revision)
-        body = self._bodies.get(key)
-        if body is None:
-            body = json.dumps(order_view(order)).encode()
-            if len(self._bodies) >= self._size:
-                del self._bodies[next(iter(self._bodies))]  # the oldest
-            self._bodies[key] = body
-        return body
+        return self._bodies.get((order.id, order.revision), lambda: json.dumps(order_view(order)).encode())
 
 
 # The fields of every history entry, in order; ``reason`` and ``detail`` follow when rejected.
@@ -69,12 +60,10 @@ def payment_entry(order: Order) -> JsonObject:
 
 def history_entry(record: RecordView) -> JsonObject:
     """One request that reached an order, as ``GET /:orderId/history`` shows it."""
-    actor = record.requested_by
-    requested_by = None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)}
-    stock = [{"productId": product, "delta": delta} for product, delta in record.stock]
-    values = (record.request_id, record.label, requested_by, record.requested_at,
+    values = (record.request_id, record.label, actor_fields(record.requested_by), record.requested_at,
               "rejected" if record.rejected else "applied", record.event_type, record.event_id, record.version,
-              record.revision, json_number(record.charged), json_number(record.refunded), stock)  # fmt: skip
+              record.revision, json_number(record.charged), json_number(record.refunded),
+              stock_fields(record.stock))  # fmt: skip
     entry = dict(zip(HISTORY_FIELDS, values, strict=True))
     if record.rejected:
         entry.update(reason=record.reason, detail=record.detail)

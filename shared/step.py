@@ -10,12 +10,11 @@ from typing import Any, NamedTuple
 
 from shared.domain import handle
 from shared.domain.commands import Command, request_of
-from shared.domain.events import Event, OrderCreated, RequestRejected
+from shared.domain.events import Event, OrderCreated
 from shared.domain.model import Order
 from shared.domain.policy import NO_POLICY, Policy
 from shared.schemas.dead_letters import DeadLetter
 from shared.schemas.outputs import OutMessage
-from shared.schemas.request_kinds import record_label
 from shared.storage import Recorded, order_to_doc, record_doc
 
 Counted = tuple[tuple[str, str], ...]  # (record label, outcome) of each command a step decided
@@ -44,9 +43,9 @@ def step(order: Order | None, command: Command, recorded: Event | None, policy: 
     request = request_of(command)
     if request is None:  # a payment: its order is its record (and its history's first entry)
         return Step(after, events, order_to_doc(after), None, made)
-    status = "rejected" if isinstance(events[0], RequestRejected) else "applied"
-    decided = (record_label(request), status)
-    return Step(after, events, order_to_doc(after), record_doc(request, events[0], after), (*made, decided))
+    record = record_doc(request, events[0], after)
+    decided = (record["kind"], record["status"])  # its label and outcome, as stored
+    return Step(after, events, order_to_doc(after), record, (*made, decided))
 
 
 @dataclass(frozen=True)

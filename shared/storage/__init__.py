@@ -47,10 +47,12 @@ from shared.storage.records import (
     RECORDS,
     Recorded,
     RecordView,
+    actor_fields,
     read_record,
     record_doc,
     record_id,
     recorded_from_doc,
+    stock_fields,
 )
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "RECORDS",
     "RecordView",
     "Recorded",
+    "actor_fields",
     "cents",
     "id_queries",
     "key_count_id",
@@ -87,4 +90,5 @@ __all__ = [
     "recorded_from_doc",
     "seconds_to_next_day",
     "split_latest_write",
+    "stock_fields",
 ]  # fmt: skip

@@ -3,6 +3,7 @@ of its order, so a replayed request repeats it; and the order's history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from shared.domain.commands import Request
@@ -31,7 +32,6 @@ def record_id(order_id: str, request_id: str) -> str:
 
 def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
     """The record of ``command``, decided as ``event``, which left ``order``."""
-    actor = command.requested_by
     rejected = event if isinstance(event, RequestRejected) else None
     return {
         "_id": record_id(order.id, command.request_id),
@@ -39,17 +39,27 @@ def record_doc(command: Request, event: Event, order: Order) -> dict[str, Any]:
         "seq": order.revision,
         "requestId": command.request_id,
         "kind": record_label(command),
-        "requestedBy": None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)},
+        "requestedBy": actor_fields(command.requested_by),
         "requestedAt": iso(command.at),
         "status": "applied" if rejected is None else "rejected",
         "reason": None if rejected is None else rejected.reason,
         "detail": None if rejected is None else rejected.detail,
         "charged": money(charged(event)),
         "refunded": money(refunded(event)),
-        "stock": [{"productId": p, "delta": d} for p, d, _ in stock_changes(event)],
+        "stock": stock_fields((p, d) for p, d, _ in stock_changes(event)),
         "type": type(event).__name__,
         "event": event_payload(event, order),  # as order-events carries it, read by its parser
     }
+
+
+def actor_fields(actor: Actor | None) -> dict[str, Any] | None:
+    """Who asked, as a record stores it and the history shows it."""
+    return None if actor is None else {"userId": actor.user_id, "roles": list(actor.roles)}
+
+
+def stock_fields(changes: Iterable[tuple[str, int]]) -> list[dict[str, Any]]:
+    """(product id, quantity's change) pairs, as a record stores them and the history shows them."""
+    return [{"productId": product, "delta": delta} for product, delta in changes]
 
 
 class RecordView(NamedTuple):
